@@ -1,0 +1,18 @@
+//! The schema of the badge service: the only place it is defined.
+//!
+//! Every time is a BIGINT of microseconds since the Unix epoch, UTC. The same
+//! integers compare, index and sort alike on SQLite and PostgreSQL, and carry
+//! the precision that the wire format shows.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_initial::Migration)]
+    }
+}

@@ -1,0 +1,130 @@
+//! The commands of the `badges` binary.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::auth::{generate_secret, hash_secret};
+use crate::config::{Cli, ClientCommand, Command, OrgCommand, Right, ServeArgs};
+use crate::domain::{Clock, SystemClock};
+use crate::service::BadgeService;
+use crate::store::{self, NewApiClient, NewOrg, Store};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let url = cli.db.database_url.clone();
+    let pool = cli.db.pool();
+    match cli.command {
+        Command::Migrate => {
+            store::migrate(url.expose(), &pool).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Serve(args) => serve(args, url.is_sqlite(), url.expose(), &pool).await?,
+        Command::Org {
+            command: OrgCommand::Create { name },
+        } => {
+            let store = open(url.expose(), &pool, url.is_sqlite()).await?;
+            let id = store
+                .insert_org(NewOrg {
+                    name: name.clone(),
+                    created_at: SystemClock.now(),
+                })
+                .await
+                .context("creating the org (is the name taken?)")?;
+            println!("{}", serde_json::json!({ "orgId": id, "name": name }));
+        }
+        Command::Client {
+            command:
+                ClientCommand::Create {
+                    org,
+                    username,
+                    rights,
+                },
+        } => {
+            let store = open(url.expose(), &pool, url.is_sqlite()).await?;
+            let secret = generate_secret();
+            let id = store
+                .insert_api_client(NewApiClient {
+                    org_id: org,
+                    username: username.clone(),
+                    secret_hash: hash_secret(secret.expose())?,
+                    can_read: rights.contains(&Right::Read),
+                    can_write: rights.contains(&Right::Write),
+                    created_at: SystemClock.now(),
+                })
+                .await
+                .context("creating the client (does the org exist, is the username taken?)")?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "clientId": id,
+                    "orgId": org,
+                    "username": username,
+                    "secret": secret.expose(),
+                    "rights": rights.iter().map(|r| format!("{r:?}").to_lowercase()).collect::<Vec<_>>(),
+                })
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Opens the store; SQLite is migrated on the spot, since the embedded
+/// database has no separate migration step.
+async fn open(url: &str, pool: &store::PoolSettings, sqlite: bool) -> anyhow::Result<Store> {
+    if sqlite {
+        store::migrate(url, pool).await?;
+    }
+    Ok(Store::connect(url, pool).await?)
+}
+
+async fn serve(
+    args: ServeArgs,
+    sqlite: bool,
+    url: &str,
+    pool: &store::PoolSettings,
+) -> anyhow::Result<()> {
+    if args.migrate && !sqlite {
+        store::migrate(url, pool).await?;
+    }
+    let store = open(url, pool, sqlite).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if args.demo {
+        crate::demo::load(&store, clock.now()).await?;
+    }
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    tracing::info!(address = %listener.local_addr()?, "serving gRPC");
+    let service = BadgeService::new(store, clock);
+    crate::server::serve(
+        listener,
+        service,
+        shutdown_signal(),
+        Duration::from_secs(args.shutdown_grace_seconds),
+    )
+    .await
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

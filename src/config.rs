@@ -1,0 +1,187 @@
+//! Configuration from flags and `BADGES_*` environment variables. Every value
+//! has a default that works on a laptop: a SQLite file in the working
+//! directory, and one listener on localhost.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::store::PoolSettings;
+
+/// The SQLite file used when no database is configured.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://badges.db?mode=rwc";
+
+/// A database URL. It may hold a password, so it never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.0.starts_with("sqlite:")
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.starts_with("sqlite:")
+            || s.starts_with("postgres://")
+            || s.starts_with("postgresql://")
+        {
+            Ok(DatabaseUrl(s.to_owned()))
+        } else {
+            Err("expected a sqlite:, postgres:// or postgresql:// URL".to_owned())
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = self.0.split(':').next().unwrap_or_default();
+        write!(f, "DatabaseUrl({scheme}:***)")
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "badges",
+    version,
+    about = "Which badges a loyalty customer holds, could still earn, or has lost"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    /// Log format: `text` (readable) or `json` (one object a line).
+    #[arg(long, env = "BADGES_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "BADGES_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, hide_default_value = false)]
+    pub database_url: DatabaseUrl,
+
+    /// Most database connections in the pool.
+    #[arg(
+        long,
+        env = "BADGES_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub db_max_connections: u32,
+
+    /// How long a call waits for a pooled connection before it fails with UNAVAILABLE (ms).
+    #[arg(
+        long,
+        env = "BADGES_DB_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 3000,
+        global = true
+    )]
+    pub db_acquire_timeout_ms: u64,
+
+    /// Longest a statement may run on PostgreSQL (ms).
+    #[arg(
+        long,
+        env = "BADGES_DB_STATEMENT_TIMEOUT_MS",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub db_statement_timeout_ms: u64,
+}
+
+impl DbArgs {
+    pub fn pool(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.db_max_connections.max(1),
+            acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
+            statement_timeout: Duration::from_millis(self.db_statement_timeout_ms),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve gRPC (and the JSON gateway) on one address.
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit (on PostgreSQL under an advisory lock).
+    Migrate,
+    /// Manage orgs (tenants).
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Manage API clients (credentials of one org).
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BADGES_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Load the demo org, client and badges (idempotent) before serving.
+    #[arg(long, env = "BADGES_DEMO")]
+    pub demo: bool,
+
+    /// Apply migrations at start. Always done on SQLite; on PostgreSQL the
+    /// `migrate` command (a Kubernetes Job) is the usual way.
+    #[arg(long, env = "BADGES_MIGRATE")]
+    pub migrate: bool,
+
+    /// How long shutdown waits for calls in flight before it gives up (s).
+    #[arg(long, env = "BADGES_SHUTDOWN_GRACE_SECONDS", default_value_t = 25)]
+    pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an org; prints `{"orgId", "name"}`.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Create an API client; prints one JSON line holding its secret, shown only this once.
+    Create {
+        /// The org the client acts for.
+        #[arg(long)]
+        org: i32,
+        /// The Basic username.
+        #[arg(long)]
+        username: String,
+        /// Rights: `read`, `write`, or both, comma-separated.
+        #[arg(long, default_value = "read", value_delimiter = ',')]
+        rights: Vec<Right>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Right {
+    Read,
+    Write,
+}

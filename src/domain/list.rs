@@ -1,0 +1,418 @@
+//! The list call: its parameters, their validation, and the rows it returns.
+
+use super::enums::{
+    Action, BadgeStatus, BadgeType, EarnType, IdentifierType, IssueStatus, Operator, Owner, SortOn,
+    SortOrder,
+};
+use super::{Micros, Problem};
+
+pub const DEFAULT_SIZE: i64 = 10;
+pub const MAX_SIZE: i64 = 100;
+/// Offset paging stops here; deeper reads are what keyset paging is for.
+pub const MAX_OFFSET: i64 = 100_000;
+/// Longest accepted `name` filter, in characters.
+pub const MAX_NAME_CHARS: usize = 256;
+/// Longest accepted customer identifier, in bytes.
+pub const MAX_IDENTIFIER_BYTES: usize = 256;
+
+/// The parameters of a list call as a transport read them: typed where the
+/// transport could type them, unchecked otherwise. Problems the transport met
+/// while reading (a value that is no enum member, an unknown parameter) travel
+/// beside it, so that one answer lists every problem of the request.
+#[derive(Clone, Debug, Default)]
+pub struct ListParams {
+    pub customer_id: String,
+    pub identifier_type: Option<IdentifierType>,
+    pub page: Option<i64>,
+    pub size: Option<i64>,
+    pub sort_on: Option<SortOn>,
+    pub order: Option<SortOrder>,
+    pub name: Option<String>,
+    pub badge_type: Vec<BadgeType>,
+    pub action: Vec<Action>,
+    pub badge_status: Vec<BadgeStatus>,
+    pub owner: Vec<Owner>,
+    pub claimed_by: Vec<Owner>,
+    pub start_on: Option<Micros>,
+    pub start_on_operator: Option<Operator>,
+    pub expires_on: Option<Micros>,
+    pub expires_on_operator: Option<Operator>,
+    pub group_id: Option<String>,
+}
+
+/// How the customer is addressed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CustomerRef {
+    Id(i64),
+    Email(String),
+    Mobile(String),
+    ExternalId(String),
+    CardNumber(String),
+}
+
+/// A date comparison on one of the badge's own dates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DateFilter {
+    pub operator: Operator,
+    pub at: Micros,
+}
+
+/// A validated list request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListQuery {
+    pub customer: CustomerRef,
+    /// Never empty; several mean any of them.
+    pub badge_types: Vec<BadgeType>,
+    pub active: Vec<bool>,
+    pub statuses: Vec<BadgeStatus>,
+    pub owners: Vec<Owner>,
+    pub claimed_by: Vec<Owner>,
+    /// Lower-cased substring of the badge name.
+    pub name: Option<String>,
+    pub start_on: Option<DateFilter>,
+    pub expires_on: Option<DateFilter>,
+    pub group_id: Option<String>,
+    pub sort_on: SortOn,
+    pub order: SortOrder,
+    pub page: i64,
+    pub size: i64,
+}
+
+impl ListQuery {
+    pub fn offset(&self) -> i64 {
+        self.page * self.size
+    }
+}
+
+/// Whether `s` is a badge or group id: 24 lower-case hex characters.
+pub fn is_object_id(s: &str) -> bool {
+    s.len() == 24 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Checks every parameter and reports every problem at once.
+pub fn validate(params: ListParams, mut problems: Vec<Problem>) -> Result<ListQuery, Vec<Problem>> {
+    // Without a valid identifier type the segment cannot be judged.
+    let identifier_type_invalid = problems
+        .iter()
+        .any(|p| p.code == super::problem::CODE_INVALID_IDENTIFIER_TYPE);
+    let customer = if identifier_type_invalid {
+        None
+    } else {
+        customer_ref(&params.customer_id, params.identifier_type, &mut problems)
+    };
+
+    let page = params.page.unwrap_or(0);
+    if page < 0 {
+        problems.push(Problem::invalid("page", "page must be 0 or more"));
+    }
+    let size = params.size.unwrap_or(DEFAULT_SIZE);
+    if !(1..=MAX_SIZE).contains(&size) {
+        problems.push(Problem::invalid(
+            "size",
+            format!("size must be between 1 and {MAX_SIZE}"),
+        ));
+    }
+    if page >= 0
+        && (1..=MAX_SIZE).contains(&size)
+        && page
+            .checked_mul(size)
+            .is_none_or(|offset| offset > MAX_OFFSET)
+    {
+        problems.push(Problem::invalid(
+            "page",
+            format!("page × size may not exceed {MAX_OFFSET}"),
+        ));
+    }
+
+    let name = params.name.filter(|n| !n.is_empty());
+    if name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NAME_CHARS)
+    {
+        problems.push(Problem::invalid(
+            "name",
+            format!("name may be at most {MAX_NAME_CHARS} characters"),
+        ));
+    }
+
+    let start_on = date_filter(
+        params.start_on,
+        params.start_on_operator,
+        Operator::GreaterThan,
+        ("startOn", "startOnOperator"),
+        &mut problems,
+    );
+    let expires_on = date_filter(
+        params.expires_on,
+        params.expires_on_operator,
+        Operator::LessThan,
+        ("expiresOn", "expiresOnOperator"),
+        &mut problems,
+    );
+
+    let group_id = params.group_id.filter(|g| !g.is_empty());
+    if group_id.as_deref().is_some_and(|g| !is_object_id(g)) {
+        problems.push(Problem::invalid(
+            "groupId",
+            "groupId must be 24 lower-case hex characters",
+        ));
+    }
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let Some(customer) = customer else {
+        // customer_ref only returns None after pushing a problem.
+        return Err(vec![Problem::invalid(
+            "customerId",
+            "customerId is invalid",
+        )]);
+    };
+
+    let mut badge_types = dedup(params.badge_type);
+    if badge_types.is_empty() {
+        badge_types.push(BadgeType::AvailableToIssue);
+    }
+    Ok(ListQuery {
+        customer,
+        badge_types,
+        active: dedup(params.action)
+            .into_iter()
+            .map(|a| a == Action::Activated)
+            .collect(),
+        statuses: dedup(params.badge_status),
+        owners: dedup(params.owner),
+        claimed_by: dedup(params.claimed_by),
+        name: name.map(|n| n.to_lowercase()),
+        start_on,
+        expires_on,
+        group_id,
+        sort_on: params.sort_on.unwrap_or(SortOn::ExpiresOn),
+        order: params.order.unwrap_or(SortOrder::Desc),
+        page,
+        size,
+    })
+}
+
+fn customer_ref(
+    raw: &str,
+    kind: Option<IdentifierType>,
+    problems: &mut Vec<Problem>,
+) -> Option<CustomerRef> {
+    if raw.is_empty() || raw.len() > MAX_IDENTIFIER_BYTES {
+        problems.push(Problem::invalid(
+            "customerId",
+            format!("customerId must be 1 to {MAX_IDENTIFIER_BYTES} bytes"),
+        ));
+        return None;
+    }
+    Some(match kind {
+        None => match raw.parse::<i64>() {
+            Ok(id) if id >= 0 => CustomerRef::Id(id),
+            _ => {
+                problems.push(Problem::invalid(
+                    "customerId",
+                    "customerId must be a numeric customer id unless X-CAP-CUSTOMER-IDENTIFIER names another identifier",
+                ));
+                return None;
+            }
+        },
+        Some(IdentifierType::Email) => CustomerRef::Email(raw.to_lowercase()),
+        Some(IdentifierType::Mobile) => CustomerRef::Mobile(raw.to_owned()),
+        Some(IdentifierType::ExternalId) => CustomerRef::ExternalId(raw.to_owned()),
+        Some(IdentifierType::CardNumber) => CustomerRef::CardNumber(raw.to_owned()),
+    })
+}
+
+fn date_filter(
+    at: Option<Micros>,
+    operator: Option<Operator>,
+    default: Operator,
+    (date_name, operator_name): (&str, &str),
+    problems: &mut Vec<Problem>,
+) -> Option<DateFilter> {
+    match (at, operator) {
+        (Some(at), operator) => Some(DateFilter {
+            operator: operator.unwrap_or(default),
+            at,
+        }),
+        (None, Some(_)) => {
+            problems.push(Problem::invalid(
+                operator_name,
+                format!("{operator_name} needs {date_name}"),
+            ));
+            None
+        }
+        (None, None) => None,
+    }
+}
+
+fn dedup<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// One image of a badge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Image {
+    pub name: String,
+    pub file_svc_handle: String,
+    pub url: String,
+    pub tag: String,
+}
+
+/// A module instance using a badge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub owner_type: Owner,
+    pub reference_id: String,
+    pub is_active: bool,
+}
+
+/// The customer's latest non-revoked award of a badge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LatestAward {
+    pub awarded_at: Micros,
+    pub event_at: Micros,
+}
+
+/// A badge as one customer sees it: one row of the list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerBadge {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub earn_type: EarnType,
+    pub group_id: Option<String>,
+    pub group_name: Option<String>,
+    pub rank: Option<i32>,
+    pub created_on: Micros,
+    pub last_updated_on: Micros,
+    pub images: Vec<Image>,
+    pub status: BadgeStatus,
+    pub starts_on: Micros,
+    pub expires_on: Micros,
+    pub earn_count: i64,
+    pub restricted_to_owners: Vec<Owner>,
+    pub claims: Vec<Claim>,
+    pub issue_status: Option<IssueStatus>,
+    pub active: bool,
+    pub latest_award: Option<LatestAward>,
+}
+
+/// One page of the list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListPage {
+    pub rows: Vec<CustomerBadge>,
+    pub page: i64,
+    /// The page size asked for.
+    pub requested_size: i64,
+    /// Rows matching in all.
+    pub total: i64,
+}
+
+impl ListPage {
+    /// ceil(total / requested size): 0 when nothing matches.
+    pub fn total_pages(&self) -> i64 {
+        (self.total + self.requested_size - 1) / self.requested_size
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(customer_id: &str) -> ListParams {
+        ListParams {
+            customer_id: customer_id.to_owned(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let q = validate(params("62090013"), vec![]).unwrap();
+        assert_eq!(q.customer, CustomerRef::Id(62090013));
+        assert_eq!(q.badge_types, vec![BadgeType::AvailableToIssue]);
+        assert_eq!((q.page, q.size), (0, 10));
+        assert_eq!((q.sort_on, q.order), (SortOn::ExpiresOn, SortOrder::Desc));
+    }
+
+    #[test]
+    fn every_problem_is_reported_together() {
+        let mut p = params("not-a-number");
+        p.page = Some(-1);
+        p.size = Some(101);
+        p.start_on_operator = Some(Operator::LessThan);
+        p.group_id = Some("xyz".into());
+        let problems = validate(p, vec![Problem::invalid_identifier_type()]).unwrap_err();
+        let refs: Vec<_> = problems
+            .iter()
+            .filter_map(|p| p.reference.as_deref())
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                "X-CAP-CUSTOMER-IDENTIFIER",
+                "page",
+                "size",
+                "startOnOperator",
+                "groupId"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_non_numeric_id_without_identifier_type_is_a_bad_request() {
+        let problems = validate(params("tom@example.com"), vec![]).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].reference.as_deref(), Some("customerId"));
+        assert_eq!(problems[0].code, 400);
+    }
+
+    #[test]
+    fn offset_is_capped() {
+        let mut p = params("1");
+        p.page = Some(1000);
+        p.size = Some(100);
+        assert!(validate(p.clone(), vec![]).is_ok());
+        p.page = Some(1001);
+        let problems = validate(p, vec![]).unwrap_err();
+        assert_eq!(problems[0].reference.as_deref(), Some("page"));
+    }
+
+    #[test]
+    fn operators_default_per_date() {
+        let mut p = params("1");
+        p.start_on = Some(Micros(5));
+        p.expires_on = Some(Micros(6));
+        let q = validate(p, vec![]).unwrap();
+        assert_eq!(q.start_on.unwrap().operator, Operator::GreaterThan);
+        assert_eq!(q.expires_on.unwrap().operator, Operator::LessThan);
+    }
+
+    #[test]
+    fn emails_are_matched_lower_case() {
+        let mut p = params("Tom.Sawyer@CapillaryTech.com");
+        p.identifier_type = Some(IdentifierType::Email);
+        let q = validate(p, vec![]).unwrap();
+        assert_eq!(
+            q.customer,
+            CustomerRef::Email("tom.sawyer@capillarytech.com".into())
+        );
+    }
+
+    #[test]
+    fn total_pages_rounds_up() {
+        let page = |total| ListPage {
+            rows: vec![],
+            page: 0,
+            requested_size: 10,
+            total,
+        };
+        assert_eq!(page(0).total_pages(), 0);
+        assert_eq!(page(10).total_pages(), 1);
+        assert_eq!(page(11).total_pages(), 2);
+    }
+}

@@ -1,0 +1,13 @@
+//! Badge rules: what each enum means, how a list request is validated, and how
+//! a badge's status follows from the clock. No I/O and no transport types.
+
+pub mod clock;
+pub mod enums;
+pub mod ids;
+pub mod list;
+pub mod problem;
+pub mod time;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use problem::Problem;
+pub use time::Micros;

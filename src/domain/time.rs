@@ -1,0 +1,69 @@
+//! Instants as microseconds since the Unix epoch, UTC: the unit of the schema.
+
+use chrono::{DateTime, Utc};
+
+/// An instant in microseconds since 1970-01-01T00:00:00Z.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Micros(pub i64);
+
+/// A stand-in for "never" in `MAX(...)` aggregations over optional expiries.
+pub const NEVER: Micros = Micros(i64::MAX);
+
+impl Micros {
+    pub fn from_datetime(t: DateTime<Utc>) -> Self {
+        Micros(t.timestamp_micros())
+    }
+
+    /// Whole seconds and nanoseconds, rounding toward negative infinity so that
+    /// the fraction is never negative.
+    pub fn seconds_nanos(self) -> (i64, u32) {
+        let secs = self.0.div_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000);
+        (secs, (micros * 1_000) as u32)
+    }
+
+    /// Builds an instant from seconds and nanoseconds, as in
+    /// `google.protobuf.Timestamp`; `None` when it does not fit.
+    pub fn from_seconds_nanos(seconds: i64, nanos: i32) -> Option<Self> {
+        if !(0..1_000_000_000).contains(&nanos) {
+            return None;
+        }
+        seconds
+            .checked_mul(1_000_000)?
+            .checked_add(i64::from(nanos / 1_000))
+            .map(Micros)
+    }
+
+    /// Parses ISO 8601 / RFC 3339 (`2024-01-31T10:00:00.000Z`); an offset other
+    /// than `Z` is converted to UTC.
+    pub fn parse_iso(s: &str) -> Option<Self> {
+        let t = DateTime::parse_from_rfc3339(s.trim()).ok()?;
+        Some(Self::from_datetime(t.with_timezone(&Utc)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_iso_with_and_without_offset() {
+        let z = Micros::parse_iso("2024-01-31T10:00:00.000Z").unwrap();
+        let plus = Micros::parse_iso("2024-01-31T12:00:00.000+02:00").unwrap();
+        assert_eq!(z, plus);
+        assert_eq!(z.0, 1_706_695_200_000_000);
+        assert!(Micros::parse_iso("2024-13-31T10:00:00Z").is_none());
+        assert!(Micros::parse_iso("yesterday").is_none());
+    }
+
+    #[test]
+    fn splits_negative_instants_with_a_positive_fraction() {
+        assert_eq!(Micros(-1).seconds_nanos(), (-1, 999_999_000));
+        assert_eq!(
+            Micros(1_702_280_977_051_000).seconds_nanos(),
+            (1_702_280_977, 51_000_000)
+        );
+        assert_eq!(Micros::from_seconds_nanos(1, 1_000_000_000), None);
+        assert_eq!(Micros::from_seconds_nanos(i64::MAX, 0), None);
+    }
+}

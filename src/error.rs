@@ -1,0 +1,59 @@
+//! The one error type of the domain and the store. Each transport maps it to
+//! its wire form in exactly one place (`grpc::status`, and the REST envelope).
+
+use crate::domain::Problem;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Missing or wrong credentials.
+    #[error("unauthenticated")]
+    Unauthenticated,
+    /// The client lacks the right for the call.
+    #[error("permission denied")]
+    PermissionDenied,
+    /// The request is malformed; every problem is listed.
+    #[error("invalid request")]
+    Invalid(Vec<Problem>),
+    /// The addressed thing does not exist in the caller's org.
+    #[error("not found")]
+    NotFound(Problem),
+    /// The database is unreachable or too slow. The text is for logs only.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else. The text is for logs only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<sea_orm::DbErr> for Error {
+    fn from(e: sea_orm::DbErr) -> Self {
+        use sea_orm::{DbErr, RuntimeErr};
+        match &e {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Error::Unavailable(e.to_string()),
+            DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s))
+                if is_unavailable(s) =>
+            {
+                Error::Unavailable(e.to_string())
+            }
+            _ => Error::Internal(e.to_string()),
+        }
+    }
+}
+
+/// Whether a driver error means the database could not be reached in time,
+/// as opposed to a statement that failed.
+fn is_unavailable(e: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error as E;
+    match e {
+        E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Tls(_) => true,
+        // 57014 query_canceled (statement_timeout), 57P01..57P03 shutdown and
+        // cannot-connect-now, 53300 too many connections.
+        E::Database(db) => matches!(
+            db.code().as_deref(),
+            Some("57014" | "57P01" | "57P02" | "57P03" | "53300")
+        ),
+        _ => false,
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,285 @@
+//! proto <-> domain. Enum values that are unspecified or unknown where a value
+//! is required become problems, named by the upstream REST parameter so that a
+//! gRPC caller sees what a REST caller sees.
+
+use prost_types::Timestamp;
+
+use crate::domain::enums::{
+    Action, BadgeStatus, BadgeType, EarnType, IdentifierType, IssueStatus, Operator, Owner, SortOn,
+    SortOrder,
+};
+use crate::domain::list::{CustomerBadge, ListPage, ListParams};
+use crate::domain::{Micros, Problem};
+use crate::proto;
+
+pub fn list_params(r: proto::ListCustomerBadgesRequest) -> (ListParams, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let identifier_type = match proto::CustomerIdentifierType::try_from(r.identifier_type) {
+        Ok(proto::CustomerIdentifierType::Unspecified) => None,
+        Ok(proto::CustomerIdentifierType::Email) => Some(IdentifierType::Email),
+        Ok(proto::CustomerIdentifierType::Mobile) => Some(IdentifierType::Mobile),
+        Ok(proto::CustomerIdentifierType::ExternalId) => Some(IdentifierType::ExternalId),
+        Ok(proto::CustomerIdentifierType::CardNumber) => Some(IdentifierType::CardNumber),
+        Err(_) => {
+            problems.push(Problem::invalid_identifier_type());
+            None
+        }
+    };
+    let params = ListParams {
+        customer_id: r.customer_id,
+        identifier_type,
+        page: r.page.map(i64::from),
+        size: r.size.map(i64::from),
+        sort_on: optional(r.sort_on, "sortOn", sort_on, &mut problems),
+        order: optional(r.order, "order", sort_order, &mut problems),
+        name: r.name,
+        badge_type: repeated(&r.badge_type, "badgeType", badge_type, &mut problems),
+        action: repeated(&r.action, "action", action, &mut problems),
+        badge_status: repeated(&r.badge_status, "badgeStatus", badge_status, &mut problems),
+        owner: repeated(&r.owner, "owner", owner, &mut problems),
+        claimed_by: repeated(&r.claimed_by, "claimedBy", owner, &mut problems),
+        start_on: timestamp(r.start_on, "startOn", &mut problems),
+        start_on_operator: optional(
+            r.start_on_operator,
+            "startOnOperator",
+            operator,
+            &mut problems,
+        ),
+        expires_on: timestamp(r.expires_on, "expiresOn", &mut problems),
+        expires_on_operator: optional(
+            r.expires_on_operator,
+            "expiresOnOperator",
+            operator,
+            &mut problems,
+        ),
+        group_id: r.group_id,
+    };
+    (params, problems)
+}
+
+/// An enum field whose zero means "not given".
+fn optional<T>(
+    raw: i32,
+    reference: &str,
+    map: fn(i32) -> Option<T>,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    if raw == 0 {
+        return None;
+    }
+    let mapped = map(raw);
+    if mapped.is_none() {
+        problems.push(Problem::invalid(
+            reference,
+            format!("{reference} has an unknown value {raw}"),
+        ));
+    }
+    mapped
+}
+
+/// A repeated enum filter; every element must be a real value.
+fn repeated<T>(
+    raw: &[i32],
+    reference: &str,
+    map: fn(i32) -> Option<T>,
+    problems: &mut Vec<Problem>,
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(raw.len());
+    for &v in raw {
+        match map(v) {
+            Some(t) => out.push(t),
+            None => problems.push(Problem::invalid(
+                reference,
+                format!("{reference} has an unknown or unspecified value {v}"),
+            )),
+        }
+    }
+    out
+}
+
+fn timestamp(t: Option<Timestamp>, reference: &str, problems: &mut Vec<Problem>) -> Option<Micros> {
+    let t = t?;
+    let micros = Micros::from_seconds_nanos(t.seconds, t.nanos);
+    if micros.is_none() {
+        problems.push(Problem::invalid(
+            reference,
+            format!("{reference} is not a valid time"),
+        ));
+    }
+    micros
+}
+
+fn sort_on(v: i32) -> Option<SortOn> {
+    use proto::SortOn as P;
+    Some(match P::try_from(v).ok()? {
+        P::Unspecified => return None,
+        P::ExpiresOn => SortOn::ExpiresOn,
+        P::LastModifiedDate => SortOn::LastModifiedDate,
+        P::LastIssuedDate => SortOn::LastIssuedDate,
+        P::LastExpiredBadge => SortOn::LastExpiredBadge,
+        P::LastEarnedEventDate => SortOn::LastEarnedEventDate,
+        P::LastEarnedOnDate => SortOn::LastEarnedOnDate,
+    })
+}
+
+fn sort_order(v: i32) -> Option<SortOrder> {
+    use proto::SortOrder as P;
+    Some(match P::try_from(v).ok()? {
+        P::Unspecified => return None,
+        P::Desc => SortOrder::Desc,
+        P::Asc => SortOrder::Asc,
+    })
+}
+
+fn operator(v: i32) -> Option<Operator> {
+    use proto::ComparisonOperator as P;
+    Some(match P::try_from(v).ok()? {
+        P::Unspecified => return None,
+        P::LessThan => Operator::LessThan,
+        P::GreaterThan => Operator::GreaterThan,
+    })
+}
+
+fn badge_type(v: i32) -> Option<BadgeType> {
+    use proto::BadgeType as P;
+    Some(match P::try_from(v).ok()? {
+        P::Unspecified => return None,
+        P::AvailableToIssue => BadgeType::AvailableToIssue,
+        P::Available => BadgeType::Available,
+        P::Earned => BadgeType::Earned,
+        P::Expired => BadgeType::Expired,
+    })
+}
+
+fn action(v: i32) -> Option<Action> {
+    use proto::Action as P;
+    Some(match P::try_from(v).ok()? {
+        P::Unspecified => return None,
+        P::Activated => Action::Activated,
+        P::Deactivated => Action::Deactivated,
+    })
+}
+
+fn badge_status(v: i32) -> Option<BadgeStatus> {
+    use proto::BadgeStatus as P;
+    Some(match P::try_from(v).ok()? {
+        P::Unspecified => return None,
+        P::Upcoming => BadgeStatus::Upcoming,
+        P::Live => BadgeStatus::Live,
+        P::Expired => BadgeStatus::Expired,
+    })
+}
+
+fn owner(v: i32) -> Option<Owner> {
+    use proto::Owner as P;
+    Some(match P::try_from(v).ok()? {
+        P::Unspecified => return None,
+        P::Loyalty => Owner::Loyalty,
+        P::LoyaltyPromotion => Owner::LoyaltyPromotion,
+        P::ReferralCampaigns => Owner::ReferralCampaigns,
+        P::Journeys => Owner::Journeys,
+        P::AudienceCampaigns => Owner::AudienceCampaigns,
+        P::RewardsCatalog => Owner::RewardsCatalog,
+        P::GoodwillModule => Owner::GoodwillModule,
+        P::Milestones => Owner::Milestones,
+        P::HistoricalImport => Owner::HistoricalImport,
+    })
+}
+
+fn owner_to_proto(o: Owner) -> proto::Owner {
+    use proto::Owner as P;
+    match o {
+        Owner::Loyalty => P::Loyalty,
+        Owner::LoyaltyPromotion => P::LoyaltyPromotion,
+        Owner::ReferralCampaigns => P::ReferralCampaigns,
+        Owner::Journeys => P::Journeys,
+        Owner::AudienceCampaigns => P::AudienceCampaigns,
+        Owner::RewardsCatalog => P::RewardsCatalog,
+        Owner::GoodwillModule => P::GoodwillModule,
+        Owner::Milestones => P::Milestones,
+        Owner::HistoricalImport => P::HistoricalImport,
+    }
+}
+
+fn ts(m: Micros) -> Timestamp {
+    let (seconds, nanos) = m.seconds_nanos();
+    Timestamp {
+        seconds,
+        nanos: nanos as i32,
+    }
+}
+
+pub fn list_response(page: ListPage) -> proto::ListCustomerBadgesResponse {
+    proto::ListCustomerBadgesResponse {
+        pagination: Some(proto::Pagination {
+            page: page.page as i32,
+            size: page.rows.len() as i32,
+            total: page.total,
+            total_pages: page.total_pages(),
+        }),
+        customer_badges: page.rows.into_iter().map(badge).collect(),
+        warnings: Vec::new(),
+    }
+}
+
+fn badge(b: CustomerBadge) -> proto::CustomerBadge {
+    proto::CustomerBadge {
+        name: b.name,
+        description: b.description,
+        badge_meta_id: b.id,
+        badge_type: match b.earn_type {
+            EarnType::Earn => proto::EarnType::Earn,
+            EarnType::IssueEarn => proto::EarnType::IssueEarn,
+        } as i32,
+        badge_group_id: b.group_id,
+        badge_group_name: b.group_name,
+        badge_rank: b.rank,
+        created_on: Some(ts(b.created_on)),
+        last_updated_on: Some(ts(b.last_updated_on)),
+        images: b
+            .images
+            .into_iter()
+            .map(|i| proto::BadgeImage {
+                name: i.name,
+                file_svc_handle: i.file_svc_handle,
+                url: i.url,
+                tag: i.tag,
+            })
+            .collect(),
+        badge_status: match b.status {
+            BadgeStatus::Upcoming => proto::BadgeStatus::Upcoming,
+            BadgeStatus::Live => proto::BadgeStatus::Live,
+            BadgeStatus::Expired => proto::BadgeStatus::Expired,
+        } as i32,
+        last_earned_on: b.latest_award.map(|a| ts(a.awarded_at)),
+        starts_on: Some(ts(b.starts_on)),
+        expires_on: Some(ts(b.expires_on)),
+        earn_count: i32::try_from(b.earn_count).unwrap_or(i32::MAX),
+        ownership: Some(proto::Ownership {
+            restricted_to_owners: b
+                .restricted_to_owners
+                .into_iter()
+                .map(|o| owner_to_proto(o) as i32)
+                .collect(),
+            claims: b
+                .claims
+                .into_iter()
+                .map(|c| proto::Claim {
+                    owner_type: owner_to_proto(c.owner_type) as i32,
+                    reference_id: c.reference_id,
+                    is_active: c.is_active,
+                })
+                .collect(),
+        }),
+        issue_status: b.issue_status.map(|s| {
+            (match s {
+                IssueStatus::Live => proto::IssueStatus::Live,
+                IssueStatus::Expired => proto::IssueStatus::Expired,
+                IssueStatus::Revoked => proto::IssueStatus::Revoked,
+            }) as i32
+        }),
+        active: b.active,
+        last_earned_on_date: b.latest_award.map(|a| ts(a.awarded_at)),
+        last_earn_event_date: b.latest_award.map(|a| ts(a.event_at)),
+    }
+}

@@ -1,0 +1,20 @@
+//! badges: which badges a loyalty customer holds, could still earn, or has
+//! lost, over gRPC and the upstream JSON API.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod server;
+pub mod service;
+pub mod store;
+pub mod telemetry;
+
+/// Generated from `proto/capillary/badges/v1`.
+pub mod proto {
+    #![allow(clippy::all, missing_docs)]
+    tonic::include_proto!("capillary.badges.v1");
+}

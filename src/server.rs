@@ -1,0 +1,143 @@
+//! The listener: gRPC services, health and reflection on one address, with
+//! graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::grpc::{CustomerBadgeServiceServer, GrpcCustomerBadges};
+use crate::service::BadgeService;
+use crate::store::Store;
+
+/// The descriptor set of this API, with its `google.api.http` options.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/badges_descriptor.bin"));
+
+/// Health entry that is SERVING while the database answers and the server is
+/// not shutting down: the readiness probe.
+pub const READINESS: &str = "readiness";
+/// Health entry that is SERVING while the process serves: the liveness probe.
+pub const LIVENESS: &str = "liveness";
+
+/// How often readiness re-checks the database.
+const READINESS_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Serves until `shutdown` completes, then stops accepting, reports
+/// NOT_SERVING, and lets the calls in flight finish (for up to `grace`).
+pub async fn serve(
+    listener: TcpListener,
+    service: Arc<BadgeService>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status(LIVENESS, ServingStatus::Serving)
+        .await;
+    reporter
+        .set_service_status(READINESS, ServingStatus::NotServing)
+        .await;
+    reporter
+        .set_serving::<CustomerBadgeServiceServer<GrpcCustomerBadges>>()
+        .await;
+
+    let (stopping_tx, stopping_rx) = watch::channel(false);
+    let watcher = tokio::spawn(watch_readiness(
+        service.store().clone(),
+        reporter.clone(),
+        stopping_rx.clone(),
+    ));
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let signal = {
+        let reporter = reporter.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections, finishing calls in flight");
+            let _ = stopping_tx.send(true);
+            reporter
+                .set_service_status(READINESS, ServingStatus::NotServing)
+                .await;
+        }
+    };
+
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let server = Server::builder()
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(CustomerBadgeServiceServer::new(GrpcCustomerBadges::new(
+            service,
+        )))
+        .serve_with_incoming_shutdown(incoming, signal);
+    tokio::pin!(server);
+
+    let mut stopping = stopping_rx;
+    let outcome = tokio::select! {
+        r = &mut server => r,
+        _ = async { let _ = stopping.wait_for(|s| *s).await; } => {
+            match tokio::time::timeout(grace, &mut server).await {
+                Ok(r) => r,
+                Err(_) => {
+                    tracing::warn!(grace_seconds = grace.as_secs(), "calls still in flight after the grace period; stopping anyway");
+                    Ok(())
+                }
+            }
+        }
+    };
+    watcher.abort();
+    Ok(outcome?)
+}
+
+/// Keeps the readiness entry in step with the database: SERVING once it
+/// answers, NOT_SERVING while it does not, and NOT_SERVING for good once
+/// shutdown begins.
+async fn watch_readiness(
+    store: Store,
+    reporter: HealthReporter,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let mut ready = false;
+    loop {
+        if *stopping.borrow() {
+            return;
+        }
+        let ok = store.ping().await.is_ok();
+        if ok != ready && !*stopping.borrow() {
+            ready = ok;
+            let status = if ok {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            tracing::info!(ready, "readiness changed");
+            reporter.set_service_status(READINESS, status).await;
+        }
+        let wait = if ready {
+            READINESS_INTERVAL
+        } else {
+            Duration::from_millis(250)
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopping.changed() => {}
+        }
+    }
+}

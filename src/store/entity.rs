@@ -1,0 +1,12 @@
+//! SeaORM entities, one per table of `migrations/`.
+
+pub mod api_client;
+pub mod award;
+pub mod badge;
+pub mod badge_claim;
+pub mod badge_group;
+pub mod badge_image;
+pub mod badge_owner;
+pub mod customer;
+pub mod enrolment;
+pub mod org;

@@ -1,0 +1,18 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "badge_images")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub badge_id: String,
+    pub name: String,
+    pub file_svc_handle: String,
+    pub url: String,
+    pub tag: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,20 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "enrolments")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub org_id: i32,
+    pub badge_id: String,
+    pub customer_id: i64,
+    pub issued_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked: bool,
+    pub request_id: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,125 @@
+//! The database: connection, migrations and every query. The only module that
+//! speaks SQL.
+
+pub mod entity;
+mod list;
+mod sql;
+mod writes;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+
+use crate::error::Result;
+
+pub use writes::{NewApiClient, NewAward, NewBadge, NewCustomer, NewEnrolment, NewGroup, NewOrg};
+
+/// An arbitrary constant that names the migration lock among PostgreSQL's
+/// advisory locks ("badges" in ASCII).
+const MIGRATION_LOCK_KEY: i64 = 0x0000_6261_6467_6573;
+
+/// Pool settings, from the service configuration.
+#[derive(Clone, Debug)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Opens a pool on `url` (`sqlite://…` or `postgres://…`).
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self> {
+        Ok(Store {
+            db: Database::connect(connect_options(url, settings, settings.max_connections)).await?,
+        })
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Whether the database answers a trivial statement.
+    pub async fn ping(&self) -> Result<()> {
+        self.db
+            .execute_raw(Statement::from_string(self.backend(), "SELECT 1"))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn close(self) -> Result<()> {
+        Ok(self.db.close().await?)
+    }
+}
+
+fn connect_options(url: &str, settings: &PoolSettings, max_connections: u32) -> ConnectOptions {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.max_connections(max_connections)
+        .min_connections(1)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_timeout(settings.acquire_timeout)
+        // Statements are logged as spans, without their values, by the
+        // service's own tracing; the driver's log would add nothing safe.
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+    if url.starts_with("postgres") {
+        opts.statement_timeout(settings.statement_timeout);
+    }
+    opts
+}
+
+/// Applies every pending migration. On PostgreSQL a session advisory lock
+/// serialises concurrent runs (two pods starting at once); on SQLite the
+/// database's own write lock does.
+pub async fn migrate(url: &str, settings: &PoolSettings) -> Result<()> {
+    // One connection, so the advisory lock and the migration share a session.
+    let db = Database::connect(connect_options(url, settings, 1)).await?;
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    if postgres {
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_lock($1)",
+            [MIGRATION_LOCK_KEY.into()],
+        ))
+        .await?;
+    }
+    let outcome = Migrator::up(&db, None).await;
+    if postgres {
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_unlock($1)",
+            [MIGRATION_LOCK_KEY.into()],
+        ))
+        .await?;
+    }
+    db.close().await?;
+    Ok(outcome?)
+}

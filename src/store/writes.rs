@@ -1,0 +1,266 @@
+//! Inserts: orgs and API clients for the command line, and the badge data
+//! that demo loading and tests (and later the admin API) write. Each call is
+//! one transaction.
+
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+use super::Store;
+use super::entity::{
+    api_client, award, badge, badge_claim, badge_group, badge_image, badge_owner, customer,
+    enrolment, org,
+};
+use crate::domain::Micros;
+use crate::domain::enums::{EarnType, Owner};
+use crate::domain::list::{Claim, Image};
+use crate::error::Result;
+
+#[derive(Clone, Debug)]
+pub struct NewOrg {
+    pub name: String,
+    pub created_at: Micros,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewApiClient {
+    pub org_id: i32,
+    pub username: String,
+    /// An argon2id PHC string.
+    pub secret_hash: String,
+    pub can_read: bool,
+    pub can_write: bool,
+    pub created_at: Micros,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct NewCustomer {
+    pub org_id: i32,
+    pub customer_id: i64,
+    pub email: Option<String>,
+    pub mobile: Option<String>,
+    pub external_id: Option<String>,
+    pub card_number: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewGroup {
+    pub id: String,
+    pub org_id: i32,
+    pub name: String,
+    pub rank: i32,
+    pub created_at: Micros,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewBadge {
+    pub id: String,
+    pub org_id: i32,
+    pub name: String,
+    pub description: String,
+    pub earn_type: EarnType,
+    pub active: bool,
+    pub starts_on: Micros,
+    pub expires_on: Micros,
+    pub created_on: Micros,
+    pub last_updated_on: Micros,
+    pub group_id: Option<String>,
+    pub rank: Option<i32>,
+    pub images: Vec<Image>,
+    pub owners: Vec<Owner>,
+    pub claims: Vec<Claim>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewEnrolment {
+    pub org_id: i32,
+    pub badge_id: String,
+    pub customer_id: i64,
+    pub issued_at: Micros,
+    pub expires_at: Option<Micros>,
+    pub revoked: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewAward {
+    pub earned_badge_id: String,
+    pub org_id: i32,
+    pub badge_id: String,
+    pub customer_id: i64,
+    pub awarded_at: Micros,
+    pub event_at: Micros,
+    pub expires_at: Option<Micros>,
+    pub revoked: bool,
+}
+
+/// The JSON of the default expiry rule, "never".
+const EXPIRY_NEVER: &str = r#"{"expiryType":"NEVER"}"#;
+
+impl Store {
+    pub async fn insert_org(&self, new: NewOrg) -> Result<i32> {
+        let res = org::Entity::insert(org::ActiveModel {
+            name: Set(new.name),
+            created_at: Set(new.created_at.0),
+            ..Default::default()
+        })
+        .exec(&self.db)
+        .await?;
+        Ok(res.last_insert_id)
+    }
+
+    pub async fn find_org_by_name(&self, name: &str) -> Result<Option<i32>> {
+        Ok(org::Entity::find()
+            .filter(org::Column::Name.eq(name))
+            .one(&self.db)
+            .await?
+            .map(|o| o.id))
+    }
+
+    pub async fn insert_api_client(&self, new: NewApiClient) -> Result<i32> {
+        let res = api_client::Entity::insert(api_client::ActiveModel {
+            org_id: Set(new.org_id),
+            username: Set(new.username),
+            secret_hash: Set(new.secret_hash),
+            can_read: Set(new.can_read),
+            can_write: Set(new.can_write),
+            disabled: Set(false),
+            created_at: Set(new.created_at.0),
+            ..Default::default()
+        })
+        .exec(&self.db)
+        .await?;
+        Ok(res.last_insert_id)
+    }
+
+    pub async fn find_api_client(&self, username: &str) -> Result<Option<api_client::Model>> {
+        Ok(api_client::Entity::find()
+            .filter(api_client::Column::Username.eq(username))
+            .one(&self.db)
+            .await?)
+    }
+
+    pub async fn insert_customer(&self, new: NewCustomer) -> Result<()> {
+        customer::Entity::insert(customer::ActiveModel {
+            org_id: Set(new.org_id),
+            customer_id: Set(new.customer_id),
+            email: Set(new.email.map(|e| e.to_lowercase())),
+            mobile: Set(new.mobile),
+            external_id: Set(new.external_id),
+            card_number: Set(new.card_number),
+        })
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_group(&self, new: NewGroup) -> Result<()> {
+        badge_group::Entity::insert(badge_group::ActiveModel {
+            id: Set(new.id),
+            org_id: Set(new.org_id),
+            name: Set(new.name),
+            rank: Set(new.rank),
+            created_at: Set(new.created_at.0),
+        })
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Inserts a badge with its images, owners and claims, all or nothing.
+    pub async fn insert_badge(&self, new: NewBadge) -> Result<()> {
+        let txn = self.db.begin().await?;
+        badge::Entity::insert(badge::ActiveModel {
+            id: Set(new.id.clone()),
+            org_id: Set(new.org_id),
+            name_lower: Set(new.name.to_lowercase()),
+            name: Set(new.name),
+            description: Set(new.description),
+            earn_type: Set(new.earn_type.as_str().to_owned()),
+            active: Set(new.active),
+            starts_on: Set(new.starts_on.0),
+            expires_on: Set(new.expires_on.0),
+            created_on: Set(new.created_on.0),
+            last_updated_on: Set(new.last_updated_on.0),
+            group_id: Set(new.group_id),
+            rank: Set(new.rank),
+            earned_badge_expiry: Set(EXPIRY_NEVER.to_owned()),
+            issued_badge_expiry: Set(EXPIRY_NEVER.to_owned()),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        if !new.images.is_empty() {
+            badge_image::Entity::insert_many(new.images.into_iter().map(|i| {
+                badge_image::ActiveModel {
+                    badge_id: Set(new.id.clone()),
+                    name: Set(i.name),
+                    file_svc_handle: Set(i.file_svc_handle),
+                    url: Set(i.url),
+                    tag: Set(i.tag),
+                    ..Default::default()
+                }
+            }))
+            .exec_without_returning(&txn)
+            .await?;
+        }
+        if !new.owners.is_empty() {
+            badge_owner::Entity::insert_many(new.owners.into_iter().enumerate().map(|(i, o)| {
+                badge_owner::ActiveModel {
+                    badge_id: Set(new.id.clone()),
+                    owner: Set(o.as_str().to_owned()),
+                    position: Set(i as i32),
+                }
+            }))
+            .exec_without_returning(&txn)
+            .await?;
+        }
+        if !new.claims.is_empty() {
+            badge_claim::Entity::insert_many(new.claims.into_iter().map(|c| {
+                badge_claim::ActiveModel {
+                    badge_id: Set(new.id.clone()),
+                    owner_type: Set(c.owner_type.as_str().to_owned()),
+                    reference_id: Set(c.reference_id),
+                    is_active: Set(c.is_active),
+                    ..Default::default()
+                }
+            }))
+            .exec_without_returning(&txn)
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn insert_enrolment(&self, new: NewEnrolment) -> Result<()> {
+        enrolment::Entity::insert(enrolment::ActiveModel {
+            org_id: Set(new.org_id),
+            badge_id: Set(new.badge_id),
+            customer_id: Set(new.customer_id),
+            issued_at: Set(new.issued_at.0),
+            expires_at: Set(new.expires_at.map(|m| m.0)),
+            revoked: Set(new.revoked),
+            request_id: Set(None),
+            ..Default::default()
+        })
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_award(&self, new: NewAward) -> Result<()> {
+        award::Entity::insert(award::ActiveModel {
+            earned_badge_id: Set(new.earned_badge_id),
+            org_id: Set(new.org_id),
+            badge_id: Set(new.badge_id),
+            customer_id: Set(new.customer_id),
+            awarded_at: Set(new.awarded_at.0),
+            event_at: Set(new.event_at.0),
+            expires_at: Set(new.expires_at.map(|m| m.0)),
+            revoked: Set(new.revoked),
+            request_id: Set(None),
+            triggered_by_owner: Set(None),
+            triggered_by_reference: Set(None),
+            ..Default::default()
+        })
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,213 @@
+//! Test harness: the real server on port 0 over a real database, one fresh
+//! database per test: a SQLite file in a temporary directory, and a PostgreSQL
+//! database created for the test when `BADGES_TEST_POSTGRES_URL` is set.
+
+#![allow(dead_code)]
+
+pub mod fixture;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use badges::domain::{FixedClock, Micros};
+use badges::proto::customer_badge_service_client::CustomerBadgeServiceClient;
+use badges::service::BadgeService;
+use badges::store::{self, PoolSettings, Store};
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+pub const POSTGRES_ENV: &str = "BADGES_TEST_POSTGRES_URL";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database made for one test, removed when dropped (SQLite) or by
+/// `cleanup` (PostgreSQL).
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    admin_url: Option<String>,
+    name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("badges.db").display()
+                );
+                TestDb {
+                    backend,
+                    url,
+                    admin_url: None,
+                    name: None,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var(POSTGRES_ENV).expect("postgres url");
+                let name = format!(
+                    "badges_t_{}_{}_{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::Relaxed),
+                    rand_suffix()
+                );
+                let admin = Database::connect(admin_url.as_str())
+                    .await
+                    .expect("connect admin");
+                admin
+                    .execute_raw(Statement::from_string(
+                        DbBackend::Postgres,
+                        format!("CREATE DATABASE {name}"),
+                    ))
+                    .await
+                    .expect("create database");
+                admin.close().await.ok();
+                let mut url = url::Url::parse(&admin_url).expect("postgres url");
+                url.set_path(&name);
+                TestDb {
+                    backend,
+                    url: url.to_string(),
+                    admin_url: Some(admin_url),
+                    name: Some(name),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    pub async fn cleanup(self) {
+        if let (Some(admin_url), Some(name)) = (&self.admin_url, &self.name)
+            && let Ok(admin) = Database::connect(admin_url.as_str()).await
+        {
+            let _ = admin
+                .execute_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                ))
+                .await;
+            admin.close().await.ok();
+        }
+    }
+}
+
+fn rand_suffix() -> u32 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+}
+
+/// The backends this run covers: SQLite always, PostgreSQL when its URL is set.
+pub fn backends() -> Vec<Backend> {
+    if std::env::var(POSTGRES_ENV)
+        .map(|v| !v.is_empty())
+        .unwrap_or(false)
+    {
+        vec![Backend::Sqlite, Backend::Postgres]
+    } else {
+        eprintln!(
+            "PostgreSQL tests skipped: set {POSTGRES_ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) to run them"
+        );
+        vec![Backend::Sqlite]
+    }
+}
+
+/// A running server over a fresh, migrated database.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub db: TestDb,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend, now: Micros) -> TestServer {
+        let db = TestDb::new(backend).await;
+        let settings = PoolSettings::default();
+        store::migrate(&db.url, &settings).await.expect("migrate");
+        let store = Store::connect(&db.url, &settings).await.expect("connect");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let service = BadgeService::new(store.clone(), Arc::new(FixedClock(now)));
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(badges::server::serve(
+            listener,
+            service,
+            async move {
+                let _ = rx.await;
+            },
+            Duration::from_secs(5),
+        ));
+        TestServer {
+            addr,
+            store,
+            db,
+            shutdown: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect to server")
+    }
+
+    pub async fn client(&self) -> CustomerBadgeServiceClient<Channel> {
+        CustomerBadgeServiceClient::new(self.channel().await)
+    }
+
+    /// Signals shutdown without waiting for it.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Stops the server and waits for it; returns what `serve` returned.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let outcome = match self.handle.take() {
+            Some(h) => h.await.expect("server task"),
+            None => Ok(()),
+        };
+        self.store.clone().close().await.ok();
+        self.db.cleanup().await;
+        outcome
+    }
+}
+
+/// Runs `body` once per backend, each on a fresh server.
+pub async fn on_each_backend<F, Fut>(now: Micros, body: F)
+where
+    F: Fn(Backend, TestServer) -> Fut,
+    Fut: Future<Output = TestServer>,
+{
+    for backend in backends() {
+        let server = TestServer::start(backend, now).await;
+        let server = body(backend, server).await;
+        server.stop().await.expect("server stopped cleanly");
+    }
+}

@@ -1,0 +1,92 @@
+//! The demo data answers the upstream example URLs.
+
+use badges::demo::{self, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_ID, DEMO_SECRET, DEMO_USERNAME};
+use badges::domain::Micros;
+use badges::proto::{BadgeStatus, BadgeType, CustomerIdentifierType, ListCustomerBadgesRequest};
+use prost_types::Timestamp;
+
+use crate::common::fixture::authed;
+use crate::common::on_each_backend;
+
+/// 2024-06-15T00:00:00Z: inside demoBadgeName001's window.
+const JUNE_2024: Micros = Micros(1_718_409_600_000_000);
+
+#[tokio::test]
+async fn demo_customer_answers_by_id_and_by_email() {
+    on_each_backend(JUNE_2024, |backend, server| async move {
+        demo::load(&server.store, JUNE_2024).await.unwrap();
+        // Loading again changes nothing.
+        demo::load(&server.store, JUNE_2024).await.unwrap();
+
+        for (id, kind) in [
+            (
+                DEMO_CUSTOMER_ID.to_string(),
+                CustomerIdentifierType::Unspecified,
+            ),
+            (
+                DEMO_CUSTOMER_EMAIL.to_owned(),
+                CustomerIdentifierType::Email,
+            ),
+        ] {
+            let r = ListCustomerBadgesRequest {
+                customer_id: id,
+                identifier_type: kind as i32,
+                badge_type: vec![BadgeType::Earned as i32],
+                ..Default::default()
+            };
+            let resp = server
+                .client()
+                .await
+                .list_customer_badges(authed((DEMO_USERNAME, DEMO_SECRET), r))
+                .await
+                .unwrap()
+                .into_inner();
+            let ids: Vec<_> = resp
+                .customer_badges
+                .iter()
+                .map(|b| b.badge_meta_id.as_str())
+                .collect();
+            assert_eq!(
+                ids,
+                ["67eb9e2d6666db076c3c7556", "666638f0ae20cb256ec13e23"],
+                "{backend:?} {kind:?}"
+            );
+            let earned = &resp.customer_badges[1];
+            assert_eq!(earned.name, "demoBadgeName001");
+            assert_eq!(earned.earn_count, 2);
+            assert_eq!(earned.badge_status, BadgeStatus::Live as i32);
+            assert_eq!(
+                earned.last_earned_on,
+                Some(Timestamp {
+                    seconds: 1718083872,
+                    nanos: 611_000_000
+                })
+            );
+            assert_eq!(resp.customer_badges[0].badge_rank, Some(3));
+        }
+
+        // The upstream example: UPCOMING badges available to earn.
+        let r = ListCustomerBadgesRequest {
+            customer_id: DEMO_CUSTOMER_ID.to_string(),
+            badge_type: vec![BadgeType::Available as i32],
+            badge_status: vec![BadgeStatus::Upcoming as i32],
+            size: Some(50),
+            ..Default::default()
+        };
+        let resp = server
+            .client()
+            .await
+            .list_customer_badges(authed((DEMO_USERNAME, DEMO_SECRET), r))
+            .await
+            .unwrap()
+            .into_inner();
+        let ids: Vec<_> = resp
+            .customer_badges
+            .iter()
+            .map(|b| b.badge_meta_id.as_str())
+            .collect();
+        assert_eq!(ids, ["6673b08c39c6a546eb054726"], "{backend:?}");
+        server
+    })
+    .await;
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real server on port 0, a real tonic client over
+//! TCP, and a real database per test (SQLite, and PostgreSQL when
+//! `BADGES_TEST_POSTGRES_URL` is set).
+
+mod cli;
+mod common;
+mod demo;
+mod errors;
+mod list;
+mod server;
