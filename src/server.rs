@@ -1,5 +1,5 @@
-//! The listener: gRPC services, health and reflection on one address, with
-//! graceful shutdown.
+//! The listener: the JSON gateway, gRPC services, health and reflection on
+//! one address, with graceful shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
@@ -78,14 +79,19 @@ pub async fn serve(
         }
     };
 
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let server = Server::builder()
+    // One listener: the JSON gateway's router, with the gRPC services added
+    // to it by path; HTTP/1.1 for REST, h2c for gRPC and REST alike.
+    let routes = Routes::from(crate::rest::router(service.clone()))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(CustomerBadgeServiceServer::new(GrpcCustomerBadges::new(
             service,
-        )))
+        )));
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let server = Server::builder()
+        .accept_http1(true)
+        .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal);
     tokio::pin!(server);
 

@@ -7,4 +7,5 @@ mod common;
 mod demo;
 mod errors;
 mod list;
+mod rest;
 mod server;
