@@ -9,6 +9,7 @@ use std::{env, fs, path::PathBuf};
 const PROTOS: &[&str] = &[
     "capillary/badges/v1/badges.proto",
     "capillary/badges/v1/customer_badge_service.proto",
+    "capillary/badges/v1/badge_admin_service.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

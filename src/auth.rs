@@ -6,6 +6,12 @@
 //! (client id, stored hash, presented secret): a later call with the same
 //! secret skips argon2, while a rotated or changed hash misses the memo at once.
 //! The client row is read on every call, so a disabled client is refused at once.
+//!
+//! OAuth: a client trades its key and secret for a signed JWT (HS256) carrying
+//! `org_id`, `client_id`, `iat`, `exp` and the audience `badges`. Only HS256
+//! is accepted, so `alg: none` and tokens of other algorithms are refused; the
+//! client row is read again on every call, so a disabled client's tokens stop
+//! working at once.
 
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
@@ -14,9 +20,12 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::domain::Micros;
 use crate::error::{Error, Result};
 use crate::store::Store;
 
@@ -34,6 +43,14 @@ impl Secret {
     }
 }
 
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(Secret::new(s))
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(***)")
@@ -44,9 +61,26 @@ impl std::fmt::Debug for Secret {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credentials {
     Basic { username: String, secret: Secret },
+    Bearer(Secret),
 }
 
 impl Credentials {
+    /// Credentials from the `X-CAP-API-OAUTH-TOKEN` header (upstream) or the
+    /// `Authorization` header (Basic or Bearer). `None` when neither holds any.
+    pub fn from_headers(authorization: Option<&str>, oauth_token: Option<&str>) -> Option<Self> {
+        if let Some(token) = oauth_token.map(str::trim).filter(|t| !t.is_empty()) {
+            return Some(Credentials::Bearer(Secret::new(token)));
+        }
+        let authorization = authorization?;
+        if let Some((scheme, token)) = authorization.trim().split_once(' ')
+            && scheme.eq_ignore_ascii_case("bearer")
+            && !token.trim().is_empty()
+        {
+            return Some(Credentials::Bearer(Secret::new(token.trim())));
+        }
+        Self::from_authorization(authorization)
+    }
+
     /// Reads an `Authorization` header value. `None` when it is not Basic
     /// credentials in the standard form.
     pub fn from_authorization(value: &str) -> Option<Self> {
@@ -114,27 +148,139 @@ fn dummy_hash() -> &'static str {
 /// At most this many remembered verifications; the memo starts over when full.
 const MEMO_CAPACITY: usize = 10_000;
 
+/// The audience of every token this service issues.
+pub const TOKEN_AUDIENCE: &str = "badges";
+
+/// The key that signs and checks tokens.
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    ttl_seconds: u64,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TokenKeys(***, ttl {}s)", self.ttl_seconds)
+    }
+}
+
+impl TokenKeys {
+    pub fn new(secret: &[u8], ttl_seconds: u64) -> Self {
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            ttl_seconds,
+        }
+    }
+
+    /// A random key: tokens signed with it do not survive a restart.
+    pub fn random(ttl_seconds: u64) -> Self {
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        Self::new(&key, ttl_seconds)
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    org_id: i32,
+    client_id: i32,
+    iat: i64,
+    exp: i64,
+    aud: String,
+}
+
+/// An issued token.
+#[derive(Clone, Debug)]
+pub struct IssuedToken {
+    pub access_token: Secret,
+    pub ttl_seconds: u64,
+}
+
 #[derive(Debug)]
 pub struct Authenticator {
     store: Store,
     verified: Mutex<HashSet<[u8; 32]>>,
+    keys: TokenKeys,
 }
 
 impl Authenticator {
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Store, keys: TokenKeys) -> Self {
         Authenticator {
             store,
             verified: Mutex::new(HashSet::new()),
+            keys,
         }
     }
 
     /// Checks credentials; `Unauthenticated` for anything but a known, enabled
-    /// client presenting its secret.
-    pub async fn authenticate(&self, credentials: Option<Credentials>) -> Result<Principal> {
-        let Some(Credentials::Basic { username, secret }) = credentials else {
-            return Err(Error::Unauthenticated);
+    /// client presenting its secret or a valid token of its own.
+    /// `now` is the service clock, against which token expiry is judged.
+    pub async fn authenticate(
+        &self,
+        credentials: Option<Credentials>,
+        now: Micros,
+    ) -> Result<Principal> {
+        match credentials {
+            Some(Credentials::Basic { username, secret }) => self.basic(&username, secret).await,
+            Some(Credentials::Bearer(token)) => self.bearer(&token, now).await,
+            None => Err(Error::Unauthenticated),
+        }
+    }
+
+    /// Trades a client's key and secret for a token.
+    pub async fn issue_token(
+        &self,
+        key: &str,
+        secret: Secret,
+        now_seconds: i64,
+    ) -> Result<IssuedToken> {
+        let principal = self.basic(key, secret).await?;
+        let claims = Claims {
+            org_id: principal.org_id,
+            client_id: principal.client_id,
+            iat: now_seconds,
+            exp: now_seconds.saturating_add(self.keys.ttl_seconds as i64),
+            aud: TOKEN_AUDIENCE.to_owned(),
         };
-        let client = self.store.find_api_client(&username).await?;
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.keys.encoding)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(IssuedToken {
+            access_token: Secret::new(token),
+            ttl_seconds: self.keys.ttl_seconds,
+        })
+    }
+
+    async fn bearer(&self, token: &Secret, now: Micros) -> Result<Principal> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[TOKEN_AUDIENCE]);
+        // Expiry is judged against the service's own (injected) clock below.
+        validation.validate_exp = false;
+        validation.required_spec_claims = ["exp", "aud"].iter().map(|s| s.to_string()).collect();
+        let claims =
+            jsonwebtoken::decode::<Claims>(token.expose(), &self.keys.decoding, &validation)
+                .map_err(|_| Error::Unauthenticated)?
+                .claims;
+        if claims.exp <= now.seconds_nanos().0 {
+            return Err(Error::Unauthenticated);
+        }
+        let client = self
+            .store
+            .find_api_client_by_id(claims.client_id)
+            .await?
+            .filter(|c| !c.disabled && c.org_id == claims.org_id)
+            .ok_or(Error::Unauthenticated)?;
+        Ok(Principal {
+            org_id: client.org_id,
+            client_id: client.id,
+            can_read: client.can_read,
+            can_write: client.can_write,
+        })
+    }
+
+    async fn basic(&self, username: &str, secret: Secret) -> Result<Principal> {
+        let client = self.store.find_api_client(username).await?;
         let Some(client) = client.filter(|c| !c.disabled) else {
             let secret = secret.clone();
             // The outcome is ignored: this only spends the time a real check would.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::auth::{generate_secret, hash_secret};
+use crate::auth::{TokenKeys, generate_secret, hash_secret};
 use crate::config::{Cli, ClientCommand, Command, OrgCommand, Right, ServeArgs};
 use crate::domain::{Clock, SystemClock};
 use crate::service::BadgeService;
@@ -55,19 +55,100 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 })
                 .await
                 .context("creating the client (does the org exist, is the username taken?)")?;
-            println!(
-                "{}",
-                serde_json::json!({
+            print_json(serde_json::json!({
                     "clientId": id,
                     "orgId": org,
                     "username": username,
                     "secret": secret.expose(),
                     "rights": rights.iter().map(|r| format!("{r:?}").to_lowercase()).collect::<Vec<_>>(),
-                })
-            );
+            }));
+        }
+        Command::Client {
+            command: ClientCommand::List,
+        } => {
+            let store = open(url.expose(), &pool, url.is_sqlite()).await?;
+            for c in store.list_api_clients().await? {
+                print_json(serde_json::json!({
+                    "clientId": c.id,
+                    "orgId": c.org_id,
+                    "username": c.username,
+                    "read": c.can_read,
+                    "write": c.can_write,
+                    "disabled": c.disabled,
+                }));
+            }
+        }
+        Command::Client {
+            command: ClientCommand::Disable { username },
+        } => {
+            let store = open(url.expose(), &pool, url.is_sqlite()).await?;
+            found(
+                store.update_api_client(&username, Some(true), None).await?,
+                &username,
+            )?;
+            print_json(serde_json::json!({ "username": username, "disabled": true }));
+        }
+        Command::Client {
+            command: ClientCommand::Enable { username },
+        } => {
+            let store = open(url.expose(), &pool, url.is_sqlite()).await?;
+            found(
+                store
+                    .update_api_client(&username, Some(false), None)
+                    .await?,
+                &username,
+            )?;
+            print_json(serde_json::json!({ "username": username, "disabled": false }));
+        }
+        Command::Client {
+            command: ClientCommand::Rotate { username },
+        } => {
+            let store = open(url.expose(), &pool, url.is_sqlite()).await?;
+            let secret = generate_secret();
+            let hash = hash_secret(secret.expose())?;
+            found(
+                store.update_api_client(&username, None, Some(hash)).await?,
+                &username,
+            )?;
+            print_json(serde_json::json!({ "username": username, "secret": secret.expose() }));
         }
     }
     Ok(())
+}
+
+fn print_json(value: serde_json::Value) {
+    println!("{value}");
+}
+
+fn found(updated: bool, username: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(updated, "no API client named {username:?}");
+    Ok(())
+}
+
+/// The token signing key: from the flag, else the file, else random (with a
+/// warning, since tokens then die with the process).
+fn token_keys(args: &ServeArgs) -> anyhow::Result<TokenKeys> {
+    let ttl = args.token_ttl_seconds;
+    if let Some(key) = &args.token_key {
+        anyhow::ensure!(
+            key.expose().len() >= 32,
+            "BADGES_TOKEN_KEY must be at least 32 bytes"
+        );
+        return Ok(TokenKeys::new(key.expose().as_bytes(), ttl));
+    }
+    if let Some(path) = &args.token_key_file {
+        let key = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let key = key.trim_ascii();
+        anyhow::ensure!(
+            key.len() >= 32,
+            "the token key file must hold at least 32 bytes"
+        );
+        return Ok(TokenKeys::new(key, ttl));
+    }
+    tracing::warn!(
+        "no BADGES_TOKEN_KEY or BADGES_TOKEN_KEY_FILE: signing OAuth tokens with a random key; they will not survive a restart"
+    );
+    Ok(TokenKeys::random(ttl))
 }
 
 /// Opens the store; SQLite is migrated on the spot, since the embedded
@@ -90,6 +171,7 @@ async fn serve(
     }
     let store = open(url, pool, sqlite).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let keys = token_keys(&args)?;
     if args.demo {
         crate::demo::load(&store, clock.now()).await?;
     }
@@ -97,7 +179,7 @@ async fn serve(
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, "serving gRPC");
-    let service = BadgeService::new(store, clock);
+    let service = BadgeService::new(store, clock, keys);
     crate::server::serve(
         listener,
         service,

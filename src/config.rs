@@ -150,6 +150,19 @@ pub struct ServeArgs {
     #[arg(long, env = "BADGES_MIGRATE")]
     pub migrate: bool,
 
+    /// Key that signs OAuth tokens (HS256). Without it and without a key file,
+    /// a random key is made at start and tokens do not survive a restart.
+    #[arg(long, env = "BADGES_TOKEN_KEY", hide_env_values = true)]
+    pub token_key: Option<crate::auth::Secret>,
+
+    /// File holding the token signing key (e.g. a mounted Kubernetes Secret).
+    #[arg(long, env = "BADGES_TOKEN_KEY_FILE")]
+    pub token_key_file: Option<std::path::PathBuf>,
+
+    /// Lifetime of issued OAuth tokens (s).
+    #[arg(long, env = "BADGES_TOKEN_TTL_SECONDS", default_value_t = 3600)]
+    pub token_ttl_seconds: u64,
+
     /// How long shutdown waits for calls in flight before it gives up (s).
     #[arg(long, env = "BADGES_SHUTDOWN_GRACE_SECONDS", default_value_t = 25)]
     pub shutdown_grace_seconds: u64,
@@ -177,6 +190,24 @@ pub enum ClientCommand {
         /// Rights: `read`, `write`, or both, comma-separated.
         #[arg(long, default_value = "read", value_delimiter = ',')]
         rights: Vec<Right>,
+    },
+
+    /// List API clients (never their secrets).
+    List,
+    /// Refuse a client's credentials and tokens from now on.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Accept a disabled client again.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Give a client a new secret; prints it once. The old secret stops working at once.
+    Rotate {
+        #[arg(long)]
+        username: String,
     },
 }
 

@@ -14,6 +14,10 @@ pub enum Error {
     /// The request is malformed; every problem is listed.
     #[error("invalid request")]
     Invalid(Vec<Problem>),
+    /// The request clashes with stored state: a name or identifier taken, a
+    /// requestId reused with another body.
+    #[error("conflict")]
+    Conflict(Vec<Problem>),
     /// The addressed thing does not exist in the caller's org.
     #[error("not found")]
     NotFound(Problem),

@@ -13,6 +13,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::grpc::admin::{BadgeAdminServiceServer, GrpcBadgeAdmin};
 use crate::grpc::{CustomerBadgeServiceServer, GrpcCustomerBadges};
 use crate::service::BadgeService;
 use crate::store::Store;
@@ -47,6 +48,9 @@ pub async fn serve(
         .await;
     reporter
         .set_serving::<CustomerBadgeServiceServer<GrpcCustomerBadges>>()
+        .await;
+    reporter
+        .set_serving::<BadgeAdminServiceServer<GrpcBadgeAdmin>>()
         .await;
 
     let (stopping_tx, stopping_rx) = watch::channel(false);
@@ -86,8 +90,9 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(CustomerBadgeServiceServer::new(GrpcCustomerBadges::new(
-            service,
-        )));
+            service.clone(),
+        )))
+        .add_service(BadgeAdminServiceServer::new(GrpcBadgeAdmin::new(service)));
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = Server::builder()
         .accept_http1(true)

@@ -4,8 +4,13 @@
 
 use std::sync::Arc;
 
-use crate::auth::{Authenticator, Credentials};
+use crate::auth::{Authenticator, Credentials, IssuedToken, Principal, Secret, TokenKeys};
 use crate::domain::Problem;
+use crate::domain::admin::{
+    self, BadgeDefinition, ClaimCommand, EarnCommand, EarnOutcome, EnrolCommand, EnrolOutcome,
+    GroupView, ImportItem, ImportOutcome, MAX_BATCH, NewBadgeCommand, NewGroupCommand,
+    RevokeCommand, UpsertCustomerCommand,
+};
 use crate::domain::clock::SharedClock;
 use crate::domain::list::{self, ListPage, ListParams};
 use crate::error::{Error, Result};
@@ -19,9 +24,9 @@ pub struct BadgeService {
 }
 
 impl BadgeService {
-    pub fn new(store: Store, clock: SharedClock) -> Arc<Self> {
+    pub fn new(store: Store, clock: SharedClock, keys: TokenKeys) -> Arc<Self> {
         Arc::new(BadgeService {
-            auth: Authenticator::new(store.clone()),
+            auth: Authenticator::new(store.clone(), keys),
             store,
             clock,
         })
@@ -39,7 +44,10 @@ impl BadgeService {
         params: ListParams,
         problems: Vec<Problem>,
     ) -> Result<ListPage> {
-        let principal = self.auth.authenticate(credentials).await?;
+        let principal = self
+            .auth
+            .authenticate(credentials, self.clock.now())
+            .await?;
         if !principal.can_read {
             return Err(Error::PermissionDenied);
         }
@@ -52,5 +60,161 @@ impl BadgeService {
         self.store
             .list_customer_badges(principal.org_id, customer, &query, self.clock.now())
             .await
+    }
+
+    /// Trades a client's key and secret for an OAuth token.
+    pub async fn issue_token(&self, key: &str, secret: Secret) -> Result<IssuedToken> {
+        let now = self.clock.now().seconds_nanos().0;
+        self.auth.issue_token(key, secret, now).await
+    }
+
+    /// Only the credential and right checks of a write, for a transport that
+    /// cannot build the command but must still answer 401/403 first.
+    pub async fn check_writer(&self, credentials: Option<Credentials>) -> Result<()> {
+        self.writer(credentials).await.map(|_| ())
+    }
+
+    async fn writer(&self, credentials: Option<Credentials>) -> Result<Principal> {
+        let principal = self
+            .auth
+            .authenticate(credentials, self.clock.now())
+            .await?;
+        if !principal.can_write {
+            return Err(Error::PermissionDenied);
+        }
+        Ok(principal)
+    }
+
+    pub async fn create_group(
+        &self,
+        credentials: Option<Credentials>,
+        command: NewGroupCommand,
+        problems: Vec<Problem>,
+    ) -> Result<GroupView> {
+        let p = self.writer(credentials).await?;
+        checked(problems, admin::validate_group(&command))?;
+        self.store
+            .create_group(p.org_id, &command, self.clock.now())
+            .await
+    }
+
+    pub async fn create_badge(
+        &self,
+        credentials: Option<Credentials>,
+        command: NewBadgeCommand,
+        problems: Vec<Problem>,
+    ) -> Result<BadgeDefinition> {
+        let p = self.writer(credentials).await?;
+        let now = self.clock.now();
+        checked(problems, admin::validate_badge(&command, now))?;
+        self.store.create_badge(p.org_id, &command, now).await
+    }
+
+    pub async fn set_badge_active(
+        &self,
+        credentials: Option<Credentials>,
+        badge_id: &str,
+        active: bool,
+    ) -> Result<BadgeDefinition> {
+        let p = self.writer(credentials).await?;
+        if !list::is_object_id(badge_id) {
+            return Err(Error::NotFound(admin::problem(
+                admin::CODE_BADGE_NOT_FOUND,
+                "Badge not found",
+                "badgeMetaId",
+            )));
+        }
+        self.store
+            .set_badge_active(p.org_id, badge_id, active, self.clock.now())
+            .await
+    }
+
+    /// Claims (`active`) or unclaims a badge.
+    pub async fn set_claim(
+        &self,
+        credentials: Option<Credentials>,
+        command: ClaimCommand,
+        active: bool,
+        problems: Vec<Problem>,
+    ) -> Result<BadgeDefinition> {
+        let p = self.writer(credentials).await?;
+        checked(problems, admin::validate_claim(&command))?;
+        self.store
+            .set_claim(p.org_id, &command, active, self.clock.now())
+            .await
+    }
+
+    pub async fn upsert_customer(
+        &self,
+        credentials: Option<Credentials>,
+        command: UpsertCustomerCommand,
+        problems: Vec<Problem>,
+    ) -> Result<i64> {
+        let p = self.writer(credentials).await?;
+        checked(problems, admin::validate_customer(&command))?;
+        self.store.upsert_customer(p.org_id, &command).await?;
+        Ok(command.customer_id)
+    }
+
+    pub async fn enrol(
+        &self,
+        credentials: Option<Credentials>,
+        command: EnrolCommand,
+        problems: Vec<Problem>,
+    ) -> Result<Vec<EnrolOutcome>> {
+        let p = self.writer(credentials).await?;
+        checked(problems, admin::validate_enrol(&command))?;
+        self.store.enrol(p.org_id, &command, self.clock.now()).await
+    }
+
+    pub async fn earn(
+        &self,
+        credentials: Option<Credentials>,
+        command: EarnCommand,
+        problems: Vec<Problem>,
+    ) -> Result<EarnOutcome> {
+        let p = self.writer(credentials).await?;
+        checked(problems, admin::validate_earn(&command))?;
+        self.store.earn(p.org_id, &command, self.clock.now()).await
+    }
+
+    pub async fn revoke(
+        &self,
+        credentials: Option<Credentials>,
+        command: RevokeCommand,
+        problems: Vec<Problem>,
+    ) -> Result<()> {
+        let p = self.writer(credentials).await?;
+        checked(problems, admin::validate_revoke(&command))?;
+        self.store.revoke(p.org_id, &command).await
+    }
+
+    pub async fn import(
+        &self,
+        credentials: Option<Credentials>,
+        items: Vec<ImportItem>,
+        problems: Vec<Problem>,
+    ) -> Result<Vec<ImportOutcome>> {
+        let p = self.writer(credentials).await?;
+        let mut own = Vec::new();
+        if items.is_empty() || items.len() > MAX_BATCH {
+            own.push(admin::problem(
+                400,
+                format!("send 1 to {MAX_BATCH} items"),
+                "items",
+            ));
+        }
+        checked(problems, own)?;
+        self.store.import(p.org_id, &items, self.clock.now()).await
+    }
+}
+
+/// The transport's problems and the domain's, together; `Invalid` when any.
+fn checked(mut problems: Vec<Problem>, more: Vec<Problem>) -> Result<()> {
+    problems.extend(more);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(problems))
     }
 }

@@ -254,7 +254,8 @@ fn dedup<T: Ord>(mut v: Vec<T>) -> Vec<T> {
 }
 
 /// One image of a badge.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Image {
     pub name: String,
     pub file_svc_handle: String,

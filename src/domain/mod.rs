@@ -1,6 +1,7 @@
 //! Badge rules: what each enum means, how a list request is validated, and how
 //! a badge's status follows from the clock. No I/O and no transport types.
 
+pub mod admin;
 pub mod clock;
 pub mod enums;
 pub mod ids;

@@ -3,7 +3,10 @@
 use chrono::{DateTime, Utc};
 
 /// An instant in microseconds since 1970-01-01T00:00:00Z.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Micros(pub i64);
 
 /// A stand-in for "never" in `MAX(...)` aggregations over optional expiries.

@@ -97,7 +97,11 @@ fn repeated<T>(
     out
 }
 
-fn timestamp(t: Option<Timestamp>, reference: &str, problems: &mut Vec<Problem>) -> Option<Micros> {
+pub fn timestamp(
+    t: Option<Timestamp>,
+    reference: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Micros> {
     let t = t?;
     let micros = Micros::from_seconds_nanos(t.seconds, t.nanos);
     if micros.is_none() {
@@ -170,7 +174,7 @@ fn badge_status(v: i32) -> Option<BadgeStatus> {
     })
 }
 
-fn owner(v: i32) -> Option<Owner> {
+pub fn owner(v: i32) -> Option<Owner> {
     use proto::Owner as P;
     Some(match P::try_from(v).ok()? {
         P::Unspecified => return None,
@@ -186,7 +190,7 @@ fn owner(v: i32) -> Option<Owner> {
     })
 }
 
-fn owner_to_proto(o: Owner) -> proto::Owner {
+pub fn owner_to_proto(o: Owner) -> proto::Owner {
     use proto::Owner as P;
     match o {
         Owner::Loyalty => P::Loyalty,
@@ -201,7 +205,7 @@ fn owner_to_proto(o: Owner) -> proto::Owner {
     }
 }
 
-fn ts(m: Micros) -> Timestamp {
+pub fn ts(m: Micros) -> Timestamp {
     let (seconds, nanos) = m.seconds_nanos();
     Timestamp {
         seconds,

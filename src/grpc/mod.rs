@@ -1,5 +1,6 @@
 //! The gRPC transport: proto messages in, the shared service, proto out.
 
+pub mod admin;
 mod convert;
 pub mod status;
 
@@ -25,13 +26,10 @@ impl GrpcCustomerBadges {
     }
 }
 
-/// Credentials from the `authorization` metadata entry.
+/// Credentials from the `x-cap-api-oauth-token` or `authorization` metadata.
 fn credentials<T>(request: &Request<T>) -> Option<Credentials> {
-    request
-        .metadata()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(Credentials::from_authorization)
+    let text = |name: &str| request.metadata().get(name).and_then(|v| v.to_str().ok());
+    Credentials::from_headers(text("authorization"), text("x-cap-api-oauth-token"))
 }
 
 #[tonic::async_trait]

@@ -2,7 +2,7 @@
 //! google.rpc details with the same numeric codes a REST caller sees:
 //! `ErrorInfo.metadata["code"]`; for bad requests one `BadRequest` field
 //! violation per problem (field = the parameter, reason = its code); for a
-//! missing customer a `ResourceInfo` naming the parameter.
+//! missing customer, badge or group a `ResourceInfo` naming the parameter.
 //!
 //! ErrorInfo's metadata is a map, which protobuf encodes in hash order; it
 //! holds one entry only, so that equal errors are equal bytes (a foreign
@@ -29,7 +29,8 @@ pub fn to_status(error: Error) -> Status {
             problem.code,
             problem.reference.as_deref(),
         ),
-        Error::Invalid(problems) => invalid(&problems),
+        Error::Invalid(problems) => invalid(Code::InvalidArgument, &problems),
+        Error::Conflict(problems) => invalid(Code::AlreadyExists, &problems),
         Error::Unavailable(detail) => {
             tracing::warn!(error = %detail, "database unavailable");
             with_info(Code::Unavailable, "Service unavailable", 503, None)
@@ -49,12 +50,17 @@ fn with_info(code: Code, message: &str, numeric: u32, reference: Option<&str>) -
     let mut details = ErrorDetails::new();
     details.set_error_info(reason(code), ERROR_DOMAIN, code_only(numeric));
     if let Some(reference) = reference {
-        details.set_resource_info("customer", "", "", reference);
+        let resource = match reference {
+            "badgeMetaId" => "badge",
+            "badgeGroupId" => "group",
+            _ => "customer",
+        };
+        details.set_resource_info(resource, "", "", reference);
     }
     Status::with_error_details(code, message, details)
 }
 
-fn invalid(problems: &[Problem]) -> Status {
+fn invalid(code: Code, problems: &[Problem]) -> Status {
     let message = problems
         .iter()
         .map(|p| p.message.as_str())
@@ -62,11 +68,7 @@ fn invalid(problems: &[Problem]) -> Status {
         .join("; ");
     let first = problems.first().map_or(400, |p| p.code);
     let mut details = ErrorDetails::new();
-    details.set_error_info(
-        reason(Code::InvalidArgument),
-        ERROR_DOMAIN,
-        code_only(first),
-    );
+    details.set_error_info(reason(code), ERROR_DOMAIN, code_only(first));
     details.set_bad_request(
         problems
             .iter()
@@ -78,7 +80,7 @@ fn invalid(problems: &[Problem]) -> Status {
             })
             .collect::<Vec<_>>(),
     );
-    Status::with_error_details(Code::InvalidArgument, message, details)
+    Status::with_error_details(code, message, details)
 }
 
 fn reason(code: Code) -> &'static str {
@@ -86,6 +88,7 @@ fn reason(code: Code) -> &'static str {
         Code::Unauthenticated => "UNAUTHENTICATED",
         Code::PermissionDenied => "PERMISSION_DENIED",
         Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::AlreadyExists => "ALREADY_EXISTS",
         Code::NotFound => "NOT_FOUND",
         Code::Unavailable => "UNAVAILABLE",
         _ => "INTERNAL",

@@ -53,6 +53,10 @@ impl IntoResponse for ApiError {
                 StatusCode::BAD_REQUEST,
                 problems.into_iter().map(ErrorJson::from).collect(),
             ),
+            Error::Conflict(problems) => envelope(
+                StatusCode::CONFLICT,
+                problems.into_iter().map(ErrorJson::from).collect(),
+            ),
             Error::NotFound(problem) => envelope(StatusCode::NOT_FOUND, vec![problem.into()]),
             Error::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "database unavailable");

@@ -3,6 +3,7 @@
 //! parameters and calls the same `BadgeService` in-process; nothing about
 //! badges is decided here.
 
+mod admin;
 mod error;
 mod json;
 mod query;
@@ -10,19 +11,26 @@ mod query;
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post, put};
 
 use crate::auth::Credentials;
 use crate::service::BadgeService;
 use error::{ApiError, rejection};
 use json::{Envelope, ListData};
 
+pub use admin::MIGRATION_HEADER;
 pub use query::{IDENTIFIER_HEADER, MAX_PARAMS};
+
+/// The upstream OAuth token header.
+pub const OAUTH_TOKEN_HEADER: &str = "X-CAP-API-OAUTH-TOKEN";
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The list route; equal to the RPC's `google.api.http` annotation.
 pub const LIST_ROUTE: &str = "/api_gateway/v1/badges/management/{customer_id}";
@@ -36,10 +44,45 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// Most header bytes (names and values) a request may carry.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
+/// Credentials from `X-CAP-API-OAUTH-TOKEN` or `Authorization`.
+fn credentials(headers: &HeaderMap) -> Option<Credentials> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    Credentials::from_headers(
+        text(header::AUTHORIZATION.as_str()),
+        text(OAUTH_TOKEN_HEADER),
+    )
+}
+
 pub fn router(service: Arc<BadgeService>) -> axum::Router {
+    const B: &str = "/api_gateway/v1/badges";
     axum::Router::new()
         .route(LIST_ROUTE, get(list_customer_badges))
         .route(OPENAPI_ROUTE, get(openapi))
+        .route("/v3/oauth/token/generate", post(admin::generate_token))
+        .route(&format!("{B}/group"), post(admin::create_group))
+        .route(&format!("{B}/badgeMeta"), post(admin::create_badge))
+        .route(
+            &format!("{B}/badgeMeta/{{id}}/activate"),
+            put(admin::activate),
+        )
+        .route(
+            &format!("{B}/badgeMeta/{{id}}/deactivate"),
+            put(admin::deactivate),
+        )
+        .route(&format!("{B}/badgeMeta/{{id}}/claim"), post(admin::claim))
+        .route(
+            &format!("{B}/badgeMeta/{{id}}/unclaim"),
+            post(admin::unclaim),
+        )
+        .route(&format!("{B}/customers"), put(admin::upsert_customer))
+        .route(
+            &format!("{B}/badgeMeta/customer/issueBulk"),
+            post(admin::enrol),
+        )
+        .route(&format!("{B}/customer/earn"), post(admin::earn))
+        .route(&format!("{B}/customer/revokeEarn"), post(admin::revoke))
+        .route(&format!("{B}/import/customerBadges"), put(admin::import))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(limits))
@@ -59,10 +102,7 @@ async fn list_customer_badges(
             Some("customerId"),
         );
     };
-    let credentials = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(Credentials::from_authorization);
+    let credentials = credentials(&headers);
     let (params, problems) = query::list_params(
         customer_id,
         headers.get(IDENTIFIER_HEADER).map(|v| v.as_bytes()),

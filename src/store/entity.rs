@@ -9,4 +9,5 @@ pub mod badge_image;
 pub mod badge_owner;
 pub mod customer;
 pub mod enrolment;
+pub mod idempotency_key;
 pub mod org;

@@ -1,6 +1,7 @@
 //! The database: connection, migrations and every query. The only module that
 //! speaks SQL.
 
+mod admin;
 pub mod entity;
 mod list;
 mod sql;

@@ -137,6 +137,38 @@ impl Store {
             .await?)
     }
 
+    pub async fn find_api_client_by_id(&self, id: i32) -> Result<Option<api_client::Model>> {
+        Ok(api_client::Entity::find_by_id(id).one(&self.db).await?)
+    }
+
+    pub async fn list_api_clients(&self) -> Result<Vec<api_client::Model>> {
+        use sea_orm::QueryOrder;
+        Ok(api_client::Entity::find()
+            .order_by_asc(api_client::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Disables a client, or gives it a new secret hash; `false` when there is
+    /// no such client.
+    pub async fn update_api_client(
+        &self,
+        username: &str,
+        disabled: Option<bool>,
+        secret_hash: Option<String>,
+    ) -> Result<bool> {
+        use sea_orm::sea_query::Expr;
+        let mut update =
+            api_client::Entity::update_many().filter(api_client::Column::Username.eq(username));
+        if let Some(d) = disabled {
+            update = update.col_expr(api_client::Column::Disabled, Expr::value(d));
+        }
+        if let Some(h) = secret_hash {
+            update = update.col_expr(api_client::Column::SecretHash, Expr::value(h));
+        }
+        Ok(update.exec(&self.db).await?.rows_affected > 0)
+    }
+
     pub async fn insert_customer(&self, new: NewCustomer) -> Result<()> {
         customer::Entity::insert(customer::ActiveModel {
             org_id: Set(new.org_id),
@@ -237,6 +269,7 @@ impl Store {
             expires_at: Set(new.expires_at.map(|m| m.0)),
             revoked: Set(new.revoked),
             request_id: Set(None),
+            event_at: Set(None),
             ..Default::default()
         })
         .exec_without_returning(&self.db)

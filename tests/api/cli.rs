@@ -5,6 +5,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use badges::auth::TokenKeys;
 use badges::domain::FixedClock;
 use badges::proto::ListCustomerBadgesRequest;
 use badges::service::BadgeService;
@@ -74,7 +75,7 @@ async fn org_and_client_commands_make_working_credentials() {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(badges::server::serve(
         listener,
-        BadgeService::new(store, Arc::new(FixedClock(NOW))),
+        BadgeService::new(store, Arc::new(FixedClock(NOW)), TokenKeys::random(60)),
         async move {
             let _ = rx.await;
         },

@@ -12,6 +12,7 @@ pub struct Model {
     pub expires_at: Option<i64>,
     pub revoked: bool,
     pub request_id: Option<String>,
+    pub event_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use badges::auth::TokenKeys;
 use badges::domain::{FixedClock, Micros};
 use badges::proto::customer_badge_service_client::CustomerBadgeServiceClient;
 use badges::service::BadgeService;
@@ -23,6 +24,8 @@ use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
 pub const POSTGRES_ENV: &str = "BADGES_TEST_POSTGRES_URL";
+/// The key test servers sign OAuth tokens with, so tests can forge tokens.
+pub const TOKEN_KEY: &[u8] = b"test-token-key-0123456789abcdef0123456789";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -146,7 +149,11 @@ impl TestServer {
         let store = Store::connect(&db.url, &settings).await.expect("connect");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let service = BadgeService::new(store.clone(), Arc::new(FixedClock(now)));
+        let service = BadgeService::new(
+            store.clone(),
+            Arc::new(FixedClock(now)),
+            TokenKeys::new(TOKEN_KEY, 3600),
+        );
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(badges::server::serve(
             listener,

@@ -1,0 +1,810 @@
+//! The admin API's writes. Each call is one transaction: a failed write
+//! leaves nothing behind. Writes that carry a requestId claim it first in
+//! `idempotency_keys`, so a concurrent duplicate waits for the first and then
+//! gets its answer.
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, SqlErr, TransactionTrait,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use super::Store;
+use super::entity::{
+    award, badge, badge_claim, badge_group, badge_image, badge_owner, customer, enrolment,
+    idempotency_key,
+};
+use crate::domain::Micros;
+use crate::domain::Problem;
+use crate::domain::admin::{
+    BadgeDefinition, CODE_ALREADY_ENROLLED, CODE_BADGE_NAME_TAKEN, CODE_BADGE_NOT_EARNABLE,
+    CODE_BADGE_NOT_FOUND, CODE_GROUP_NAME_TAKEN, CODE_GROUP_NOT_FOUND, CODE_IDENTIFIER_TAKEN,
+    CODE_NO_ACTIVE_AWARD, CODE_NOT_ENROLLED, CODE_NOT_ISSUE_EARN, CODE_OWNER_INVALID,
+    CODE_REQUEST_ID_REUSED, CODE_UNKNOWN_CLAIM, ClaimCommand, EarnCommand, EarnOutcome,
+    EnrolCommand, EnrolOutcome, ExpiryRule, GroupView, ImportItem, ImportOutcome, NewBadgeCommand,
+    NewGroupCommand, RevokeCommand, StoredProblem, UpsertCustomerCommand, problem,
+};
+use crate::domain::enums::{EarnType, Owner};
+use crate::domain::ids::new_object_id;
+use crate::domain::list::{Claim, Image};
+use crate::error::{Error, Result};
+
+fn badge_not_found() -> Error {
+    Error::NotFound(problem(
+        CODE_BADGE_NOT_FOUND,
+        "Badge not found",
+        "badgeMetaId",
+    ))
+}
+
+/// A field validation guarantees; its absence here is a bug, not bad input.
+fn required(t: Option<Micros>) -> Result<Micros> {
+    t.ok_or_else(|| Error::Internal("a required time reached the store unset".into()))
+}
+
+fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+fn rule(json: &str) -> Result<ExpiryRule> {
+    serde_json::from_str(json).map_err(|e| Error::Internal(format!("stored expiry rule: {e}")))
+}
+
+fn rule_json(rule: &ExpiryRule) -> Result<String> {
+    serde_json::to_string(rule).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// SHA-256 hex of a command's canonical JSON.
+pub fn fingerprint<T: Serialize>(command: &T) -> Result<String> {
+    let json = serde_json::to_vec(command).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(hex::encode(Sha256::digest(json)))
+}
+
+/// Whether a write with a requestId was done before.
+enum Claimed<T> {
+    /// This call owns the key; its answer is stored at commit.
+    New,
+    /// A previous call with the same body answered this.
+    Replay(T),
+}
+
+impl Store {
+    async fn find_badge(
+        &self,
+        txn: &DatabaseTransaction,
+        org: i32,
+        id: &str,
+    ) -> Result<badge::Model> {
+        badge::Entity::find_by_id(id.to_owned())
+            .filter(badge::Column::OrgId.eq(org))
+            .one(txn)
+            .await?
+            .ok_or_else(badge_not_found)
+    }
+
+    /// Claims `(org, kind, request_id)` inside `txn`, or returns the stored
+    /// answer of the call that claimed it, or 809 when that call's body differed.
+    async fn claim_request<T: DeserializeOwned>(
+        &self,
+        org: i32,
+        kind: &str,
+        request_id: &str,
+        fingerprint: &str,
+        now: Micros,
+    ) -> Result<(Option<DatabaseTransaction>, Claimed<T>)> {
+        let txn = self.db.begin().await?;
+        let inserted = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
+            org_id: Set(org),
+            kind: Set(kind.to_owned()),
+            request_id: Set(request_id.to_owned()),
+            fingerprint: Set(fingerprint.to_owned()),
+            response: Set(String::new()),
+            created_at: Set(now.0),
+        })
+        .exec_without_returning(&txn)
+        .await;
+        match inserted {
+            Ok(_) => Ok((Some(txn), Claimed::New)),
+            Err(e) if is_unique_violation(&e) => {
+                txn.rollback().await?;
+                let stored = idempotency_key::Entity::find_by_id((
+                    org,
+                    kind.to_owned(),
+                    request_id.to_owned(),
+                ))
+                .one(&self.db)
+                .await?
+                .ok_or_else(|| Error::Internal("idempotency key vanished".into()))?;
+                if stored.fingerprint != fingerprint {
+                    return Err(Error::Conflict(vec![problem(
+                        CODE_REQUEST_ID_REUSED,
+                        "requestId was already used with a different request",
+                        "requestId",
+                    )]));
+                }
+                let answer = serde_json::from_str(&stored.response)
+                    .map_err(|e| Error::Internal(format!("stored answer: {e}")))?;
+                Ok((None, Claimed::Replay(answer)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn store_answer<T: Serialize>(
+        &self,
+        txn: &DatabaseTransaction,
+        org: i32,
+        kind: &str,
+        request_id: &str,
+        answer: &T,
+    ) -> Result<()> {
+        let json = serde_json::to_string(answer).map_err(|e| Error::Internal(e.to_string()))?;
+        idempotency_key::Entity::update_many()
+            .col_expr(idempotency_key::Column::Response, Expr::value(json))
+            .filter(idempotency_key::Column::OrgId.eq(org))
+            .filter(idempotency_key::Column::Kind.eq(kind))
+            .filter(idempotency_key::Column::RequestId.eq(request_id))
+            .exec(txn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_group(
+        &self,
+        org: i32,
+        c: &NewGroupCommand,
+        now: Micros,
+    ) -> Result<GroupView> {
+        let id = new_object_id(now);
+        let rank = c.rank.unwrap_or_default();
+        let res = badge_group::Entity::insert(badge_group::ActiveModel {
+            id: Set(id.clone()),
+            org_id: Set(org),
+            name: Set(c.name.clone()),
+            rank: Set(rank),
+            created_at: Set(now.0),
+        })
+        .exec_without_returning(&self.db)
+        .await;
+        match res {
+            Ok(_) => Ok(GroupView {
+                id,
+                name: c.name.clone(),
+                rank,
+            }),
+            Err(e) if is_unique_violation(&e) => Err(Error::Conflict(vec![problem(
+                CODE_GROUP_NAME_TAKEN,
+                "a group with this name already exists",
+                "name",
+            )])),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn create_badge(
+        &self,
+        org: i32,
+        c: &NewBadgeCommand,
+        now: Micros,
+    ) -> Result<BadgeDefinition> {
+        let txn = self.db.begin().await?;
+        if let Some(group) = &c.group_id {
+            let found = badge_group::Entity::find_by_id(group.clone())
+                .filter(badge_group::Column::OrgId.eq(org))
+                .one(&txn)
+                .await?;
+            if found.is_none() {
+                return Err(Error::NotFound(problem(
+                    CODE_GROUP_NOT_FOUND,
+                    "Badge group not found",
+                    "badgeGroupId",
+                )));
+            }
+        }
+        let id = new_object_id(now);
+        let inserted = badge::Entity::insert(badge::ActiveModel {
+            id: Set(id.clone()),
+            org_id: Set(org),
+            name: Set(c.name.clone()),
+            name_lower: Set(c.name.to_lowercase()),
+            description: Set(c.description.clone()),
+            earn_type: Set(c.earn_type.as_str().to_owned()),
+            active: Set(c.active),
+            starts_on: Set(required(c.starts_on)?.0),
+            expires_on: Set(required(c.expires_on)?.0),
+            created_on: Set(now.0),
+            last_updated_on: Set(now.0),
+            group_id: Set(c.group_id.clone()),
+            rank: Set(c.rank),
+            earned_badge_expiry: Set(rule_json(&c.earned_badge_expiry)?),
+            issued_badge_expiry: Set(rule_json(&c.issued_badge_expiry)?),
+        })
+        .exec_without_returning(&txn)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(Error::Conflict(vec![problem(
+                    CODE_BADGE_NAME_TAKEN,
+                    "a badge with this name already exists",
+                    "name",
+                )]));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if !c.images.is_empty() {
+            badge_image::Entity::insert_many(c.images.iter().map(|i| badge_image::ActiveModel {
+                badge_id: Set(id.clone()),
+                name: Set(i.name.clone()),
+                file_svc_handle: Set(i.file_svc_handle.clone()),
+                url: Set(i.url.clone()),
+                tag: Set(i.tag.clone()),
+                ..Default::default()
+            }))
+            .exec_without_returning(&txn)
+            .await?;
+        }
+        let mut owners: Vec<Owner> = Vec::new();
+        for o in &c.owners {
+            if !owners.contains(o) {
+                owners.push(*o);
+            }
+        }
+        badge_owner::Entity::insert_many(owners.iter().enumerate().map(|(i, o)| {
+            badge_owner::ActiveModel {
+                badge_id: Set(id.clone()),
+                owner: Set(o.as_str().to_owned()),
+                position: Set(i as i32),
+            }
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+        let view = self.badge_definition(&txn, org, &id).await?;
+        txn.commit().await?;
+        Ok(view)
+    }
+
+    /// A badge with its images, owners and claims.
+    async fn badge_definition(
+        &self,
+        txn: &DatabaseTransaction,
+        org: i32,
+        id: &str,
+    ) -> Result<BadgeDefinition> {
+        let b = self.find_badge(txn, org, id).await?;
+        let images = badge_image::Entity::find()
+            .filter(badge_image::Column::BadgeId.eq(id))
+            .order_by_asc(badge_image::Column::Id)
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|i| Image {
+                name: i.name,
+                file_svc_handle: i.file_svc_handle,
+                url: i.url,
+                tag: i.tag,
+            })
+            .collect();
+        let owners = badge_owner::Entity::find()
+            .filter(badge_owner::Column::BadgeId.eq(id))
+            .order_by_asc(badge_owner::Column::Position)
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|o| {
+                Owner::parse(&o.owner)
+                    .ok_or_else(|| Error::Internal(format!("stored owner {:?}", o.owner)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let claims = badge_claim::Entity::find()
+            .filter(badge_claim::Column::BadgeId.eq(id))
+            .order_by_asc(badge_claim::Column::Id)
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|c| {
+                Ok(Claim {
+                    owner_type: Owner::parse(&c.owner_type).ok_or_else(|| {
+                        Error::Internal(format!("stored owner {:?}", c.owner_type))
+                    })?,
+                    reference_id: c.reference_id,
+                    is_active: c.is_active,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(BadgeDefinition {
+            earn_type: EarnType::parse(&b.earn_type)
+                .ok_or_else(|| Error::Internal(format!("stored earn type {:?}", b.earn_type)))?,
+            earned_badge_expiry: rule(&b.earned_badge_expiry)?,
+            issued_badge_expiry: rule(&b.issued_badge_expiry)?,
+            id: b.id,
+            name: b.name,
+            description: b.description,
+            starts_on: Micros(b.starts_on),
+            expires_on: Micros(b.expires_on),
+            active: b.active,
+            group_id: b.group_id,
+            rank: b.rank,
+            images,
+            owners,
+            claims,
+            created_on: Micros(b.created_on),
+            last_updated_on: Micros(b.last_updated_on),
+        })
+    }
+
+    pub async fn set_badge_active(
+        &self,
+        org: i32,
+        id: &str,
+        active: bool,
+        now: Micros,
+    ) -> Result<BadgeDefinition> {
+        let txn = self.db.begin().await?;
+        let updated = badge::Entity::update_many()
+            .col_expr(badge::Column::Active, Expr::value(active))
+            .col_expr(badge::Column::LastUpdatedOn, Expr::value(now.0))
+            .filter(badge::Column::Id.eq(id))
+            .filter(badge::Column::OrgId.eq(org))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            return Err(badge_not_found());
+        }
+        let view = self.badge_definition(&txn, org, id).await?;
+        txn.commit().await?;
+        Ok(view)
+    }
+
+    /// Claims (`active`) or unclaims a badge for a module instance.
+    pub async fn set_claim(
+        &self,
+        org: i32,
+        c: &ClaimCommand,
+        active: bool,
+        now: Micros,
+    ) -> Result<BadgeDefinition> {
+        let txn = self.db.begin().await?;
+        self.find_badge(&txn, org, &c.badge_id).await?;
+        let restricted =
+            badge_owner::Entity::find_by_id((c.badge_id.clone(), c.owner_type.as_str().to_owned()))
+                .one(&txn)
+                .await?;
+        if restricted.is_none() {
+            return Err(Error::Invalid(vec![problem(
+                CODE_OWNER_INVALID,
+                "ownerType is not one of the badge's restricted owners",
+                "ownerType",
+            )]));
+        }
+        let existing = badge_claim::Entity::find()
+            .filter(badge_claim::Column::BadgeId.eq(c.badge_id.as_str()))
+            .filter(badge_claim::Column::OwnerType.eq(c.owner_type.as_str()))
+            .filter(badge_claim::Column::ReferenceId.eq(c.reference_id.as_str()))
+            .one(&txn)
+            .await?;
+        match (existing, active) {
+            (None, false) => {
+                return Err(Error::Invalid(vec![problem(
+                    CODE_UNKNOWN_CLAIM,
+                    "there is no such claim on this badge",
+                    "referenceId",
+                )]));
+            }
+            (None, true) => {
+                badge_claim::Entity::insert(badge_claim::ActiveModel {
+                    badge_id: Set(c.badge_id.clone()),
+                    owner_type: Set(c.owner_type.as_str().to_owned()),
+                    reference_id: Set(c.reference_id.clone()),
+                    is_active: Set(true),
+                    ..Default::default()
+                })
+                .exec_without_returning(&txn)
+                .await?;
+            }
+            (Some(claim), _) => {
+                let mut claim: badge_claim::ActiveModel = claim.into();
+                claim.is_active = Set(active);
+                claim.update(&txn).await?;
+            }
+        }
+        badge::Entity::update_many()
+            .col_expr(badge::Column::LastUpdatedOn, Expr::value(now.0))
+            .filter(badge::Column::Id.eq(c.badge_id.as_str()))
+            .exec(&txn)
+            .await?;
+        let view = self.badge_definition(&txn, org, &c.badge_id).await?;
+        txn.commit().await?;
+        Ok(view)
+    }
+
+    pub async fn upsert_customer(&self, org: i32, c: &UpsertCustomerCommand) -> Result<()> {
+        let email = c.email.as_ref().map(|e| e.to_lowercase());
+        let txn = self.db.begin().await?;
+        let mut taken = Vec::new();
+        for (field, column, value) in [
+            ("email", customer::Column::Email, &email),
+            ("mobile", customer::Column::Mobile, &c.mobile),
+            ("externalId", customer::Column::ExternalId, &c.external_id),
+            ("cardNumber", customer::Column::CardNumber, &c.card_number),
+        ] {
+            let Some(value) = value else { continue };
+            let owner = customer::Entity::find()
+                .filter(customer::Column::OrgId.eq(org))
+                .filter(column.eq(value.as_str()))
+                .filter(customer::Column::CustomerId.ne(c.customer_id))
+                .one(&txn)
+                .await?;
+            if owner.is_some() {
+                taken.push(problem(
+                    CODE_IDENTIFIER_TAKEN,
+                    format!("{field} belongs to another customer"),
+                    field,
+                ));
+            }
+        }
+        if !taken.is_empty() {
+            return Err(Error::Conflict(taken));
+        }
+        let model = customer::ActiveModel {
+            org_id: Set(org),
+            customer_id: Set(c.customer_id),
+            email: Set(email),
+            mobile: Set(c.mobile.clone()),
+            external_id: Set(c.external_id.clone()),
+            card_number: Set(c.card_number.clone()),
+        };
+        let exists = customer::Entity::find_by_id((org, c.customer_id))
+            .one(&txn)
+            .await?
+            .is_some();
+        let written = if exists {
+            model.update(&txn).await.map(|_| ())
+        } else {
+            customer::Entity::insert(model)
+                .exec_without_returning(&txn)
+                .await
+                .map(|_| ())
+        };
+        match written {
+            Ok(()) => {}
+            // A concurrent writer took an identifier between the check and the write.
+            Err(e) if is_unique_violation(&e) => {
+                return Err(Error::Conflict(vec![problem(
+                    CODE_IDENTIFIER_TAKEN,
+                    "an identifier belongs to another customer",
+                    "customerId",
+                )]));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn existing_customers(
+        &self,
+        txn: &DatabaseTransaction,
+        org: i32,
+        ids: &[i64],
+    ) -> Result<HashSet<i64>> {
+        Ok(customer::Entity::find()
+            .filter(customer::Column::OrgId.eq(org))
+            .filter(customer::Column::CustomerId.is_in(ids.iter().copied()))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|c| c.customer_id)
+            .collect())
+    }
+
+    pub async fn enrol(
+        &self,
+        org: i32,
+        c: &EnrolCommand,
+        now: Micros,
+    ) -> Result<Vec<EnrolOutcome>> {
+        const KIND: &str = "enrol";
+        let (txn, request) = match &c.request_id {
+            Some(rid) => match self
+                .claim_request(org, KIND, rid, &fingerprint(c)?, now)
+                .await?
+            {
+                (_, Claimed::Replay(answer)) => return Ok(answer),
+                (Some(txn), Claimed::New) => (txn, Some(rid.as_str())),
+                (None, Claimed::New) => return Err(Error::Internal("no transaction".into())),
+            },
+            None => (self.db.begin().await?, None),
+        };
+        let badge = self.find_badge(&txn, org, &c.badge_id).await?;
+        if badge.earn_type != EarnType::IssueEarn.as_str() {
+            return Err(Error::Invalid(vec![problem(
+                CODE_NOT_ISSUE_EARN,
+                "only ISSUE_EARN badges take enrolments",
+                "badgeMetaId",
+            )]));
+        }
+        let issued_rule = rule(&badge.issued_badge_expiry)?;
+        let existing = self.existing_customers(&txn, org, &c.customers).await?;
+        // The latest enrolment of each customer in this badge.
+        let mut latest: HashMap<i64, enrolment::Model> = HashMap::new();
+        for e in enrolment::Entity::find()
+            .filter(enrolment::Column::OrgId.eq(org))
+            .filter(enrolment::Column::BadgeId.eq(c.badge_id.as_str()))
+            .filter(enrolment::Column::CustomerId.is_in(c.customers.iter().copied()))
+            .order_by_asc(enrolment::Column::IssuedAt)
+            .order_by_asc(enrolment::Column::Id)
+            .all(&txn)
+            .await?
+        {
+            latest.insert(e.customer_id, e);
+        }
+        let mut outcomes = Vec::with_capacity(c.customers.len());
+        let mut rows = Vec::new();
+        let mut seen = HashSet::new();
+        for &customer_id in &c.customers {
+            let live = latest
+                .get(&customer_id)
+                .is_some_and(|e| !e.revoked && e.expires_at.is_none_or(|x| x > now.0));
+            let problem_for = if !existing.contains(&customer_id) {
+                Some(Problem::customer_not_found())
+            } else if live || !seen.insert(customer_id) {
+                Some(problem(
+                    CODE_ALREADY_ENROLLED,
+                    "the customer is already enrolled",
+                    "customers",
+                ))
+            } else {
+                None
+            };
+            match problem_for {
+                Some(p) => outcomes.push(EnrolOutcome {
+                    customer_id,
+                    expires_on: None,
+                    problems: vec![StoredProblem::from(p)],
+                }),
+                None => {
+                    let expires = issued_rule.expires_at(now, Micros(badge.expires_on));
+                    rows.push(enrolment::ActiveModel {
+                        org_id: Set(org),
+                        badge_id: Set(c.badge_id.clone()),
+                        customer_id: Set(customer_id),
+                        issued_at: Set(now.0),
+                        expires_at: Set(expires.map(|m| m.0)),
+                        revoked: Set(false),
+                        request_id: Set(c.request_id.clone()),
+                        event_at: Set(Some(c.issued_at.unwrap_or(now).0)),
+                        ..Default::default()
+                    });
+                    outcomes.push(EnrolOutcome {
+                        customer_id,
+                        expires_on: expires,
+                        problems: vec![],
+                    });
+                }
+            }
+        }
+        if !rows.is_empty() {
+            enrolment::Entity::insert_many(rows)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        if let Some(rid) = request {
+            self.store_answer(&txn, org, KIND, rid, &outcomes).await?;
+        }
+        txn.commit().await?;
+        Ok(outcomes)
+    }
+
+    pub async fn earn(&self, org: i32, c: &EarnCommand, now: Micros) -> Result<EarnOutcome> {
+        const KIND: &str = "earn";
+        let (txn, request) = match &c.request_id {
+            Some(rid) => match self
+                .claim_request(org, KIND, rid, &fingerprint(c)?, now)
+                .await?
+            {
+                (_, Claimed::Replay(answer)) => return Ok(answer),
+                (Some(txn), Claimed::New) => (txn, Some(rid.as_str())),
+                (None, Claimed::New) => return Err(Error::Internal("no transaction".into())),
+            },
+            None => (self.db.begin().await?, None),
+        };
+        let badge = self.find_badge(&txn, org, &c.badge_id).await?;
+        if !self
+            .existing_customers(&txn, org, &[c.customer_id])
+            .await?
+            .contains(&c.customer_id)
+        {
+            return Err(Error::NotFound(Problem::customer_not_found()));
+        }
+        let event_at = c.event_at.unwrap_or(now);
+        let mut problems = Vec::new();
+        if !badge.active {
+            problems.push(problem(
+                CODE_BADGE_NOT_EARNABLE,
+                "the badge is not active",
+                "badgeMetaId",
+            ));
+        }
+        if event_at.0 < badge.starts_on || event_at.0 >= badge.expires_on {
+            problems.push(problem(
+                CODE_BADGE_NOT_EARNABLE,
+                "the badge's window is not open at the event time",
+                "earnEventDate",
+            ));
+        }
+        if badge.earn_type == EarnType::IssueEarn.as_str() {
+            let latest = enrolment::Entity::find()
+                .filter(enrolment::Column::OrgId.eq(org))
+                .filter(enrolment::Column::BadgeId.eq(c.badge_id.as_str()))
+                .filter(enrolment::Column::CustomerId.eq(c.customer_id))
+                .order_by_desc(enrolment::Column::IssuedAt)
+                .order_by_desc(enrolment::Column::Id)
+                .one(&txn)
+                .await?;
+            let live = latest.is_some_and(|e| !e.revoked && e.expires_at.is_none_or(|x| x > now.0));
+            if !live {
+                problems.push(problem(
+                    CODE_NOT_ENROLLED,
+                    "the customer has no live enrolment in this ISSUE_EARN badge",
+                    "customerId",
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Invalid(problems));
+        }
+        let expires_on =
+            rule(&badge.earned_badge_expiry)?.expires_at(now, Micros(badge.expires_on));
+        let earned_badge_id = new_object_id(now);
+        award::Entity::insert(award::ActiveModel {
+            earned_badge_id: Set(earned_badge_id.clone()),
+            org_id: Set(org),
+            badge_id: Set(c.badge_id.clone()),
+            customer_id: Set(c.customer_id),
+            awarded_at: Set(now.0),
+            event_at: Set(event_at.0),
+            expires_at: Set(expires_on.map(|m| m.0)),
+            revoked: Set(false),
+            request_id: Set(c.request_id.clone()),
+            triggered_by_owner: Set(c.triggered_by.as_ref().map(|(o, _)| o.as_str().to_owned())),
+            triggered_by_reference: Set(c.triggered_by.as_ref().map(|(_, r)| r.clone())),
+            ..Default::default()
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        let outcome = EarnOutcome {
+            badge_id: c.badge_id.clone(),
+            customer_id: c.customer_id,
+            earned_badge_id,
+            expires_on,
+            request_id: c.request_id.clone(),
+        };
+        if let Some(rid) = request {
+            self.store_answer(&txn, org, KIND, rid, &outcome).await?;
+        }
+        txn.commit().await?;
+        Ok(outcome)
+    }
+
+    pub async fn revoke(&self, org: i32, c: &RevokeCommand) -> Result<()> {
+        let updated = award::Entity::update_many()
+            .col_expr(award::Column::Revoked, Expr::value(true))
+            .filter(award::Column::OrgId.eq(org))
+            .filter(award::Column::EarnedBadgeId.eq(c.earned_badge_id.as_str()))
+            .filter(award::Column::BadgeId.eq(c.badge_id.as_str()))
+            .filter(award::Column::CustomerId.eq(c.customer_id))
+            .filter(award::Column::Revoked.eq(false))
+            .exec(&self.db)
+            .await?;
+        if updated.rows_affected == 0 {
+            return Err(Error::Invalid(vec![problem(
+                CODE_NO_ACTIVE_AWARD,
+                "there is no active award with this earnedBadgeId for this badge and customer",
+                "earnedBadgeId",
+            )]));
+        }
+        Ok(())
+    }
+
+    /// Imports historical awards; each item succeeds or fails on its own, and
+    /// the successful ones are written in one transaction.
+    pub async fn import(
+        &self,
+        org: i32,
+        items: &[ImportItem],
+        now: Micros,
+    ) -> Result<Vec<ImportOutcome>> {
+        let txn = self.db.begin().await?;
+        let badge_ids: HashSet<&str> = items.iter().map(|i| i.badge_id.as_str()).collect();
+        let badges: HashMap<String, badge::Model> = badge::Entity::find()
+            .filter(badge::Column::OrgId.eq(org))
+            .filter(badge::Column::Id.is_in(badge_ids.iter().map(|s| s.to_string())))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|b| (b.id.clone(), b))
+            .collect();
+        let customer_ids: Vec<i64> = items.iter().map(|i| i.customer_id).collect();
+        let customers = self.existing_customers(&txn, org, &customer_ids).await?;
+
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut rows = Vec::new();
+        for item in items {
+            let mut problems = Vec::new();
+            let badge = badges.get(&item.badge_id);
+            match badge {
+                None => problems.push(problem(
+                    CODE_BADGE_NOT_FOUND,
+                    "Badge not found",
+                    "badgeMetaId",
+                )),
+                Some(b) => {
+                    if item.event_at.0 < b.starts_on || item.event_at.0 >= b.expires_on {
+                        problems.push(problem(
+                            CODE_BADGE_NOT_EARNABLE,
+                            "earnEventDate must lie inside the badge's window",
+                            "earnEventDate",
+                        ));
+                    }
+                }
+            }
+            if !customers.contains(&item.customer_id) {
+                problems.push(Problem::customer_not_found());
+            }
+            if item.expires_on.is_some_and(|x| x <= item.event_at) {
+                problems.push(problem(
+                    400,
+                    "earnExpiresOn must be after earnEventDate",
+                    "earnExpiresOn",
+                ));
+            }
+            let (Some(b), true) = (badge, problems.is_empty()) else {
+                outcomes.push(ImportOutcome {
+                    badge_id: item.badge_id.clone(),
+                    customer_id: item.customer_id,
+                    result: Err(problems),
+                });
+                continue;
+            };
+            let expires_on = match item.expires_on {
+                Some(x) => Some(x),
+                None => {
+                    rule(&b.earned_badge_expiry)?.expires_at(item.event_at, Micros(b.expires_on))
+                }
+            };
+            let earned_badge_id = new_object_id(now);
+            rows.push(award::ActiveModel {
+                earned_badge_id: Set(earned_badge_id.clone()),
+                org_id: Set(org),
+                badge_id: Set(item.badge_id.clone()),
+                customer_id: Set(item.customer_id),
+                awarded_at: Set(now.0),
+                event_at: Set(item.event_at.0),
+                expires_at: Set(expires_on.map(|m| m.0)),
+                revoked: Set(false),
+                request_id: Set(None),
+                triggered_by_owner: Set(Some(Owner::HistoricalImport.as_str().to_owned())),
+                triggered_by_reference: Set(None),
+                ..Default::default()
+            });
+            outcomes.push(ImportOutcome {
+                badge_id: item.badge_id.clone(),
+                customer_id: item.customer_id,
+                result: Ok((earned_badge_id, expires_on)),
+            });
+        }
+        if !rows.is_empty() {
+            award::Entity::insert_many(rows)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(outcomes)
+    }
+}
