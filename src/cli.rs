@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::auth::{TokenKeys, generate_secret, hash_secret};
 use crate::config::{Cli, ClientCommand, Command, OrgCommand, Right, ServeArgs};
 use crate::domain::{Clock, SystemClock};
+use crate::server::ServeOptions;
 use crate::service::BadgeService;
 use crate::store::{self, NewApiClient, NewOrg, Store};
 
@@ -184,7 +185,10 @@ async fn serve(
         listener,
         service,
         shutdown_signal(),
-        Duration::from_secs(args.shutdown_grace_seconds),
+        ServeOptions {
+            grace: Duration::from_secs(args.shutdown_grace_seconds),
+            max_connection_age: Duration::from_secs(args.max_connection_age_seconds.max(1)),
+        },
     )
     .await
 }

@@ -163,6 +163,10 @@ pub struct ServeArgs {
     #[arg(long, env = "BADGES_TOKEN_TTL_SECONDS", default_value_t = 3600)]
     pub token_ttl_seconds: u64,
 
+    /// Close connections after this long (s), so HTTP/2 clients rebalance across pods.
+    #[arg(long, env = "BADGES_MAX_CONNECTION_AGE_SECONDS", default_value_t = 300)]
+    pub max_connection_age_seconds: u64,
+
     /// How long shutdown waits for calls in flight before it gives up (s).
     #[arg(long, env = "BADGES_SHUTDOWN_GRACE_SECONDS", default_value_t = 25)]
     pub shutdown_grace_seconds: u64,

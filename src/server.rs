@@ -13,10 +13,16 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use axum::http::header;
+use axum::middleware;
+use axum::routing::get;
+
 use crate::grpc::admin::{BadgeAdminServiceServer, GrpcBadgeAdmin};
 use crate::grpc::{CustomerBadgeServiceServer, GrpcCustomerBadges};
+use crate::observe::{Observer, observe};
 use crate::service::BadgeService;
 use crate::store::Store;
+use crate::telemetry::Metrics;
 
 /// The descriptor set of this API, with its `google.api.http` options.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
@@ -33,12 +39,35 @@ const READINESS_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Serves until `shutdown` completes, then stops accepting, reports
 /// NOT_SERVING, and lets the calls in flight finish (for up to `grace`).
+/// Where Prometheus scrapes.
+pub const METRICS_ROUTE: &str = "/metrics";
+
+/// How the server runs.
+#[derive(Clone, Copy, Debug)]
+pub struct ServeOptions {
+    /// How long calls in flight may take to finish once shutdown begins.
+    pub grace: Duration,
+    /// Connections are closed (gracefully) after this long, so long-lived
+    /// HTTP/2 clients spread over new pods.
+    pub max_connection_age: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            grace: Duration::from_secs(25),
+            max_connection_age: Duration::from_secs(300),
+        }
+    }
+}
+
 pub async fn serve(
     listener: TcpListener,
     service: Arc<BadgeService>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
+    options: ServeOptions,
 ) -> anyhow::Result<()> {
+    let grace = options.grace;
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
         .set_service_status(LIVENESS, ServingStatus::Serving)
@@ -53,9 +82,10 @@ pub async fn serve(
         .set_serving::<BadgeAdminServiceServer<GrpcBadgeAdmin>>()
         .await;
 
+    let store = service.store().clone();
     let (stopping_tx, stopping_rx) = watch::channel(false);
     let watcher = tokio::spawn(watch_readiness(
-        service.store().clone(),
+        store.clone(),
         reporter.clone(),
         stopping_rx.clone(),
     ));
@@ -93,10 +123,37 @@ pub async fn serve(
             service.clone(),
         )))
         .add_service(BadgeAdminServiceServer::new(GrpcBadgeAdmin::new(service)));
+    // Metrics (no credentials) and one span and sample per call, around it all.
+    let metrics = Metrics::new(store.clone());
+    let observer = Observer::new(
+        metrics.clone(),
+        &[
+            FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ],
+    );
+    let router = routes
+        .into_axum_router()
+        .route(
+            METRICS_ROUTE,
+            get(move || async move {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    metrics.render(),
+                )
+            }),
+        )
+        .layer(middleware::from_fn_with_state(observer, observe));
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = Server::builder()
         .accept_http1(true)
-        .add_routes(routes)
+        .max_connection_age(options.max_connection_age)
+        .add_routes(Routes::from(router))
         .serve_with_incoming_shutdown(incoming, signal);
     tokio::pin!(server);
 

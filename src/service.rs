@@ -44,10 +44,7 @@ impl BadgeService {
         params: ListParams,
         problems: Vec<Problem>,
     ) -> Result<ListPage> {
-        let principal = self
-            .auth
-            .authenticate(credentials, self.clock.now())
-            .await?;
+        let principal = self.principal(credentials).await?;
         if !principal.can_read {
             return Err(Error::PermissionDenied);
         }
@@ -68,6 +65,16 @@ impl BadgeService {
         self.auth.issue_token(key, secret, now).await
     }
 
+    /// Checks credentials and notes the caller's org on the call's span.
+    async fn principal(&self, credentials: Option<Credentials>) -> Result<Principal> {
+        let principal = self
+            .auth
+            .authenticate(credentials, self.clock.now())
+            .await?;
+        tracing::Span::current().record("org_id", principal.org_id);
+        Ok(principal)
+    }
+
     /// Only the credential and right checks of a write, for a transport that
     /// cannot build the command but must still answer 401/403 first.
     pub async fn check_writer(&self, credentials: Option<Credentials>) -> Result<()> {
@@ -75,10 +82,7 @@ impl BadgeService {
     }
 
     async fn writer(&self, credentials: Option<Credentials>) -> Result<Principal> {
-        let principal = self
-            .auth
-            .authenticate(credentials, self.clock.now())
-            .await?;
+        let principal = self.principal(credentials).await?;
         if !principal.can_write {
             return Err(Error::PermissionDenied);
         }

@@ -1,22 +1,190 @@
-//! Logging. Readable text by default, JSON lines when configured; the level
-//! comes from `RUST_LOG` (default `info`). Nothing here records request
-//! paths, credentials or customer identifiers.
+//! Logs, traces and metrics.
+//!
+//! - Logs: readable text by default, JSON lines when configured; the level
+//!   comes from `RUST_LOG` (default `info`).
+//! - Traces: every call is a span (see `observe`); when
+//!   `OTEL_EXPORTER_OTLP_ENDPOINT` is set they are exported over OTLP/gRPC,
+//!   and an incoming W3C `traceparent` continues the caller's trace.
+//! - Metrics: request counts and latency histograms by method and code, and
+//!   database pool gauges, in Prometheus text at `/metrics`.
+//!
+//! Nothing here records request paths, credentials or customer identifiers:
+//! spans carry the route template, never the path.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
 
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
+use crate::store::Store;
 
-pub fn init(format: LogFormat) {
+/// Keeps the trace exporter alive; flushes it when dropped.
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.provider.take()
+            && let Err(e) = p.shutdown()
+        {
+            eprintln!("trace exporter shutdown: {e}");
+        }
+    }
+}
+
+/// Installs the global subscriber: logs, plus OTLP export of spans when
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the exporter reads the standard
+/// `OTEL_*` variables itself).
+pub fn init(format: LogFormat) -> TelemetryGuard {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    // A second init (tests) keeps the first subscriber.
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    let fmt = match format {
+        LogFormat::Text => fmt.boxed(),
+        LogFormat::Json => fmt.json().flatten_event(true).boxed(),
     };
+
+    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_default();
+    let provider = if endpoint.is_empty() {
+        None
+    } else {
+        match opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .build()
+        {
+            Ok(exporter) => Some(
+                SdkTracerProvider::builder()
+                    .with_batch_exporter(exporter)
+                    .with_resource(
+                        opentelemetry_sdk::Resource::builder()
+                            .with_service_name(
+                                std::env::var("OTEL_SERVICE_NAME")
+                                    .unwrap_or_else(|_| "badges".into()),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            ),
+            Err(e) => {
+                eprintln!("OTLP exporter not started: {e}");
+                None
+            }
+        }
+    };
+    let otel = provider
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("badges")));
+    // A second init (tests) keeps the first subscriber.
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init();
+    TelemetryGuard { provider }
+}
+
+use tracing_subscriber::Layer as _;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    /// The route template (REST) or the gRPC method path.
+    pub method: String,
+    /// HTTP status (REST) or gRPC status name.
+    pub code: String,
+}
+
+/// The service's metrics, scraped at `/metrics`.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<CallLabels, Counter>,
+    latency: Family<CallLabels, Histogram>,
+    pool_size: Gauge,
+    pool_idle: Gauge,
+    pool_max: Gauge,
+    store: Store,
+}
+
+impl Metrics {
+    pub fn new(store: Store) -> Arc<Self> {
+        let mut registry = Registry::with_prefix("badges");
+        let requests = Family::<CallLabels, Counter>::default();
+        let latency = Family::<CallLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ])
+        });
+        let (pool_size, pool_idle, pool_max) =
+            (Gauge::default(), Gauge::default(), Gauge::default());
+        registry.register(
+            "requests",
+            "Calls served, by method and result code",
+            requests.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Call latency, by method and result code",
+            latency.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Open database connections",
+            pool_size.clone(),
+        );
+        registry.register(
+            "db_pool_idle_connections",
+            "Idle database connections",
+            pool_idle.clone(),
+        );
+        registry.register(
+            "db_pool_max_connections",
+            "Most database connections the pool opens",
+            pool_max.clone(),
+        );
+        Arc::new(Metrics {
+            registry,
+            requests,
+            latency,
+            pool_size,
+            pool_idle,
+            pool_max,
+            store,
+        })
+    }
+
+    pub fn observe(&self, labels: CallLabels, elapsed: Duration) {
+        self.latency
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+        self.requests.get_or_create(&labels).inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let pool = self.store.pool_stats();
+        self.pool_size.set(i64::from(pool.size));
+        self.pool_idle.set(pool.idle as i64);
+        self.pool_max.set(i64::from(pool.max));
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
 }

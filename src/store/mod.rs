@@ -41,6 +41,13 @@ impl Default for PoolSettings {
     }
 }
 
+#[derive(Clone, Copy, Debug)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
@@ -70,6 +77,28 @@ impl Store {
         Ok(())
     }
 
+    /// Connections open, idle, and the most the pool opens.
+    pub fn pool_stats(&self) -> PoolStats {
+        match self.backend() {
+            DbBackend::Postgres => {
+                let p = self.db.get_postgres_connection_pool();
+                PoolStats {
+                    size: p.size(),
+                    idle: p.num_idle(),
+                    max: p.options().get_max_connections(),
+                }
+            }
+            _ => {
+                let p = self.db.get_sqlite_connection_pool();
+                PoolStats {
+                    size: p.size(),
+                    idle: p.num_idle(),
+                    max: p.options().get_max_connections(),
+                }
+            }
+        }
+    }
+
     pub async fn close(self) -> Result<()> {
         Ok(self.db.close().await?)
     }
@@ -84,6 +113,8 @@ fn connect_options(url: &str, settings: &PoolSettings, max_connections: u32) -> 
         // Statements are logged as spans, without their values, by the
         // service's own tracing; the driver's log would add nothing safe.
         .sqlx_logging(false)
+        // Statements are parameterised: their text holds no values.
+        .record_stmt_in_spans(true)
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)

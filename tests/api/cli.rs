@@ -79,7 +79,10 @@ async fn org_and_client_commands_make_working_credentials() {
         async move {
             let _ = rx.await;
         },
-        Duration::from_secs(5),
+        badges::server::ServeOptions {
+            grace: Duration::from_secs(5),
+            ..Default::default()
+        },
     ));
     let mut client =
         badges::proto::customer_badge_service_client::CustomerBadgeServiceClient::connect(format!(

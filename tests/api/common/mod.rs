@@ -161,7 +161,10 @@ impl TestServer {
             async move {
                 let _ = rx.await;
             },
-            Duration::from_secs(5),
+            badges::server::ServeOptions {
+                grace: Duration::from_secs(5),
+                ..Default::default()
+            },
         ));
         TestServer {
             addr,
