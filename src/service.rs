@@ -214,8 +214,14 @@ impl BadgeService {
 }
 
 /// The transport's problems and the domain's, together; `Invalid` when any.
+/// A field the transport already found malformed is not reported again as
+/// missing.
 fn checked(mut problems: Vec<Problem>, more: Vec<Problem>) -> Result<()> {
-    problems.extend(more);
+    let named: Vec<Option<String>> = problems.iter().map(|p| p.reference.clone()).collect();
+    problems.extend(
+        more.into_iter()
+            .filter(|p| p.reference.is_none() || !named.contains(&p.reference)),
+    );
     if problems.is_empty() {
         Ok(())
     } else {

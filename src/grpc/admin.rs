@@ -5,7 +5,7 @@ use std::sync::Arc;
 use prost_types::Timestamp;
 use tonic::{Request, Response, Status};
 
-use super::convert::{owner, owner_to_proto, timestamp, ts};
+use super::convert::{images, owner, ownership, timestamp, ts};
 use super::{credentials, status::to_status};
 use crate::domain::admin::{
     BadgeDefinition, CODE_OWNER_INVALID, ClaimCommand, EarnCommand, EnrolCommand, ExpiryRule,
@@ -130,32 +130,8 @@ fn badge_out(b: BadgeDefinition) -> proto::BadgeDefinition {
         active: b.active,
         badge_group_id: b.group_id,
         badge_rank: b.rank,
-        images: b
-            .images
-            .into_iter()
-            .map(|i| proto::BadgeImage {
-                name: i.name,
-                file_svc_handle: i.file_svc_handle,
-                url: i.url,
-                tag: i.tag,
-            })
-            .collect(),
-        ownership: Some(proto::Ownership {
-            restricted_to_owners: b
-                .owners
-                .into_iter()
-                .map(|o| owner_to_proto(o) as i32)
-                .collect(),
-            claims: b
-                .claims
-                .into_iter()
-                .map(|c| proto::Claim {
-                    owner_type: owner_to_proto(c.owner_type) as i32,
-                    reference_id: c.reference_id,
-                    is_active: c.is_active,
-                })
-                .collect(),
-        }),
+        images: images(b.images),
+        ownership: Some(ownership(b.owners, b.claims)),
         earned_badge_expiry: Some(expiry_out(b.earned_badge_expiry)),
         issued_badge_expiry: Some(expiry_out(b.issued_badge_expiry)),
         created_on: Some(ts(b.created_on)),

@@ -8,7 +8,7 @@ use crate::domain::enums::{
     Action, BadgeStatus, BadgeType, EarnType, IdentifierType, IssueStatus, Operator, Owner, SortOn,
     SortOrder,
 };
-use crate::domain::list::{CustomerBadge, ListPage, ListParams};
+use crate::domain::list::{Claim, CustomerBadge, Image, ListPage, ListParams};
 use crate::domain::{Micros, Problem};
 use crate::proto;
 
@@ -213,6 +213,35 @@ pub fn ts(m: Micros) -> Timestamp {
     }
 }
 
+pub fn images(images: Vec<Image>) -> Vec<proto::BadgeImage> {
+    images
+        .into_iter()
+        .map(|i| proto::BadgeImage {
+            name: i.name,
+            file_svc_handle: i.file_svc_handle,
+            url: i.url,
+            tag: i.tag,
+        })
+        .collect()
+}
+
+pub fn ownership(owners: Vec<Owner>, claims: Vec<Claim>) -> proto::Ownership {
+    proto::Ownership {
+        restricted_to_owners: owners
+            .into_iter()
+            .map(|o| owner_to_proto(o) as i32)
+            .collect(),
+        claims: claims
+            .into_iter()
+            .map(|c| proto::Claim {
+                owner_type: owner_to_proto(c.owner_type) as i32,
+                reference_id: c.reference_id,
+                is_active: c.is_active,
+            })
+            .collect(),
+    }
+}
+
 pub fn list_response(page: ListPage) -> proto::ListCustomerBadgesResponse {
     proto::ListCustomerBadgesResponse {
         pagination: Some(proto::Pagination {
@@ -240,16 +269,7 @@ fn badge(b: CustomerBadge) -> proto::CustomerBadge {
         badge_rank: b.rank,
         created_on: Some(ts(b.created_on)),
         last_updated_on: Some(ts(b.last_updated_on)),
-        images: b
-            .images
-            .into_iter()
-            .map(|i| proto::BadgeImage {
-                name: i.name,
-                file_svc_handle: i.file_svc_handle,
-                url: i.url,
-                tag: i.tag,
-            })
-            .collect(),
+        images: images(b.images),
         badge_status: match b.status {
             BadgeStatus::Upcoming => proto::BadgeStatus::Upcoming,
             BadgeStatus::Live => proto::BadgeStatus::Live,
@@ -259,22 +279,7 @@ fn badge(b: CustomerBadge) -> proto::CustomerBadge {
         starts_on: Some(ts(b.starts_on)),
         expires_on: Some(ts(b.expires_on)),
         earn_count: i32::try_from(b.earn_count).unwrap_or(i32::MAX),
-        ownership: Some(proto::Ownership {
-            restricted_to_owners: b
-                .restricted_to_owners
-                .into_iter()
-                .map(|o| owner_to_proto(o) as i32)
-                .collect(),
-            claims: b
-                .claims
-                .into_iter()
-                .map(|c| proto::Claim {
-                    owner_type: owner_to_proto(c.owner_type) as i32,
-                    reference_id: c.reference_id,
-                    is_active: c.is_active,
-                })
-                .collect(),
-        }),
+        ownership: Some(ownership(b.restricted_to_owners, b.claims)),
         issue_status: b.issue_status.map(|s| {
             (match s {
                 IssueStatus::Live => proto::IssueStatus::Live,

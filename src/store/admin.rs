@@ -65,11 +65,12 @@ pub fn fingerprint<T: Serialize>(command: &T) -> Result<String> {
     Ok(hex::encode(Sha256::digest(json)))
 }
 
-/// Whether a write with a requestId was done before.
-enum Claimed<T> {
-    /// This call owns the key; its answer is stored at commit.
-    New,
-    /// A previous call with the same body answered this.
+/// How a write that may carry a requestId starts.
+enum Begun<T> {
+    /// A transaction of this call's own; with a requestId, the key is claimed
+    /// in it and the answer must be stored before commit.
+    Fresh(DatabaseTransaction),
+    /// A previous call with the same requestId and body answered this.
     Replay(T),
 }
 
@@ -87,17 +88,22 @@ impl Store {
             .ok_or_else(badge_not_found)
     }
 
-    /// Claims `(org, kind, request_id)` inside `txn`, or returns the stored
-    /// answer of the call that claimed it, or 809 when that call's body differed.
-    async fn claim_request<T: DeserializeOwned>(
+    /// Begins a write. With a requestId, first claims `(org, kind, request_id)`
+    /// in the new transaction, or returns the stored answer of the call that
+    /// claimed it, or 809 when that call's body differed.
+    async fn begin_write<T: DeserializeOwned, C: Serialize>(
         &self,
         org: i32,
         kind: &str,
-        request_id: &str,
-        fingerprint: &str,
+        request_id: Option<&str>,
+        command: &C,
         now: Micros,
-    ) -> Result<(Option<DatabaseTransaction>, Claimed<T>)> {
+    ) -> Result<Begun<T>> {
         let txn = self.db.begin().await?;
+        let Some(request_id) = request_id else {
+            return Ok(Begun::Fresh(txn));
+        };
+        let fingerprint = fingerprint(command)?;
         let inserted = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
             org_id: Set(org),
             kind: Set(kind.to_owned()),
@@ -109,7 +115,7 @@ impl Store {
         .exec_without_returning(&txn)
         .await;
         match inserted {
-            Ok(_) => Ok((Some(txn), Claimed::New)),
+            Ok(_) => Ok(Begun::Fresh(txn)),
             Err(e) if is_unique_violation(&e) => {
                 txn.rollback().await?;
                 let stored = idempotency_key::Entity::find_by_id((
@@ -129,7 +135,7 @@ impl Store {
                 }
                 let answer = serde_json::from_str(&stored.response)
                     .map_err(|e| Error::Internal(format!("stored answer: {e}")))?;
-                Ok((None, Claimed::Replay(answer)))
+                Ok(Begun::Replay(answer))
             }
             Err(e) => Err(e.into()),
         }
@@ -510,16 +516,10 @@ impl Store {
         now: Micros,
     ) -> Result<Vec<EnrolOutcome>> {
         const KIND: &str = "enrol";
-        let (txn, request) = match &c.request_id {
-            Some(rid) => match self
-                .claim_request(org, KIND, rid, &fingerprint(c)?, now)
-                .await?
-            {
-                (_, Claimed::Replay(answer)) => return Ok(answer),
-                (Some(txn), Claimed::New) => (txn, Some(rid.as_str())),
-                (None, Claimed::New) => return Err(Error::Internal("no transaction".into())),
-            },
-            None => (self.db.begin().await?, None),
+        let request = c.request_id.as_deref();
+        let txn = match self.begin_write(org, KIND, request, c, now).await? {
+            Begun::Replay(answer) => return Ok(answer),
+            Begun::Fresh(txn) => txn,
         };
         let badge = self.find_badge(&txn, org, &c.badge_id).await?;
         if badge.earn_type != EarnType::IssueEarn.as_str() {
@@ -603,16 +603,10 @@ impl Store {
 
     pub async fn earn(&self, org: i32, c: &EarnCommand, now: Micros) -> Result<EarnOutcome> {
         const KIND: &str = "earn";
-        let (txn, request) = match &c.request_id {
-            Some(rid) => match self
-                .claim_request(org, KIND, rid, &fingerprint(c)?, now)
-                .await?
-            {
-                (_, Claimed::Replay(answer)) => return Ok(answer),
-                (Some(txn), Claimed::New) => (txn, Some(rid.as_str())),
-                (None, Claimed::New) => return Err(Error::Internal("no transaction".into())),
-            },
-            None => (self.db.begin().await?, None),
+        let request = c.request_id.as_deref();
+        let txn = match self.begin_write(org, KIND, request, c, now).await? {
+            Begun::Replay(answer) => return Ok(answer),
+            Begun::Fresh(txn) => txn,
         };
         let badge = self.find_badge(&txn, org, &c.badge_id).await?;
         if !self
