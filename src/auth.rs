@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::Micros;
 use crate::error::{Error, Result};
+use crate::limits::FailureThrottle;
 use crate::store::Store;
 
 /// A secret that never prints.
@@ -202,14 +203,16 @@ pub struct Authenticator {
     store: Store,
     verified: Mutex<HashSet<[u8; 32]>>,
     keys: TokenKeys,
+    throttle: FailureThrottle,
 }
 
 impl Authenticator {
-    pub fn new(store: Store, keys: TokenKeys) -> Self {
+    pub fn new(store: Store, keys: TokenKeys, throttle: FailureThrottle) -> Self {
         Authenticator {
             store,
             verified: Mutex::new(HashSet::new()),
             keys,
+            throttle,
         }
     }
 
@@ -222,20 +225,18 @@ impl Authenticator {
         now: Micros,
     ) -> Result<Principal> {
         match credentials {
-            Some(Credentials::Basic { username, secret }) => self.basic(&username, secret).await,
+            Some(Credentials::Basic { username, secret }) => {
+                self.basic(&username, secret, now).await
+            }
             Some(Credentials::Bearer(token)) => self.bearer(&token, now).await,
             None => Err(Error::Unauthenticated),
         }
     }
 
     /// Trades a client's key and secret for a token.
-    pub async fn issue_token(
-        &self,
-        key: &str,
-        secret: Secret,
-        now_seconds: i64,
-    ) -> Result<IssuedToken> {
-        let principal = self.basic(key, secret).await?;
+    pub async fn issue_token(&self, key: &str, secret: Secret, now: Micros) -> Result<IssuedToken> {
+        let principal = self.basic(key, secret, now).await?;
+        let now_seconds = now.seconds_nanos().0;
         let claims = Claims {
             org_id: principal.org_id,
             client_id: principal.client_id,
@@ -279,7 +280,22 @@ impl Authenticator {
         })
     }
 
-    async fn basic(&self, username: &str, secret: Secret) -> Result<Principal> {
+    async fn basic(&self, username: &str, secret: Secret, now: Micros) -> Result<Principal> {
+        if let Some(retry_after_seconds) = self.throttle.locked(username, now) {
+            return Err(Error::Throttled {
+                retry_after_seconds,
+            });
+        }
+        let outcome = self.check_basic(username, secret).await;
+        match &outcome {
+            Ok(_) => self.throttle.succeeded(username),
+            Err(Error::Unauthenticated) => self.throttle.failed(username, now),
+            Err(_) => {}
+        }
+        outcome
+    }
+
+    async fn check_basic(&self, username: &str, secret: Secret) -> Result<Principal> {
         let client = self.store.find_api_client(username).await?;
         let Some(client) = client.filter(|c| !c.disabled) else {
             let secret = secret.clone();

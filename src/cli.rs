@@ -10,7 +10,7 @@ use crate::auth::{TokenKeys, generate_secret, hash_secret};
 use crate::config::{Cli, ClientCommand, Command, OrgCommand, Right, ServeArgs};
 use crate::domain::{Clock, SystemClock};
 use crate::server::ServeOptions;
-use crate::service::BadgeService;
+use crate::service::{BadgeService, LimitSettings};
 use crate::store::{self, NewApiClient, NewOrg, Store};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -180,7 +180,17 @@ async fn serve(
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, "serving gRPC");
-    let service = BadgeService::new(store, clock, keys);
+    let service = BadgeService::with_limits(
+        store,
+        clock,
+        keys,
+        LimitSettings {
+            auth_max_failures: args.auth_max_failures,
+            auth_failure_window_seconds: args.auth_failure_window_seconds,
+            rate_per_second: args.rate_limit_per_second,
+            rate_burst: args.rate_limit_burst,
+        },
+    );
     crate::server::serve(
         listener,
         service,

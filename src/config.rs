@@ -167,6 +167,22 @@ pub struct ServeArgs {
     #[arg(long, env = "BADGES_MAX_CONNECTION_AGE_SECONDS", default_value_t = 300)]
     pub max_connection_age_seconds: u64,
 
+    /// Failed credential checks per username before it is locked out (0: never).
+    #[arg(long, env = "BADGES_AUTH_MAX_FAILURES", default_value_t = 10)]
+    pub auth_max_failures: u32,
+
+    /// How long failed checks count, and a lockout lasts (s).
+    #[arg(long, env = "BADGES_AUTH_FAILURE_WINDOW_SECONDS", default_value_t = 60)]
+    pub auth_failure_window_seconds: u64,
+
+    /// Calls per second per API client (0: no limit).
+    #[arg(long, env = "BADGES_RATE_LIMIT_PER_SECOND", default_value_t = 1000)]
+    pub rate_limit_per_second: u32,
+
+    /// Calls an API client may make at once before the rate applies.
+    #[arg(long, env = "BADGES_RATE_LIMIT_BURST", default_value_t = 2000)]
+    pub rate_limit_burst: u32,
+
     /// How long shutdown waits for calls in flight before it gives up (s).
     #[arg(long, env = "BADGES_SHUTDOWN_GRACE_SECONDS", default_value_t = 25)]
     pub shutdown_grace_seconds: u64,

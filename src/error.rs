@@ -21,6 +21,10 @@ pub enum Error {
     /// The addressed thing does not exist in the caller's org.
     #[error("not found")]
     NotFound(Problem),
+    /// Too many calls, or too many failed credential checks: try again after
+    /// this many seconds.
+    #[error("throttled")]
+    Throttled { retry_after_seconds: u64 },
     /// The database is unreachable or too slow. The text is for logs only.
     #[error("database unavailable: {0}")]
     Unavailable(String),

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod limits;
 pub mod observe;
 pub mod rest;
 pub mod server;

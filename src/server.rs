@@ -39,6 +39,11 @@ const READINESS_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Serves until `shutdown` completes, then stops accepting, reports
 /// NOT_SERVING, and lets the calls in flight finish (for up to `grace`).
+/// Largest accepted ListCustomerBadges request message.
+pub const MAX_LIST_REQUEST_BYTES: usize = 64 * 1024;
+/// Largest accepted admin request message (as the REST body limit).
+pub const MAX_ADMIN_REQUEST_BYTES: usize = crate::rest::MAX_BODY_BYTES;
+
 /// Where Prometheus scrapes.
 pub const METRICS_ROUTE: &str = "/metrics";
 
@@ -119,10 +124,14 @@ pub async fn serve(
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(CustomerBadgeServiceServer::new(GrpcCustomerBadges::new(
-            service.clone(),
-        )))
-        .add_service(BadgeAdminServiceServer::new(GrpcBadgeAdmin::new(service)));
+        .add_service(
+            CustomerBadgeServiceServer::new(GrpcCustomerBadges::new(service.clone()))
+                .max_decoding_message_size(MAX_LIST_REQUEST_BYTES),
+        )
+        .add_service(
+            BadgeAdminServiceServer::new(GrpcBadgeAdmin::new(service))
+                .max_decoding_message_size(MAX_ADMIN_REQUEST_BYTES),
+        );
     // Metrics (no credentials) and one span and sample per call, around it all.
     let metrics = Metrics::new(store.clone());
     let observer = Observer::new(

@@ -14,19 +14,59 @@ use crate::domain::admin::{
 use crate::domain::clock::SharedClock;
 use crate::domain::list::{self, ListPage, ListParams};
 use crate::error::{Error, Result};
+use crate::limits::{FailureThrottle, RateLimiter};
 use crate::store::Store;
+
+/// Limits on callers; see `crate::limits`.
+#[derive(Clone, Copy, Debug)]
+pub struct LimitSettings {
+    /// Failed credential checks per username before a lockout (0: none).
+    pub auth_max_failures: u32,
+    /// How long failures count, and a lockout lasts (s).
+    pub auth_failure_window_seconds: u64,
+    /// Calls per second per API client (0: no limit).
+    pub rate_per_second: u32,
+    /// Calls an API client may make at once.
+    pub rate_burst: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings {
+            auth_max_failures: 10,
+            auth_failure_window_seconds: 60,
+            rate_per_second: 1000,
+            rate_burst: 2000,
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct BadgeService {
     store: Store,
     auth: Authenticator,
     clock: SharedClock,
+    rate: RateLimiter<i32>,
 }
 
 impl BadgeService {
     pub fn new(store: Store, clock: SharedClock, keys: TokenKeys) -> Arc<Self> {
+        Self::with_limits(store, clock, keys, LimitSettings::default())
+    }
+
+    pub fn with_limits(
+        store: Store,
+        clock: SharedClock,
+        keys: TokenKeys,
+        limits: LimitSettings,
+    ) -> Arc<Self> {
         Arc::new(BadgeService {
-            auth: Authenticator::new(store.clone(), keys),
+            auth: Authenticator::new(
+                store.clone(),
+                keys,
+                FailureThrottle::new(limits.auth_max_failures, limits.auth_failure_window_seconds),
+            ),
+            rate: RateLimiter::new(limits.rate_per_second, limits.rate_burst),
             store,
             clock,
         })
@@ -61,17 +101,20 @@ impl BadgeService {
 
     /// Trades a client's key and secret for an OAuth token.
     pub async fn issue_token(&self, key: &str, secret: Secret) -> Result<IssuedToken> {
-        let now = self.clock.now().seconds_nanos().0;
-        self.auth.issue_token(key, secret, now).await
+        self.auth.issue_token(key, secret, self.clock.now()).await
     }
 
-    /// Checks credentials and notes the caller's org on the call's span.
+    /// Checks credentials and the client's call rate, and notes the caller's
+    /// org on the call's span.
     async fn principal(&self, credentials: Option<Credentials>) -> Result<Principal> {
-        let principal = self
-            .auth
-            .authenticate(credentials, self.clock.now())
-            .await?;
+        let now = self.clock.now();
+        let principal = self.auth.authenticate(credentials, now).await?;
         tracing::Span::current().record("org_id", principal.org_id);
+        self.rate
+            .take(&principal.client_id, now)
+            .map_err(|retry_after_seconds| Error::Throttled {
+                retry_after_seconds,
+            })?;
         Ok(principal)
     }
 

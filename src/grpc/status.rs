@@ -31,6 +31,23 @@ pub fn to_status(error: Error) -> Status {
         ),
         Error::Invalid(problems) => invalid(Code::InvalidArgument, &problems),
         Error::Conflict(problems) => invalid(Code::AlreadyExists, &problems),
+        Error::Throttled {
+            retry_after_seconds,
+        } => {
+            let mut details = ErrorDetails::new();
+            details.set_error_info(
+                reason(Code::ResourceExhausted),
+                ERROR_DOMAIN,
+                code_only(429),
+            );
+            details.set_retry_info(Some(std::time::Duration::from_secs(retry_after_seconds)));
+            let mut status =
+                Status::with_error_details(Code::ResourceExhausted, "Too many requests", details);
+            if let Ok(v) = retry_after_seconds.to_string().parse() {
+                status.metadata_mut().insert("retry-after", v);
+            }
+            status
+        }
         Error::Unavailable(detail) => {
             tracing::warn!(error = %detail, "database unavailable");
             with_info(Code::Unavailable, "Service unavailable", 503, None)
@@ -89,6 +106,7 @@ fn reason(code: Code) -> &'static str {
         Code::PermissionDenied => "PERMISSION_DENIED",
         Code::InvalidArgument => "INVALID_ARGUMENT",
         Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
         Code::NotFound => "NOT_FOUND",
         Code::Unavailable => "UNAVAILABLE",
         _ => "INTERNAL",

@@ -40,7 +40,11 @@ async fn bad_body(s: &BadgeService, headers: &HeaderMap, e: JsonRejection) -> Re
     if let Err(denied) = s.check_writer(super::credentials(headers)).await {
         return ApiError(denied).into_response();
     }
-    rejection(StatusCode::BAD_REQUEST, &e.body_text(), Some("body"))
+    let status = match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    rejection(status, &e.body_text(), Some("body"))
 }
 
 /// Epoch seconds (a JSON number) or its `*ISO` twin; a problem when both or

@@ -58,6 +58,14 @@ impl IntoResponse for ApiError {
                 problems.into_iter().map(ErrorJson::from).collect(),
             ),
             Error::NotFound(problem) => envelope(StatusCode::NOT_FOUND, vec![problem.into()]),
+            Error::Throttled {
+                retry_after_seconds,
+            } => {
+                let mut r = envelope(StatusCode::TOO_MANY_REQUESTS, one(429, "Too many requests"));
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+                r
+            }
             Error::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "database unavailable");
                 envelope(

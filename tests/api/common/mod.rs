@@ -15,7 +15,7 @@ use std::time::Duration;
 use badges::auth::TokenKeys;
 use badges::domain::{FixedClock, Micros};
 use badges::proto::customer_badge_service_client::CustomerBadgeServiceClient;
-use badges::service::BadgeService;
+use badges::service::{BadgeService, LimitSettings};
 use badges::store::{self, PoolSettings, Store};
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use tokio::net::TcpListener;
@@ -143,16 +143,21 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(backend: Backend, now: Micros) -> TestServer {
+        Self::start_with(backend, now, LimitSettings::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, now: Micros, limits: LimitSettings) -> TestServer {
         let db = TestDb::new(backend).await;
         let settings = PoolSettings::default();
         store::migrate(&db.url, &settings).await.expect("migrate");
         let store = Store::connect(&db.url, &settings).await.expect("connect");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let service = BadgeService::new(
+        let service = BadgeService::with_limits(
             store.clone(),
             Arc::new(FixedClock(now)),
             TokenKeys::new(TOKEN_KEY, 3600),
+            limits,
         );
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(badges::server::serve(
