@@ -648,4 +648,56 @@ mod tests {
                 .any(|p| p.code == CODE_START_IN_PAST)
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_expiry_json_reads_without_panicking(s in ".{0,120}") {
+            let _ = serde_json::from_str::<ExpiryRule>(&s);
+        }
+
+        #[test]
+        fn any_expiry_rule_computes_without_panicking(
+            from in proptest::prelude::any::<i64>(),
+            badge in proptest::prelude::any::<i64>(),
+            value in proptest::prelude::any::<u32>(),
+            abs in proptest::prelude::any::<i64>(),
+        ) {
+            for rule in [
+                ExpiryRule::Relative { relative_expiry_type: RelativeUnit::Days, value },
+                ExpiryRule::Relative { relative_expiry_type: RelativeUnit::Weeks, value },
+                ExpiryRule::Relative { relative_expiry_type: RelativeUnit::Months, value },
+                ExpiryRule::Absolute { expires_on: abs },
+                ExpiryRule::WithBadge,
+                ExpiryRule::Never,
+            ] {
+                let _ = rule.expires_at(Micros(from), Micros(badge));
+            }
+        }
+
+        #[test]
+        fn any_badge_command_validates_without_panicking(
+            name in ".{0,40}",
+            start in proptest::option::of(proptest::prelude::any::<i64>()),
+            end in proptest::option::of(proptest::prelude::any::<i64>()),
+            group in proptest::option::of(".{0,30}"),
+            now in proptest::prelude::any::<i64>(),
+        ) {
+            let c = NewBadgeCommand {
+                name,
+                description: String::new(),
+                earn_type: EarnType::Earn,
+                starts_on: start.map(Micros),
+                expires_on: end.map(Micros),
+                active: true,
+                group_id: group,
+                rank: None,
+                images: vec![],
+                owners: vec![Owner::Loyalty],
+                earned_badge_expiry: ExpiryRule::Never,
+                issued_badge_expiry: ExpiryRule::Never,
+                migration: false,
+            };
+            let _ = validate_badge(&c, Micros(now));
+        }
+    }
 }

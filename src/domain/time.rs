@@ -69,4 +69,27 @@ mod tests {
         assert_eq!(Micros::from_seconds_nanos(1, 1_000_000_000), None);
         assert_eq!(Micros::from_seconds_nanos(i64::MAX, 0), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_without_panicking(s in ".{0,64}") {
+            let _ = Micros::parse_iso(&s);
+        }
+
+        #[test]
+        fn rfc3339_times_round_trip(secs in 0i64..4_102_444_800, micros in 0i64..1_000_000) {
+            let t = chrono::DateTime::<chrono::Utc>::from_timestamp(secs, (micros * 1000) as u32).unwrap();
+            let text = t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            proptest::prop_assert_eq!(Micros::parse_iso(&text), Some(Micros(secs * 1_000_000 + micros)));
+        }
+
+        #[test]
+        fn any_timestamp_converts_without_panicking(secs in proptest::prelude::any::<i64>(), nanos in proptest::prelude::any::<i32>()) {
+            if let Some(m) = Micros::from_seconds_nanos(secs, nanos) {
+                let (s, n) = m.seconds_nanos();
+                proptest::prop_assert!(n < 1_000_000_000);
+                proptest::prop_assert_eq!(s, secs);
+            }
+        }
+    }
 }

@@ -292,3 +292,44 @@ fn badge(b: CustomerBadge) -> proto::CustomerBadge {
         last_earn_event_date: b.latest_award.map(|a| ts(a.event_at)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any request message, unknown enum numbers and extreme times
+        /// included, converts without panicking.
+        #[test]
+        fn any_request_converts_without_panicking(
+            customer_id in ".{0,40}",
+            ints in proptest::collection::vec(any::<i32>(), 12),
+            lists in proptest::collection::vec(proptest::collection::vec(any::<i32>(), 0..4), 5),
+            secs in any::<i64>(),
+            nanos in any::<i32>(),
+        ) {
+            let r = proto::ListCustomerBadgesRequest {
+                customer_id,
+                identifier_type: ints[0],
+                page: Some(ints[1]),
+                size: Some(ints[2]),
+                sort_on: ints[3],
+                order: ints[4],
+                name: None,
+                badge_type: lists[0].clone(),
+                action: lists[1].clone(),
+                badge_status: lists[2].clone(),
+                owner: lists[3].clone(),
+                claimed_by: lists[4].clone(),
+                start_on: Some(Timestamp { seconds: secs, nanos }),
+                start_on_operator: ints[5],
+                expires_on: Some(Timestamp { seconds: -secs, nanos: ints[6] }),
+                expires_on_operator: ints[7],
+                group_id: None,
+            };
+            let (params, problems) = list_params(r);
+            let _ = crate::domain::list::validate(params, problems);
+        }
+    }
+}

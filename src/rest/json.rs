@@ -205,4 +205,18 @@ mod tests {
         assert_eq!(whole_seconds(Micros(-1)), -1);
         assert_eq!(whole_seconds(Micros(1_743_494_923_451_000)), 1_743_494_923);
     }
+
+    proptest::proptest! {
+        /// Every instant is written as a JSON number equal to it.
+        #[test]
+        fn any_instant_is_a_json_number(m in proptest::prelude::any::<i64>()) {
+            let text = serde_json::to_string(&EpochSeconds(Micros(m))).unwrap();
+            let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+            proptest::prop_assert!(parsed.is_number());
+            let (int, frac) = text.trim_start_matches('-').split_once('.').unwrap();
+            proptest::prop_assert_eq!(frac.len(), 9);
+            let back = int.parse::<i128>().unwrap() * 1_000_000 + frac[..6].parse::<i128>().unwrap();
+            proptest::prop_assert_eq!(if m < 0 { -back } else { back }, i128::from(m));
+        }
+    }
 }

@@ -348,4 +348,27 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].reference, None);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Any query string, path segment and header: no panic, and whatever
+        /// validation accepts is within the contract's bounds.
+        #[test]
+        fn any_request_reads_without_panicking(
+            customer in ".{0,300}",
+            header in proptest::option::of(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..20)),
+            query in "([a-zA-Z]{1,18}=[-,:.%+_A-Za-z0-9]{0,30}&?){0,12}",
+            raw in ".{0,200}",
+        ) {
+            for q in [query.as_str(), raw.as_str()] {
+                let (params, problems) = list_params(customer.clone(), header.as_deref(), Some(q));
+                if let Ok(v) = crate::domain::list::validate(params, problems) {
+                    proptest::prop_assert!((1..=100).contains(&v.size));
+                    proptest::prop_assert!(v.page >= 0 && v.offset() <= 100_000);
+                    proptest::prop_assert!(!v.badge_types.is_empty());
+                }
+            }
+        }
+    }
 }
