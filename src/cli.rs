@@ -198,6 +198,7 @@ async fn serve(
         ServeOptions {
             grace: Duration::from_secs(args.shutdown_grace_seconds),
             max_connection_age: Duration::from_secs(args.max_connection_age_seconds.max(1)),
+            max_in_flight: args.max_in_flight,
         },
     )
     .await

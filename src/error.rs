@@ -25,6 +25,9 @@ pub enum Error {
     /// this many seconds.
     #[error("throttled")]
     Throttled { retry_after_seconds: u64 },
+    /// A statement ran past its deadline. The text is for logs only.
+    #[error("database deadline exceeded: {0}")]
+    Timeout(String),
     /// The database is unreachable or too slow. The text is for logs only.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -38,6 +41,11 @@ impl From<sea_orm::DbErr> for Error {
         use sea_orm::{DbErr, RuntimeErr};
         match &e {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Error::Unavailable(e.to_string()),
+            DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s))
+                if is_timeout(s) =>
+            {
+                Error::Timeout(e.to_string())
+            }
             DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s))
                 if is_unavailable(s) =>
             {
@@ -54,14 +62,19 @@ fn is_unavailable(e: &sea_orm::sqlx::Error) -> bool {
     use sea_orm::sqlx::Error as E;
     match e {
         E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Tls(_) => true,
-        // 57014 query_canceled (statement_timeout), 57P01..57P03 shutdown and
-        // cannot-connect-now, 53300 too many connections.
+        // 57P01..57P03 shutdown and cannot-connect-now, 53300 too many
+        // connections; SQLite's busy (5) and locked (6) past the busy timeout.
         E::Database(db) => matches!(
             db.code().as_deref(),
-            Some("57014" | "57P01" | "57P02" | "57P03" | "53300")
+            Some("57P01" | "57P02" | "57P03" | "53300" | "5" | "6")
         ),
         _ => false,
     }
+}
+
+/// 57014 query_canceled: the statement_timeout fired.
+fn is_timeout(e: &sea_orm::sqlx::Error) -> bool {
+    matches!(e, sea_orm::sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

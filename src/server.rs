@@ -19,7 +19,7 @@ use axum::routing::get;
 
 use crate::grpc::admin::{BadgeAdminServiceServer, GrpcBadgeAdmin};
 use crate::grpc::{CustomerBadgeServiceServer, GrpcCustomerBadges};
-use crate::observe::{Observer, observe};
+use crate::observe::{Observer, observe, shed};
 use crate::service::BadgeService;
 use crate::store::Store;
 use crate::telemetry::Metrics;
@@ -55,6 +55,8 @@ pub struct ServeOptions {
     /// Connections are closed (gracefully) after this long, so long-lived
     /// HTTP/2 clients spread over new pods.
     pub max_connection_age: Duration,
+    /// Most calls served at once; more are refused with 429 / RESOURCE_EXHAUSTED.
+    pub max_in_flight: usize,
 }
 
 impl Default for ServeOptions {
@@ -62,6 +64,7 @@ impl Default for ServeOptions {
         ServeOptions {
             grace: Duration::from_secs(25),
             max_connection_age: Duration::from_secs(300),
+            max_in_flight: 1024,
         }
     }
 }
@@ -157,6 +160,10 @@ pub async fn serve(
                 )
             }),
         )
+        .layer(middleware::from_fn_with_state(
+            Arc::new(tokio::sync::Semaphore::new(options.max_in_flight.max(1))),
+            shed,
+        ))
         .layer(middleware::from_fn_with_state(observer, observe));
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = Server::builder()

@@ -48,6 +48,10 @@ pub fn to_status(error: Error) -> Status {
             }
             status
         }
+        Error::Timeout(detail) => {
+            tracing::warn!(error = %detail, "database deadline exceeded");
+            with_info(Code::DeadlineExceeded, "Service unavailable", 503, None)
+        }
         Error::Unavailable(detail) => {
             tracing::warn!(error = %detail, "database unavailable");
             with_info(Code::Unavailable, "Service unavailable", 503, None)
@@ -109,6 +113,7 @@ fn reason(code: Code) -> &'static str {
         Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
         Code::NotFound => "NOT_FOUND",
         Code::Unavailable => "UNAVAILABLE",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
         _ => "INTERNAL",
     }
 }

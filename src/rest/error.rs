@@ -66,8 +66,8 @@ impl IntoResponse for ApiError {
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
                 r
             }
-            Error::Unavailable(detail) => {
-                tracing::warn!(error = %detail, "database unavailable");
+            Error::Unavailable(detail) | Error::Timeout(detail) => {
+                tracing::warn!(error = %detail, "database unavailable or too slow");
                 envelope(
                     StatusCode::SERVICE_UNAVAILABLE,
                     one(503, "Service unavailable"),

@@ -21,7 +21,8 @@ use axum::routing::{get, post, put};
 
 use crate::auth::Credentials;
 use crate::service::BadgeService;
-use error::{ApiError, rejection};
+pub use error::ApiError;
+use error::rejection;
 use json::{Envelope, ListData};
 
 pub use admin::MIGRATION_HEADER;

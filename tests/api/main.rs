@@ -8,6 +8,7 @@ mod common;
 mod demo;
 mod deploy;
 mod errors;
+mod faults;
 mod limits;
 mod list;
 mod rest;

@@ -15,6 +15,7 @@ use std::time::Duration;
 use badges::auth::TokenKeys;
 use badges::domain::{FixedClock, Micros};
 use badges::proto::customer_badge_service_client::CustomerBadgeServiceClient;
+use badges::server::ServeOptions;
 use badges::service::{BadgeService, LimitSettings};
 use badges::store::{self, PoolSettings, Store};
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
@@ -94,6 +95,17 @@ impl TestDb {
         }
     }
 
+    /// A database this harness neither made nor removes.
+    pub fn external(url: String) -> TestDb {
+        TestDb {
+            backend: Backend::Postgres,
+            url,
+            admin_url: None,
+            name: None,
+            _dir: None,
+        }
+    }
+
     pub async fn cleanup(self) {
         if let (Some(admin_url), Some(name)) = (&self.admin_url, &self.name)
             && let Ok(admin) = Database::connect(admin_url.as_str()).await
@@ -151,6 +163,27 @@ impl TestServer {
         let settings = PoolSettings::default();
         store::migrate(&db.url, &settings).await.expect("migrate");
         let store = Store::connect(&db.url, &settings).await.expect("connect");
+        Self::serve(
+            store,
+            db,
+            now,
+            limits,
+            ServeOptions {
+                grace: Duration::from_secs(5),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// Serves `store` (already migrated) on a fresh port.
+    pub async fn serve(
+        store: Store,
+        db: TestDb,
+        now: Micros,
+        limits: LimitSettings,
+        options: ServeOptions,
+    ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let service = BadgeService::with_limits(
@@ -166,10 +199,7 @@ impl TestServer {
             async move {
                 let _ = rx.await;
             },
-            badges::server::ServeOptions {
-                grace: Duration::from_secs(5),
-                ..Default::default()
-            },
+            options,
         ));
         TestServer {
             addr,

@@ -1,0 +1,406 @@
+//! Faults: a PostgreSQL of the test's own (initdb into a temporary directory,
+//! as the `postgres` user, on a free port) is stopped, crashed and slowed
+//! under load, and the service must fail fast, recover by itself, and lose or
+//! duplicate nothing. Skipped (with a message) where initdb is not available
+//! or the test does not run as root.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use badges::server::{READINESS, ServeOptions};
+use badges::service::LimitSettings;
+use badges::store::{self, PoolSettings, Store};
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement, TransactionTrait};
+use serde_json::json;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::common::fixture::*;
+use crate::common::{Backend, POSTGRES_ENV, TestDb, TestServer};
+
+struct OwnPostgres {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl OwnPostgres {
+    fn start() -> Option<OwnPostgres> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().join("bin"))
+            .filter(|b| b.join("initdb").exists())
+            .max()?;
+        let root = Command::new("id").arg("-u").output().ok()?;
+        if String::from_utf8_lossy(&root.stdout).trim() != "0" {
+            return None;
+        }
+        let dir = tempfile::tempdir().ok()?;
+        Command::new("chmod")
+            .args(["777", dir.path().to_str()?])
+            .status()
+            .ok()?;
+        let data = dir.path().join("data");
+        let ok = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(bin.join("initdb"))
+            .args([
+                "-D",
+                data.to_str()?,
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ])
+            .output()
+            .ok()?
+            .status
+            .success();
+        if !ok {
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let pg = OwnPostgres { bin, dir, port };
+        pg.ctl(&["start", "-w"]).then_some(pg)
+    }
+
+    fn ctl(&self, args: &[&str]) -> bool {
+        let data = self.dir.path().join("data");
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=on",
+            self.port,
+            self.dir.path().display()
+        );
+        Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .args([
+                "-D",
+                data.to_str().unwrap(),
+                "-l",
+                self.dir.path().join("log").to_str().unwrap(),
+                "-o",
+                &opts,
+            ])
+            .args(args)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    }
+
+    fn stop(&self, mode: &str) {
+        assert!(
+            self.ctl(&["stop", "-w", "-m", mode]),
+            "pg_ctl stop -m {mode}"
+        );
+    }
+
+    fn restart(&self) {
+        assert!(self.ctl(&["start", "-w"]), "pg_ctl start");
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = self.ctl(&["stop", "-m", "immediate"]);
+    }
+}
+
+fn own_postgres() -> Option<OwnPostgres> {
+    let pg = OwnPostgres::start();
+    if pg.is_none() {
+        eprintln!(
+            "fault tests skipped: they need PostgreSQL's initdb and root (to run it as the postgres user)"
+        );
+    }
+    pg
+}
+
+/// Short deadlines, so faults show within a test's patience.
+fn fast_pool() -> PoolSettings {
+    PoolSettings {
+        max_connections: 8,
+        acquire_timeout: Duration::from_millis(1000),
+        statement_timeout: Duration::from_millis(1500),
+    }
+}
+
+async fn server_on(url: &str, limits: LimitSettings, options: ServeOptions) -> TestServer {
+    store::migrate(url, &fast_pool()).await.unwrap();
+    let store = Store::connect(url, &fast_pool()).await.unwrap();
+    load(&store).await;
+    TestServer::serve(
+        store,
+        TestDb::external(url.to_owned()),
+        NOW,
+        limits,
+        options,
+    )
+    .await
+}
+
+async fn list(client: &reqwest::Client, server: &TestServer) -> (StatusCode, Duration) {
+    let started = Instant::now();
+    let status = client
+        .get(format!(
+            "http://{}/api_gateway/v1/badges/management/100?badgeType=EARNED",
+            server.addr
+        ))
+        .header("authorization", basic(READER))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .map(|r| r.status())
+        .unwrap_or(StatusCode::REQUEST_TIMEOUT);
+    (status, started.elapsed())
+}
+
+async fn readiness(server: &TestServer) -> i32 {
+    let Ok(channel) = tonic::transport::Channel::from_shared(format!("http://{}", server.addr))
+        .unwrap()
+        .connect()
+        .await
+    else {
+        return -1;
+    };
+    HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: READINESS.into(),
+        })
+        .await
+        .map(|r| r.into_inner().status)
+        .unwrap_or(-1)
+}
+
+#[tokio::test]
+async fn a_stopped_database_fails_fast_and_the_service_recovers() {
+    let Some(pg) = own_postgres() else { return };
+    let server = server_on(&pg.url(), LimitSettings::default(), ServeOptions::default()).await;
+    let client = reqwest::Client::new();
+    assert_eq!(list(&client, &server).await.0, StatusCode::OK);
+
+    pg.stop("fast");
+    // Under load while it is down: every call answers 503 inside its deadline.
+    let mut calls = Vec::new();
+    for _ in 0..16 {
+        let (client, addr) = (client.clone(), server.addr);
+        calls.push(tokio::spawn(async move {
+            let started = Instant::now();
+            let r = client
+                .get(format!(
+                    "http://{addr}/api_gateway/v1/badges/management/100"
+                ))
+                .header("authorization", basic(READER))
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await
+                .unwrap();
+            (r.status(), started.elapsed())
+        }));
+    }
+    for c in calls {
+        let (status, took) = c.await.unwrap();
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(took < Duration::from_millis(2500), "failed fast: {took:?}");
+    }
+    let mut not_ready = false;
+    for _ in 0..40 {
+        if readiness(&server).await == 2 {
+            not_ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(not_ready, "readiness turned NOT_SERVING");
+
+    pg.restart();
+    let back = Instant::now();
+    let mut recovered = None;
+    while back.elapsed() < Duration::from_secs(15) {
+        if list(&client, &server).await.0 == StatusCode::OK {
+            recovered = Some(back.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let recovered = recovered.expect("the service recovered by itself");
+    eprintln!("recovered {recovered:?} after the database came back");
+    let mut ready = false;
+    for _ in 0..50 {
+        if readiness(&server).await == 1 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "readiness turned SERVING again");
+    let _ = server.stop().await;
+}
+
+#[tokio::test]
+async fn a_crash_during_writes_loses_and_duplicates_nothing() {
+    let Some(pg) = own_postgres() else { return };
+    let server =
+        Arc::new(server_on(&pg.url(), LimitSettings::default(), ServeOptions::default()).await);
+    const WRITERS: usize = 8;
+    const EACH: usize = 25;
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let server = server.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut acked = Vec::new();
+            for i in 0..EACH {
+                let body = json!({"badgeMetaId": OTHER_ORG_BADGE, "customerId": CUSTOMER, "requestId": format!("w{w}-{i}")});
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    assert!(tries < 300, "a write never succeeded");
+                    let r = client
+                        .post(format!("http://{}/api_gateway/v1/badges/customer/earn", server.addr))
+                        .header("authorization", basic(READER_B))
+                        .json(&body)
+                        .timeout(Duration::from_secs(5))
+                        .send()
+                        .await;
+                    if let Ok(r) = r
+                        && r.status() == StatusCode::OK
+                    {
+                        let v: serde_json::Value = r.json().await.unwrap();
+                        acked.push(v["data"]["earnedBadgeId"].as_str().unwrap().to_owned());
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            acked
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    pg.stop("immediate");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    pg.restart();
+
+    let mut acked = Vec::new();
+    for t in tasks {
+        acked.extend(t.await.unwrap());
+    }
+    assert_eq!(acked.len(), WRITERS * EACH);
+    let distinct: std::collections::HashSet<_> = acked.iter().collect();
+    assert_eq!(distinct.len(), acked.len(), "one award per requestId");
+    let db = Database::connect(pg.url()).await.unwrap();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT COUNT(*) AS n FROM awards WHERE request_id LIKE 'w%'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let stored: i64 = row.try_get("", "n").unwrap();
+    eprintln!(
+        "{} acknowledged earns across an immediate-mode crash: {stored} stored",
+        acked.len()
+    );
+    assert_eq!(stored as usize, acked.len(), "0 lost, 0 duplicated");
+    let server = Arc::try_unwrap(server).ok().unwrap();
+    let _ = server.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_database_ends_calls_at_their_deadline() {
+    if std::env::var(POSTGRES_ENV).is_err() {
+        eprintln!("slow-database test skipped: it needs PostgreSQL ({POSTGRES_ENV})");
+        return;
+    }
+    let db = TestDb::new(Backend::Postgres).await;
+    let server = server_on(
+        &db.url,
+        LimitSettings::default(),
+        ServeOptions {
+            max_in_flight: 4,
+            ..Default::default()
+        },
+    )
+    .await;
+    let client = reqwest::Client::new();
+    assert_eq!(list(&client, &server).await.0, StatusCode::OK);
+
+    // Hold a lock that the list query must wait for.
+    let locker = Database::connect(db.url.as_str()).await.unwrap();
+    let txn = locker.begin().await.unwrap();
+    txn.execute_unprepared("LOCK TABLE awards IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+
+    let (status, took) = list(&client, &server).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        took >= Duration::from_millis(1400) && took < Duration::from_millis(2500),
+        "ended at the deadline: {took:?}"
+    );
+    let s = server
+        .client()
+        .await
+        .list_customer_badges(authed(
+            READER,
+            badges::proto::ListCustomerBadgesRequest {
+                customer_id: "100".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(s.code(), tonic::Code::DeadlineExceeded);
+
+    // Overload: past 4 calls in flight, the excess is refused at once.
+    let mut calls = Vec::new();
+    for _ in 0..12 {
+        let (client, addr) = (client.clone(), server.addr);
+        calls.push(tokio::spawn(async move {
+            let started = Instant::now();
+            let r = client
+                .get(format!(
+                    "http://{addr}/api_gateway/v1/badges/management/100"
+                ))
+                .header("authorization", basic(READER))
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status(),
+                r.headers().get("retry-after").is_some(),
+                started.elapsed(),
+            )
+        }));
+    }
+    let mut shed = 0;
+    for c in calls {
+        let (status, retry_after, took) = c.await.unwrap();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            shed += 1;
+            assert!(retry_after);
+            assert!(took < Duration::from_millis(500), "shed at once: {took:?}");
+        } else {
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        }
+    }
+    assert_eq!(shed, 8, "12 calls, 4 slots");
+    txn.rollback().await.unwrap();
+    assert_eq!(list(&client, &server).await.0, StatusCode::OK);
+    server.stop().await.ok();
+    db.cleanup().await;
+}
