@@ -404,3 +404,55 @@ async fn a_slow_database_ends_calls_at_their_deadline() {
     server.stop().await.ok();
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn shutdown_under_load_finishes_every_call_in_flight() {
+    if std::env::var(POSTGRES_ENV).is_err() {
+        eprintln!("shutdown-under-load test skipped: it needs PostgreSQL ({POSTGRES_ENV})");
+        return;
+    }
+    let db = TestDb::new(Backend::Postgres).await;
+    let mut server = server_on(&db.url, LimitSettings::default(), ServeOptions::default()).await;
+    let client = reqwest::Client::new();
+    assert_eq!(list(&client, &server).await.0, StatusCode::OK);
+
+    // Hold the calls in flight behind a lock, begin shutdown, then let them go.
+    let locker = Database::connect(db.url.as_str()).await.unwrap();
+    let txn = locker.begin().await.unwrap();
+    txn.execute_unprepared("LOCK TABLE awards IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let mut calls = Vec::new();
+    for _ in 0..24 {
+        let (client, addr) = (client.clone(), server.addr);
+        calls.push(tokio::spawn(async move {
+            client
+                .get(format!(
+                    "http://{addr}/api_gateway/v1/badges/management/100?badgeType=EARNED"
+                ))
+                .header("authorization", basic(READER))
+                .send()
+                .await
+                .map(|r| r.status())
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.begin_shutdown();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    txn.rollback().await.unwrap();
+
+    let mut ok = 0;
+    for c in calls {
+        assert_eq!(
+            c.await
+                .unwrap()
+                .expect("an answer, not a dropped connection"),
+            StatusCode::OK
+        );
+        ok += 1;
+    }
+    eprintln!("{ok} calls in flight at shutdown: {ok} answered 200");
+    // New connections are refused once it has stopped.
+    server.stop().await.unwrap();
+    db.cleanup().await;
+}

@@ -9,6 +9,7 @@ mod demo;
 mod deploy;
 mod errors;
 mod faults;
+mod isolation;
 mod limits;
 mod list;
 mod rest;
