@@ -1,5 +1,6 @@
 //! The list call: its parameters, their validation, and the rows it returns.
 
+use super::cursor::{Cursor, Keyset};
 use super::enums::{
     Action, BadgeStatus, BadgeType, EarnType, IdentifierType, IssueStatus, Operator, Owner, SortOn,
     SortOrder,
@@ -38,6 +39,8 @@ pub struct ListParams {
     pub expires_on: Option<Micros>,
     pub expires_on_operator: Option<Operator>,
     pub group_id: Option<String>,
+    /// Keyset paging: `Some("")` starts it, a returned token continues it.
+    pub page_token: Option<String>,
 }
 
 /// How the customer is addressed.
@@ -76,9 +79,43 @@ pub struct ListQuery {
     pub order: SortOrder,
     pub page: i64,
     pub size: i64,
+    /// Keyset paging, when asked for; `page` is then the cursor's.
+    pub keyset: Option<Keyset>,
 }
 
 impl ListQuery {
+    /// The rows to skip: none in keyset mode, where the cursor says where to start.
+    pub fn skip(&self) -> i64 {
+        if self.keyset.is_some() {
+            0
+        } else {
+            self.offset()
+        }
+    }
+
+    /// Fingerprint of everything but the page: a token is only good for
+    /// the query that produced it.
+    pub fn fingerprint(&self) -> String {
+        let canonical = format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            self.customer,
+            self.badge_types,
+            self.active,
+            self.statuses,
+            self.owners,
+            self.claimed_by,
+            self.name,
+            self.start_on,
+            self.expires_on,
+            self.group_id,
+            self.sort_on,
+            self.order,
+            self.size,
+            "v1"
+        );
+        super::cursor::fingerprint(&canonical)
+    }
+
     pub fn offset(&self) -> i64 {
         self.page * self.size
     }
@@ -158,6 +195,27 @@ pub fn validate(params: ListParams, mut problems: Vec<Problem>) -> Result<ListQu
         ));
     }
 
+    let keyset = match params.page_token.as_deref() {
+        None => None,
+        Some("") => Some(Keyset::First),
+        Some(token) => match Cursor::decode(token) {
+            Some(c) => Some(Keyset::After(c)),
+            None => {
+                problems.push(Problem::invalid(
+                    "pageToken",
+                    "pageToken is not a token this service issued",
+                ));
+                None
+            }
+        },
+    };
+    if keyset.is_some() && params.page.is_some_and(|p| p != 0) {
+        problems.push(Problem::invalid(
+            "page",
+            "page and pageToken cannot be used together",
+        ));
+    }
+
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -173,7 +231,7 @@ pub fn validate(params: ListParams, mut problems: Vec<Problem>) -> Result<ListQu
     if badge_types.is_empty() {
         badge_types.push(BadgeType::AvailableToIssue);
     }
-    Ok(ListQuery {
+    let mut query = ListQuery {
         customer,
         badge_types,
         active: dedup(params.action)
@@ -191,7 +249,22 @@ pub fn validate(params: ListParams, mut problems: Vec<Problem>) -> Result<ListQu
         order: params.order.unwrap_or(SortOrder::Desc),
         page,
         size,
-    })
+        keyset: None,
+    };
+    match keyset {
+        Some(Keyset::After(cursor)) => {
+            if cursor.query != query.fingerprint() {
+                return Err(vec![Problem::invalid(
+                    "pageToken",
+                    "pageToken belongs to a different query: keep the filters, sort and size of the first page",
+                )]);
+            }
+            query.page = cursor.page;
+            query.keyset = Some(Keyset::After(cursor));
+        }
+        other => query.keyset = other,
+    }
+    Ok(query)
 }
 
 fn customer_ref(
@@ -311,6 +384,8 @@ pub struct ListPage {
     pub requested_size: i64,
     /// Rows matching in all.
     pub total: i64,
+    /// In keyset mode, the token of the next page, when there is one.
+    pub next_page_token: Option<String>,
 }
 
 impl ListPage {
@@ -411,6 +486,7 @@ mod tests {
             page: 0,
             requested_size: 10,
             total,
+            next_page_token: None,
         };
         assert_eq!(page(0).total_pages(), 0);
         assert_eq!(page(10).total_pages(), 1);

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod clock;
+pub mod cursor;
 pub mod enums;
 pub mod ids;
 pub mod list;

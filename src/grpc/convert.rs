@@ -53,6 +53,7 @@ pub fn list_params(r: proto::ListCustomerBadgesRequest) -> (ListParams, Vec<Prob
             &mut problems,
         ),
         group_id: r.group_id,
+        page_token: r.page_token,
     };
     (params, problems)
 }
@@ -250,6 +251,7 @@ pub fn list_response(page: ListPage) -> proto::ListCustomerBadgesResponse {
             total: page.total,
             total_pages: page.total_pages(),
         }),
+        next_page_token: page.next_page_token,
         customer_badges: page.rows.into_iter().map(badge).collect(),
         warnings: Vec::new(),
     }
@@ -327,6 +329,7 @@ mod tests {
                 expires_on: Some(Timestamp { seconds: -secs, nanos: ints[6] }),
                 expires_on_operator: ints[7],
                 group_id: None,
+                page_token: None,
             };
             let (params, problems) = list_params(r);
             let _ = crate::domain::list::validate(params, problems);

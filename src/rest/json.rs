@@ -75,6 +75,9 @@ struct PaginationJson {
     size: usize,
     total: i64,
     total_pages: i64,
+    /// Keyset paging only: absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -137,6 +140,7 @@ impl From<ListPage> for ListData {
                 size: page.rows.len(),
                 total: page.total,
                 total_pages,
+                next_page_token: page.next_page_token,
             },
             customer_badges: page.rows.into_iter().map(BadgeJson::from).collect(),
         }

@@ -126,6 +126,7 @@ pub fn list_params(
                     one(name, value, Operator::parse, Operator::expected, p)
             }
             Param::GroupId => params.group_id = Some(value.clone()),
+            Param::PageToken => params.page_token = Some(value.clone()),
         }
     }
     (params, problems)
@@ -149,6 +150,7 @@ enum Param {
     ExpiresOn,
     ExpiresOnOperator,
     GroupId,
+    PageToken,
 }
 
 impl Param {
@@ -171,6 +173,7 @@ impl Param {
             "expiresOn" => Param::ExpiresOn,
             "expiresOnOperator" => Param::ExpiresOnOperator,
             "groupId" => Param::GroupId,
+            "pageToken" => Param::PageToken,
             _ => return None,
         })
     }
@@ -192,6 +195,7 @@ impl Param {
             Param::ExpiresOn => "expiresOn",
             Param::ExpiresOnOperator => "expiresOnOperator",
             Param::GroupId => "groupId",
+            Param::PageToken => "pageToken",
         }
     }
 

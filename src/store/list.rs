@@ -7,12 +7,16 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
+};
 
 use super::Store;
 use super::entity::{badge_claim, badge_image, badge_owner, customer};
 use super::sql::Sql;
 use crate::domain::Micros;
+use crate::domain::cursor::{Cursor, Keyset};
 use crate::domain::enums::{
     BadgeStatus, BadgeType, EarnType, IssueStatus, Operator, Owner, SortOn, SortOrder,
 };
@@ -42,6 +46,7 @@ struct PageRow {
     event_at: Option<i64>,
     enrol_expires_at: Option<i64>,
     enrol_revoked: Option<bool>,
+    sort_key: Option<i64>,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -77,30 +82,10 @@ impl Store {
         q: &ListQuery,
         now: Micros,
     ) -> Result<ListPage> {
-        let backend = self.backend();
-
-        let mut sql = Sql::new(backend);
-        push_latest_award(&mut sql, org, customer);
-        push_latest_enrolment(&mut sql, org, customer);
-        sql.push(
-            " SELECT b.id, b.name, b.description, b.earn_type, b.active, b.starts_on, \
-             b.expires_on, b.created_on, b.last_updated_on, b.group_id, b.rank, \
-             g.name AS group_name, la.earn_count, la.awarded_at, la.event_at, \
-             le.expires_at AS enrol_expires_at, le.revoked AS enrol_revoked \
-             FROM badges b \
-             LEFT JOIN badge_groups g ON g.id = b.group_id \
-             LEFT JOIN la ON la.badge_id = b.id \
-             LEFT JOIN le ON le.badge_id = b.id",
-        );
-        push_where(&mut sql, org, q, now);
-        push_order(&mut sql, q, now);
-        sql.push(" LIMIT ")
-            .bind(q.size)
-            .push(" OFFSET ")
-            .bind(q.offset());
-        let rows = PageRow::find_by_statement(sql.build())
-            .all(&self.db)
-            .await?;
+        let rows =
+            PageRow::find_by_statement(page_statement(self.backend(), org, customer, q, now))
+                .all(&self.db)
+                .await?;
 
         let returned = rows.len() as i64;
         let total = if (returned > 0 && returned < q.size) || (returned == 0 && q.page == 0) {
@@ -109,12 +94,25 @@ impl Store {
             self.count(org, customer, q, now).await?
         };
 
+        let next_page_token = match (&q.keyset, rows.last()) {
+            (Some(_), Some(last)) if (q.page + 1).saturating_mul(q.size) < total => Some(
+                Cursor {
+                    page: q.page + 1,
+                    key: last.sort_key,
+                    id: last.id.clone(),
+                    query: q.fingerprint(),
+                }
+                .encode(),
+            ),
+            _ => None,
+        };
         let rows = self.assemble(rows, now).await?;
         Ok(ListPage {
             rows,
             page: q.page,
             requested_size: q.size,
             total,
+            next_page_token,
         })
     }
 
@@ -222,6 +220,58 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The page query of the list call, exactly as the service issues it.
+pub fn page_statement(
+    backend: DbBackend,
+    org: i32,
+    customer: i64,
+    q: &ListQuery,
+    now: Micros,
+) -> Statement {
+    let mut sql = Sql::new(backend);
+    push_latest_award(&mut sql, org, customer);
+    push_latest_enrolment(&mut sql, org, customer);
+    sql.push(
+        " SELECT b.id, b.name, b.description, b.earn_type, b.active, b.starts_on, \
+         b.expires_on, b.created_on, b.last_updated_on, b.group_id, b.rank, \
+         g.name AS group_name, la.earn_count, la.awarded_at, la.event_at, \
+         le.expires_at AS enrol_expires_at, le.revoked AS enrol_revoked, ",
+    );
+    push_sort_key(&mut sql, q, now);
+    sql.push(
+        " AS sort_key \
+         FROM badges b \
+         LEFT JOIN badge_groups g ON g.id = b.group_id \
+         LEFT JOIN la ON la.badge_id = b.id \
+         LEFT JOIN le ON le.badge_id = b.id",
+    );
+    push_where(&mut sql, org, q, now);
+    if let Some(Keyset::After(cursor)) = &q.keyset {
+        push_after(&mut sql, q, cursor, now);
+    }
+    push_order(&mut sql, q, now);
+    sql.push(" LIMIT ")
+        .bind(q.size)
+        .push(" OFFSET ")
+        .bind(q.skip());
+    sql.build()
+}
+
+/// The count query of the list call, exactly as the service issues it.
+pub fn count_statement(
+    backend: DbBackend,
+    org: i32,
+    customer: i64,
+    q: &ListQuery,
+    now: Micros,
+) -> Statement {
+    let mut sql = Sql::new(backend);
+    push_latest_award(&mut sql, org, customer);
+    sql.push(" SELECT COUNT(*) AS total FROM badges b LEFT JOIN la ON la.badge_id = b.id");
+    push_where(&mut sql, org, q, now);
+    sql.build()
 }
 
 /// A stored enum value that no longer parses is corrupt data, not bad input.
@@ -354,6 +404,29 @@ fn push_where(sql: &mut Sql, org: i32, q: &ListQuery, now: Micros) {
     }
 }
 
+/// The sort key's expression.
+fn push_sort_key(sql: &mut Sql, q: &ListQuery, now: Micros) {
+    match q.sort_on {
+        SortOn::ExpiresOn => sql.push("b.expires_on"),
+        SortOn::LastModifiedDate => sql.push("b.last_updated_on"),
+        SortOn::LastExpiredBadge => sql
+            .push("(CASE WHEN la.expires_at <= ")
+            .bind(now.0)
+            .push(" THEN la.expires_at ELSE b.expires_on END)"),
+        SortOn::LastIssuedDate => sql.push("le.issued_at"),
+        SortOn::LastEarnedEventDate => sql.push("la.event_at"),
+        SortOn::LastEarnedOnDate => sql.push("la.awarded_at"),
+    };
+}
+
+/// Whether rows can lack the sort key (they sort last).
+fn nullable(sort_on: SortOn) -> bool {
+    matches!(
+        sort_on,
+        SortOn::LastIssuedDate | SortOn::LastEarnedEventDate | SortOn::LastEarnedOnDate
+    )
+}
+
 /// ORDER BY the sort key, rows without a value last in both directions, ties
 /// broken by badge id ascending: the same order on every backend.
 fn push_order(sql: &mut Sql, q: &ListQuery, now: Micros) {
@@ -361,31 +434,45 @@ fn push_order(sql: &mut Sql, q: &ListQuery, now: Micros) {
         SortOrder::Desc => " DESC",
         SortOrder::Asc => " ASC",
     };
-    let nullable = |sql: &mut Sql, key: &str| {
-        sql.push(" ORDER BY (")
-            .push(key)
-            .push(" IS NULL), ")
-            .push(key)
-            .push(dir);
-    };
-    match q.sort_on {
-        SortOn::ExpiresOn => {
-            sql.push(" ORDER BY b.expires_on").push(dir);
-        }
-        SortOn::LastModifiedDate => {
-            sql.push(" ORDER BY b.last_updated_on").push(dir);
-        }
-        SortOn::LastExpiredBadge => {
-            sql.push(" ORDER BY CASE WHEN la.expires_at <= ")
-                .bind(now.0)
-                .push(" THEN la.expires_at ELSE b.expires_on END")
-                .push(dir);
-        }
-        SortOn::LastIssuedDate => nullable(sql, "le.issued_at"),
-        SortOn::LastEarnedEventDate => nullable(sql, "la.event_at"),
-        SortOn::LastEarnedOnDate => nullable(sql, "la.awarded_at"),
+    sql.push(" ORDER BY ");
+    if nullable(q.sort_on) {
+        sql.push("(");
+        push_sort_key(sql, q, now);
+        sql.push(" IS NULL), ");
     }
-    sql.push(", b.id ASC");
+    push_sort_key(sql, q, now);
+    sql.push(dir).push(", b.id ASC");
+}
+
+/// Keyset paging: only rows after the cursor in the order of `push_order`.
+fn push_after(sql: &mut Sql, q: &ListQuery, cursor: &Cursor, now: Micros) {
+    let beyond = match q.order {
+        SortOrder::Desc => " < ",
+        SortOrder::Asc => " > ",
+    };
+    sql.push(" AND (");
+    match cursor.key {
+        Some(key) => {
+            push_sort_key(sql, q, now);
+            sql.push(beyond).bind(key).push(" OR (");
+            push_sort_key(sql, q, now);
+            sql.push(" = ")
+                .bind(key)
+                .push(" AND b.id > ")
+                .bind(cursor.id.as_str())
+                .push(")");
+            if nullable(q.sort_on) {
+                sql.push(" OR ");
+                push_sort_key(sql, q, now);
+                sql.push(" IS NULL");
+            }
+        }
+        None => {
+            push_sort_key(sql, q, now);
+            sql.push(" IS NULL AND b.id > ").bind(cursor.id.as_str());
+        }
+    }
+    sql.push(")");
 }
 
 fn escape_like(s: &str) -> String {

@@ -4,6 +4,8 @@
 mod admin;
 pub mod entity;
 mod list;
+
+pub use list::{count_statement, page_statement};
 mod sql;
 mod writes;
 

@@ -12,6 +12,7 @@ mod faults;
 mod isolation;
 mod limits;
 mod list;
+mod plans;
 mod rest;
 mod server;
 mod telemetry;
