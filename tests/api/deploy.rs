@@ -16,7 +16,9 @@ fn render(overlay: &str) -> Option<Vec<Value>> {
     let out = match Command::new("kubectl").args(["kustomize", &dir]).output() {
         Ok(out) => out,
         Err(_) => {
-            eprintln!("manifest test skipped: kubectl is not installed (CI installs and runs it)");
+            crate::common::say_once(
+                "manifest test skipped: kubectl is not installed (CI has it and runs it)",
+            );
             return None;
         }
     };

@@ -323,7 +323,9 @@ async fn a_crash_during_writes_loses_and_duplicates_nothing() {
 #[tokio::test]
 async fn a_slow_database_ends_calls_at_their_deadline() {
     if std::env::var(POSTGRES_ENV).is_err() {
-        eprintln!("slow-database test skipped: it needs PostgreSQL ({POSTGRES_ENV})");
+        crate::common::say_once(&format!(
+            "slow-database test skipped: it needs PostgreSQL ({POSTGRES_ENV})"
+        ));
         return;
     }
     let db = TestDb::new(Backend::Postgres).await;
@@ -408,7 +410,9 @@ async fn a_slow_database_ends_calls_at_their_deadline() {
 #[tokio::test]
 async fn shutdown_under_load_finishes_every_call_in_flight() {
     if std::env::var(POSTGRES_ENV).is_err() {
-        eprintln!("shutdown-under-load test skipped: it needs PostgreSQL ({POSTGRES_ENV})");
+        crate::common::say_once(&format!(
+            "shutdown-under-load test skipped: it needs PostgreSQL ({POSTGRES_ENV})"
+        ));
         return;
     }
     let db = TestDb::new(Backend::Postgres).await;

@@ -137,10 +137,22 @@ pub fn backends() -> Vec<Backend> {
     {
         vec![Backend::Sqlite, Backend::Postgres]
     } else {
-        eprintln!(
+        say_once(&format!(
             "PostgreSQL tests skipped: set {POSTGRES_ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) to run them"
-        );
+        ));
         vec![Backend::Sqlite]
+    }
+}
+
+/// Writes a note to the real stderr once per test binary, past the test
+/// harness's capture, so a skip is seen without `--nocapture`.
+pub fn say_once(note: &str) {
+    use std::io::Write;
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+    if !said.iter().any(|s| s == note) {
+        said.push(note.to_owned());
+        let _ = writeln!(std::io::stderr().lock(), "note: {note}");
     }
 }
 
