@@ -376,7 +376,7 @@ pub fn validate_enrol(c: &EnrolCommand) -> Vec<Problem> {
 pub struct EnrolOutcome {
     pub customer_id: i64,
     pub expires_on: Option<Micros>,
-    pub problems: Vec<StoredProblem>,
+    pub problems: Vec<Problem>,
 }
 
 /// An award of a badge to a customer.
@@ -445,34 +445,6 @@ pub struct ImportOutcome {
     pub badge_id: String,
     pub customer_id: i64,
     pub result: Result<(String, Option<Micros>), Vec<Problem>>,
-}
-
-/// A problem kept in a stored answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredProblem {
-    pub code: u32,
-    pub message: String,
-    pub reference: Option<String>,
-}
-
-impl From<Problem> for StoredProblem {
-    fn from(p: Problem) -> Self {
-        StoredProblem {
-            code: p.code,
-            message: p.message,
-            reference: p.reference,
-        }
-    }
-}
-
-impl From<StoredProblem> for Problem {
-    fn from(p: StoredProblem) -> Self {
-        Problem {
-            code: p.code,
-            message: p.message,
-            reference: p.reference,
-        }
-    }
 }
 
 /// A stored group.

@@ -2,7 +2,7 @@
 
 /// A problem found in a request: its upstream code, a message a caller can act
 /// on, and the parameter it concerns.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Problem {
     pub code: u32,
     pub message: String,

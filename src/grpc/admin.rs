@@ -369,7 +369,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
                 .map(|o| proto::EnrolmentOutcome {
                     customer_id: o.customer_id,
                     expires_on: opt_ts(o.expires_on),
-                    errors: item_errors(o.problems.into_iter().map(Problem::from).collect()),
+                    errors: item_errors(o.problems),
                 })
                 .collect(),
         }))

@@ -480,11 +480,7 @@ pub async fn enrol(State(s): Svc, headers: HeaderMap, body: Body<EnrolBody>) -> 
                                 "expiresOn": o.expires_on.map(EpochSeconds),
                             })
                         }),
-                        errors: o
-                            .problems
-                            .into_iter()
-                            .map(|p| ErrorJson::from(Problem::from(p)))
-                            .collect(),
+                        errors: o.problems.into_iter().map(ErrorJson::from).collect(),
                         warnings: vec![],
                     }
                 })

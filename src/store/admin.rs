@@ -27,7 +27,7 @@ use crate::domain::admin::{
     CODE_NO_ACTIVE_AWARD, CODE_NOT_ENROLLED, CODE_NOT_ISSUE_EARN, CODE_OWNER_INVALID,
     CODE_REQUEST_ID_REUSED, CODE_UNKNOWN_CLAIM, ClaimCommand, EarnCommand, EarnOutcome,
     EnrolCommand, EnrolOutcome, ExpiryRule, GroupView, ImportItem, ImportOutcome, NewBadgeCommand,
-    NewGroupCommand, RevokeCommand, StoredProblem, UpsertCustomerCommand, problem,
+    NewGroupCommand, RevokeCommand, UpsertCustomerCommand, problem,
 };
 use crate::domain::enums::{EarnType, Owner};
 use crate::domain::ids::new_object_id;
@@ -566,7 +566,7 @@ impl Store {
                 Some(p) => outcomes.push(EnrolOutcome {
                     customer_id,
                     expires_on: None,
-                    problems: vec![StoredProblem::from(p)],
+                    problems: vec![p],
                 }),
                 None => {
                     let expires = issued_rule.expires_at(now, Micros(badge.expires_on));
