@@ -92,7 +92,10 @@ pub async fn serve(
 
     let store = service.store().clone();
     let (stopping_tx, stopping_rx) = watch::channel(false);
+    // Serialises readiness updates between the watcher and shutdown.
+    let readiness_lock = Arc::new(tokio::sync::Mutex::new(()));
     let watcher = tokio::spawn(watch_readiness(
+        readiness_lock.clone(),
         store.clone(),
         reporter.clone(),
         stopping_rx.clone(),
@@ -110,10 +113,12 @@ pub async fn serve(
         .build_v1alpha()?;
 
     let signal = {
-        let reporter = reporter.clone();
+        let (reporter, readiness_lock) = (reporter.clone(), readiness_lock.clone());
         async move {
             shutdown.await;
             tracing::info!("shutting down: no new connections, finishing calls in flight");
+            // Under the lock, so the watcher cannot turn it back to SERVING.
+            let _guard = readiness_lock.lock().await;
             let _ = stopping_tx.send(true);
             reporter
                 .set_service_status(READINESS, ServingStatus::NotServing)
@@ -194,6 +199,7 @@ pub async fn serve(
 /// answers, NOT_SERVING while it does not, and NOT_SERVING for good once
 /// shutdown begins.
 async fn watch_readiness(
+    lock: Arc<tokio::sync::Mutex<()>>,
     store: Store,
     reporter: HealthReporter,
     mut stopping: watch::Receiver<bool>,
@@ -204,6 +210,7 @@ async fn watch_readiness(
             return;
         }
         let ok = store.ping().await.is_ok();
+        let _guard = lock.lock().await;
         if ok != ready && !*stopping.borrow() {
             ready = ok;
             let status = if ok {
@@ -214,6 +221,7 @@ async fn watch_readiness(
             tracing::info!(ready, "readiness changed");
             reporter.set_service_status(READINESS, status).await;
         }
+        drop(_guard);
         let wait = if ready {
             READINESS_INTERVAL
         } else {
