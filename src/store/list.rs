@@ -281,6 +281,8 @@ fn stored<T>(parsed: Option<T>, raw: &str) -> Result<T> {
 
 /// `la`: per badge, the customer's latest non-revoked award, with the count of
 /// such awards and the instant until which the customer holds the badge.
+/// `MATERIALIZED` (PostgreSQL 12+, SQLite 3.35+): computed once per statement,
+/// never once per badge row, whatever plan the planner picks.
 fn push_latest_award(sql: &mut Sql, org: i32, customer: i64) {
     sql.push(
         "WITH aw AS (SELECT badge_id, awarded_at, event_at, expires_at, \
@@ -296,7 +298,7 @@ fn push_latest_award(sql: &mut Sql, org: i32, customer: i64) {
     .bind(org)
     .push(" AND customer_id = ")
     .bind(customer)
-    .push(" AND revoked = FALSE), la AS (SELECT * FROM aw WHERE rn = 1)");
+    .push(" AND revoked = FALSE), la AS MATERIALIZED (SELECT * FROM aw WHERE rn = 1)");
 }
 
 /// `le`: per badge, the customer's latest enrolment.
@@ -309,7 +311,7 @@ fn push_latest_enrolment(sql: &mut Sql, org: i32, customer: i64) {
     .bind(org)
     .push(" AND customer_id = ")
     .bind(customer)
-    .push("), le AS (SELECT * FROM en WHERE rn = 1)");
+    .push("), le AS MATERIALIZED (SELECT * FROM en WHERE rn = 1)");
 }
 
 fn push_where(sql: &mut Sql, org: i32, q: &ListQuery, now: Micros) {
