@@ -63,6 +63,14 @@ impl Store {
         })
     }
 
+    /// Calls `observer` with every statement this store runs (its text, never
+    /// values): for diagnostics and the statement-count test.
+    pub fn observe_statements(mut self, observer: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.db
+            .set_metric_callback(move |info| observer(&info.statement.sql));
+        self
+    }
+
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
     }

@@ -15,4 +15,5 @@ mod list;
 mod plans;
 mod rest;
 mod server;
+mod statements;
 mod telemetry;
