@@ -36,7 +36,11 @@ const EXPIRES: i64 = 1_893_456_000_000_000;
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
-    let settings = PoolSettings::default();
+    // Bulk statements run for minutes; the service's 5 s deadline is not for them.
+    let settings = PoolSettings {
+        statement_timeout: std::time::Duration::from_secs(3600),
+        ..PoolSettings::default()
+    };
     store::migrate(&args.database_url, &settings).await?;
     let store = Store::connect(&args.database_url, &settings).await?;
     let db = store.connection();
