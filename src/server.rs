@@ -210,7 +210,7 @@ async fn watch_readiness(
             return;
         }
         let ok = store.ping().await.is_ok();
-        let _guard = lock.lock().await;
+        let guard = lock.lock().await;
         if ok != ready && !*stopping.borrow() {
             ready = ok;
             let status = if ok {
@@ -221,7 +221,7 @@ async fn watch_readiness(
             tracing::info!(ready, "readiness changed");
             reporter.set_service_status(READINESS, status).await;
         }
-        drop(_guard);
+        drop(guard);
         let wait = if ready {
             READINESS_INTERVAL
         } else {

@@ -288,7 +288,6 @@ pub async fn create_badge(State(s): Svc, headers: HeaderMap, body: Body<BadgeBod
         .get(MIGRATION_HEADER)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("migration"));
-    let owners_invalid = problems.iter().any(|p| p.code == CODE_OWNER_INVALID);
     let command = NewBadgeCommand {
         name: b.name,
         description: b.description,
@@ -304,15 +303,12 @@ pub async fn create_badge(State(s): Svc, headers: HeaderMap, body: Body<BadgeBod
         issued_badge_expiry: b.issued_badge_expiry,
         migration,
     };
-    let mut answer = s
-        .create_badge(super::credentials(&headers), command, problems)
-        .await;
-    // A list that held only invalid owners is reported as invalid (714), not
-    // also as empty (728).
-    if owners_invalid && let Err(crate::error::Error::Invalid(problems)) = &mut answer {
-        problems.retain(|p| p.code != crate::domain::admin::CODE_NO_OWNER);
-    }
-    badge_answer(answer)
+    // An owner list holding only invalid owners is reported as invalid (714)
+    // and not also as empty (728): `service::checked` keeps one problem per field.
+    badge_answer(
+        s.create_badge(super::credentials(&headers), command, problems)
+            .await,
+    )
 }
 
 pub async fn activate(State(s): Svc, headers: HeaderMap, Path(id): Path<String>) -> Response {
