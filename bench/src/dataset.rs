@@ -2,13 +2,15 @@
 //! the only thing that changes:
 //! - 1,000 badges, half EARN and half ISSUE_EARN, across 20 groups, each with
 //!   one or two restricted owners, one claim and one image;
-//! - regular customers holding 10 badges each (an award each, the ISSUE_EARN
-//!   ones with an enrolment), `awards / 10` of them;
-//! - 20 heavy customers holding every badge (ids 1..=20);
-//! - edge customers: 0 holds nothing, 21 holds exactly one page (10 badges).
+//! - regular customers (ids from 10,000) holding 10 badges each (an award
+//!   each, one in ten of them expired, the ISSUE_EARN ones with an
+//!   enrolment): `awards / 10` of them, so `--awards` sets the size;
+//! - 1,000 heavy customers holding every badge (ids 1..=1000): 1M awards at
+//!   every size;
+//! - edge customers: 0 holds nothing, 1001 holds exactly one page (10 badges).
 //!
-//! Rows are generated inside the database with recursive CTEs, so the same
-//! SQL loads SQLite and PostgreSQL in bulk.
+//! Rows are generated inside the database (`generate_series` on PostgreSQL,
+//! recursive CTEs on SQLite), in batches of multi-row `INSERT … SELECT`.
 
 use std::time::Instant;
 
@@ -20,21 +22,82 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 pub struct Args {
     /// Database URL (sqlite://… or postgres://…), emptied of a previous benchmark org.
     #[arg(long, env = "BADGES_DATABASE_URL")]
-    database_url: String,
+    pub database_url: String,
     /// Awards of regular customers: 10000, 2000000 (default) or 10000000.
     #[arg(long, default_value_t = 2_000_000)]
-    awards: i64,
+    pub awards: i64,
 }
 
 pub const BADGES: i64 = 1000;
-pub const HEAVY: i64 = 20;
-/// The first regular customer id.
-pub const FIRST_REGULAR: i64 = 100;
+const GROUPS: i64 = 20;
+/// Heavy customers (ids 1..=HEAVY) hold every badge.
+pub const HEAVY: i64 = 1000;
+/// An edge customer who holds exactly one page (10 badges).
+pub const ONE_PAGE: i64 = HEAVY + 1;
+/// The first regular customer id; customer 0 holds nothing.
+pub const FIRST_REGULAR: i64 = 10_000;
+/// Badges each regular customer holds.
+pub const PER_CUSTOMER: i64 = 10;
 /// Start of every badge's window (2024-01-01) and its end (2030-01-01), in µs.
 const STARTS: i64 = 1_704_067_200_000_000;
 const EXPIRES: i64 = 1_893_456_000_000_000;
 
-pub async fn run(args: Args) -> anyhow::Result<()> {
+/// How one statement ranges over integers: `i` from `from` to `to`, and in
+/// [`Series::pairs`] also `j` from 0 to `inner - 1`. PostgreSQL has
+/// `generate_series`; SQLite gets a recursive CTE.
+struct Series(DbBackend);
+
+impl Series {
+    /// `(WITH prefix, FROM clause)` for `i` in `from..=to`.
+    fn single(&self, from: i64, to: i64) -> (String, String) {
+        match self.0 {
+            DbBackend::Postgres => (
+                String::new(),
+                format!("generate_series({from}::bigint, {to}) AS s(i)"),
+            ),
+            _ => (
+                format!(
+                    "WITH RECURSIVE s(i) AS (SELECT {from} UNION ALL SELECT i + 1 FROM s WHERE i < {to}) "
+                ),
+                "s".into(),
+            ),
+        }
+    }
+
+    /// `(WITH prefix, FROM clause)` for `i` in `from..=to` crossed with `j` in `0..inner`.
+    fn pairs(&self, from: i64, to: i64, inner: i64) -> (String, String) {
+        match self.0 {
+            DbBackend::Postgres => (
+                String::new(),
+                format!(
+                    "generate_series({from}::bigint, {to}) AS c(i) CROSS JOIN generate_series(0::bigint, {}) AS k(j)",
+                    inner - 1
+                ),
+            ),
+            _ => (
+                format!(
+                    "WITH RECURSIVE c(i) AS (SELECT {from} UNION ALL SELECT i + 1 FROM c WHERE i < {to}), \
+                     k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < {}) ",
+                    inner - 1
+                ),
+                "c CROSS JOIN k".into(),
+            ),
+        }
+    }
+}
+
+/// What a build made, and how fast.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Built {
+    pub org: i32,
+    pub regular_customers: i64,
+    pub awards: i64,
+    pub enrolments: i64,
+    pub seconds: f64,
+    pub rows_per_second: f64,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<Built> {
     let started = Instant::now();
     // Bulk statements run for minutes; the service's 5 s deadline is not for them.
     let settings = PoolSettings {
@@ -74,33 +137,29 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     ))
     .await?;
 
-    let seq = |n: i64| {
-        format!(
-            "WITH RECURSIVE s(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM s WHERE i < {}) ",
-            n - 1
-        )
-    };
+    let series = Series(backend);
     // 24-hex ids: a fixed prefix and the number.
     let id = |prefix: &str, expr: &str| match backend {
         DbBackend::Postgres => format!("'{prefix}' || lpad(to_hex({expr}), 16, '0')"),
         _ => format!("'{prefix}' || printf('%016x', {expr})"),
     };
+    let (with, from) = series.single(0, GROUPS - 1);
     exec(format!(
-        "{} INSERT INTO badge_groups (id, org_id, name, rank, created_at) SELECT {}, {org}, 'group ' || i, i, 0 FROM s",
-        seq(20),
+        "{with}INSERT INTO badge_groups (id, org_id, name, rank, created_at) \
+         SELECT {}, {org}, 'group ' || i, i, 0 FROM {from}",
         id("67000000", "i")
     ))
     .await?;
+    let (with, from) = series.single(0, BADGES - 1);
     exec(format!(
-        "{} INSERT INTO badges (id, org_id, name, name_lower, description, earn_type, active, starts_on, expires_on, \
+        "{with}INSERT INTO badges (id, org_id, name, name_lower, description, earn_type, active, starts_on, expires_on, \
          created_on, last_updated_on, group_id, rank, earned_badge_expiry, issued_badge_expiry) \
          SELECT {}, {org}, 'Badge ' || i, 'badge ' || i, 'benchmark badge', \
          CASE WHEN i % 2 = 0 THEN 'EARN' ELSE 'ISSUE_EARN' END, i % 10 <> 9, \
          {STARTS} + i * 1000000, {EXPIRES} + (i * 7919 % 1000) * 86400000000, i * 1000, i * 1000 + 500, \
-         {}, i % 5, '{{\"expiryType\":\"NEVER\"}}', '{{\"expiryType\":\"NEVER\"}}' FROM s",
-        seq(BADGES),
+         {}, i % 5, '{{\"expiryType\":\"NEVER\"}}', '{{\"expiryType\":\"NEVER\"}}' FROM {from}",
         id("66000000", "i"),
-        id("67000000", "i % 20")
+        id("67000000", &format!("i % {GROUPS}"))
     ))
     .await?;
     let owners = [
@@ -119,90 +178,152 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         format!("CASE {expr}{arms} END")
     };
     exec(format!(
-        "{} INSERT INTO badge_owners (badge_id, owner, position) SELECT {}, {}, 0 FROM s",
-        seq(BADGES),
+        "{with}INSERT INTO badge_owners (badge_id, owner, position) SELECT {}, {}, 0 FROM {from}",
         id("66000000", "i"),
         owner_case("i % 5")
     ))
     .await?;
     exec(format!(
-        "{} INSERT INTO badge_owners (badge_id, owner, position) SELECT {}, 'Rewards_Catalog', 1 FROM s WHERE i % 3 = 0",
-        seq(BADGES),
+        "{with}INSERT INTO badge_owners (badge_id, owner, position) \
+         SELECT {}, 'Rewards_Catalog', 1 FROM {from} WHERE i % 3 = 0",
         id("66000000", "i")
     ))
     .await?;
     exec(format!(
-        "{} INSERT INTO badge_claims (badge_id, owner_type, reference_id, is_active) SELECT {}, {}, 'ref-' || i, i % 4 <> 0 FROM s",
-        seq(BADGES),
+        "{with}INSERT INTO badge_claims (badge_id, owner_type, reference_id, is_active) \
+         SELECT {}, {}, 'ref-' || i, i % 4 <> 0 FROM {from}",
         id("66000000", "i"),
         owner_case("i % 5")
     ))
     .await?;
     exec(format!(
-        "{} INSERT INTO badge_images (badge_id, name, file_svc_handle, url, tag) \
-         SELECT {}, 'image', 'handle-' || i, 'https://cdn.example.com/badges/' || i || '.png', 'EARNED' FROM s",
-        seq(BADGES),
+        "{with}INSERT INTO badge_images (badge_id, name, file_svc_handle, url, tag) \
+         SELECT {}, 'image', 'handle-' || i, 'https://cdn.example.com/badges/' || i || '.png', 'EARNED' FROM {from}",
         id("66000000", "i")
     ))
     .await?;
 
-    let regular = args.awards / 10;
-    let customers = FIRST_REGULAR + regular;
-    exec(format!(
-        "{} INSERT INTO customers (org_id, customer_id, email, mobile, external_id, card_number) \
-         SELECT {org}, i, 'customer' || i || '@example.com', NULL, 'ext-' || i, NULL FROM s",
-        seq(customers)
-    ))
-    .await?;
-
-    // Awards in batches of customers, so no statement grows without bound.
-    let batch = 100_000;
-    let award = |from: i64, count: i64, per: i64, badge: &str| {
+    let regular = args.awards / PER_CUSTOMER;
+    let end = FIRST_REGULAR + regular; // one past the last regular customer
+    let customer_rows = |from: i64, to: i64| {
+        let (with, range) = series.single(from, to);
         format!(
-            "WITH RECURSIVE c(i) AS (SELECT CAST({from} AS BIGINT) UNION ALL SELECT i + 1 FROM c WHERE i < {}), \
-             k(j) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT j + 1 FROM k WHERE j < {}) \
-             INSERT INTO awards (earned_badge_id, org_id, badge_id, customer_id, awarded_at, event_at, expires_at, revoked) \
-             SELECT {}, {org}, {}, i, {STARTS} + (i * 31 + j) * 1000000, {STARTS} + (i * 31 + j) * 1000000 - 5000000, \
-             CASE WHEN j % 10 = 9 THEN {STARTS} + 86400000000 ELSE NULL END, FALSE FROM c, k",
-            from + count - 1,
-            per - 1,
-            id("65000000", &format!("i * {BADGES} + j")),
-            badge
+            "{with}INSERT INTO customers (org_id, customer_id, email, mobile, external_id, card_number) \
+             SELECT {org}, i, 'customer' || i || '@example.com', NULL, 'ext-' || i, NULL FROM {range}"
         )
     };
-    let regular_badge = id("66000000", &format!("(i * 7 + j * 101) % {BADGES}"));
-    let mut loaded = 0i64;
-    let mut first = FIRST_REGULAR;
-    while first < customers {
-        let count = batch.min(customers - first);
-        exec(award(first, count, 10, &regular_badge)).await?;
-        loaded += count * 10;
-        first += count;
+    exec(customer_rows(0, ONE_PAGE)).await?;
+    if regular > 0 {
+        exec(customer_rows(FIRST_REGULAR, end - 1)).await?;
     }
-    exec(award(1, HEAVY, BADGES, &id("66000000", "j"))).await?;
-    exec(award(21, 1, 10, &id("66000000", "j"))).await?;
-    loaded += HEAVY * BADGES + 10;
-    // Enrolments for the ISSUE_EARN badges held.
-    exec(format!(
-        "INSERT INTO enrolments (org_id, badge_id, customer_id, issued_at, expires_at, revoked) \
-         SELECT org_id, badge_id, customer_id, awarded_at - 60000000, NULL, FALSE FROM awards \
-         WHERE org_id = {org} AND substr(badge_id, 24, 1) IN ('1','3','5','7','9','b','d','f')"
-    ))
-    .await?;
+
+    // Awards of customers `from..=to`, `per` each, then the enrolments that
+    // their ISSUE_EARN badges need: in batches, so no statement grows without
+    // bound, each batch one transaction.
+    let mut batches: Vec<(i64, i64, i64, String)> = Vec::new();
+    let every_badge = id("66000000", "j");
+    for from in (1..=HEAVY).step_by(100) {
+        batches.push((from, (from + 99).min(HEAVY), BADGES, every_badge.clone()));
+    }
+    batches.push((ONE_PAGE, ONE_PAGE, PER_CUSTOMER, every_badge));
+    let regular_badge = id("66000000", &format!("(i * 7 + j * 101) % {BADGES}"));
+    let batch = 20_000;
+    let mut from = FIRST_REGULAR;
+    while from < end {
+        let to = (from + batch).min(end) - 1;
+        batches.push((from, to, PER_CUSTOMER, regular_badge.clone()));
+        from = to + 1;
+    }
+    let loaded: i64 = batches.iter().map(|(f, t, per, _)| (t - f + 1) * per).sum();
+    let statements: Vec<[String; 2]> = batches
+        .into_iter()
+        .map(|(from, to, per, badge)| {
+            let (with, range) = series.pairs(from, to, per);
+            [
+                format!(
+                    "{with}INSERT INTO awards (earned_badge_id, org_id, badge_id, customer_id, awarded_at, event_at, expires_at, revoked) \
+                     SELECT {}, {org}, {badge}, i, {STARTS} + (i * 31 + j) * 1000000, {STARTS} + (i * 31 + j) * 1000000 - 5000000, \
+                     CASE WHEN j % 10 = 9 THEN {STARTS} + 86400000000 ELSE NULL END, FALSE FROM {range}",
+                    id("65000000", &format!("i * {BADGES} + j")),
+                ),
+                format!(
+                    "INSERT INTO enrolments (org_id, badge_id, customer_id, issued_at, expires_at, revoked) \
+                     SELECT org_id, badge_id, customer_id, awarded_at - 60000000, NULL, FALSE FROM awards \
+                     WHERE org_id = {org} AND customer_id BETWEEN {from} AND {to} \
+                     AND substr(badge_id, 24, 1) IN ('1','3','5','7','9','b','d','f')"
+                ),
+            ]
+        })
+        .collect();
+    load_batches(db, statements).await?;
+    let enrolments: i64 = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT COUNT(*) AS n FROM enrolments WHERE org_id = {org}"),
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("count missing"))?
+        .try_get("", "n")?;
     if backend == DbBackend::Postgres {
         exec("ANALYZE".into()).await?;
     }
     let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "{}",
-        serde_json::json!({
-            "org": org,
-            "badges": BADGES,
-            "customers": customers,
-            "awards": loaded,
-            "seconds": (seconds * 10.0).round() / 10.0,
-            "rows_per_second": (loaded as f64 / seconds).round(),
-        })
-    );
+    let built = Built {
+        org,
+        regular_customers: regular,
+        awards: loaded,
+        enrolments,
+        seconds: (seconds * 10.0).round() / 10.0,
+        rows_per_second: ((loaded + enrolments) as f64 / seconds).round(),
+    };
+    println!("{}", serde_json::to_string(&built)?);
+    Ok(built)
+}
+
+/// Runs each batch in a transaction of its own. On PostgreSQL two batches
+/// run at once, and a superuser skips the foreign-key triggers for them
+/// (`session_replication_role = replica`, as a restore does): the rows are
+/// consistent by construction, and the triggers would double the load time.
+/// SQLite has one writer, so its batches run one after another.
+async fn load_batches(
+    db: &sea_orm::DatabaseConnection,
+    batches: Vec<[String; 2]>,
+) -> anyhow::Result<()> {
+    use sea_orm::TransactionTrait;
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let superuser = postgres
+        && db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
+            ))
+            .await?
+            .and_then(|r| r.try_get::<bool>("", "rolsuper").ok())
+            .unwrap_or(false);
+    let parallel = if postgres { 2 } else { 1 };
+    let mut running = tokio::task::JoinSet::new();
+    for statements in batches {
+        while running.len() >= parallel {
+            if let Some(done) = running.join_next().await {
+                done??;
+            }
+        }
+        let db = db.clone();
+        running.spawn(async move {
+            let txn = db.begin().await?;
+            if superuser {
+                txn.execute_unprepared("SET LOCAL session_replication_role = replica")
+                    .await?;
+            }
+            for sql in statements {
+                txn.execute_unprepared(&sql).await?;
+            }
+            txn.commit().await?;
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = running.join_next().await {
+        done??;
+    }
     Ok(())
 }

@@ -2,61 +2,172 @@
 //! running server, at a fixed concurrency (closed loop) or a fixed rate (open
 //! loop, latency measured from each call's scheduled start, so a stall is not
 //! hidden), each for a fixed time. Every answer's status is checked, gRPC
-//! status included.
+//! status included; calls shed by the server (429 / RESOURCE_EXHAUSTED) are
+//! counted apart from other errors, and latencies are of OK calls only.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use badges::proto::customer_badge_service_client::CustomerBadgeServiceClient;
-use badges::proto::{BadgeType, ListCustomerBadgesRequest};
+use badges::proto::{BadgeType, ListCustomerBadgesRequest, SortOn};
 use base64::Engine;
 use hdrhistogram::Histogram;
+use serde::Serialize;
 use tokio::sync::Mutex;
 
 use crate::dataset::{FIRST_REGULAR, HEAVY};
 
 /// The last page of a heavy customer's 900 held badges, 100 a page.
-const DEEPEST_PAGE: i32 = 8;
+pub const DEEPEST_PAGE: i32 = 8;
+/// Heavy customers the deep shapes cycle through (ids 1..=DEEP_CUSTOMERS).
+const DEEP_CUSTOMERS: i64 = 20;
+const _: () = assert!(DEEP_CUSTOMERS <= HEAVY);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Transport {
     Grpc,
     Rest,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Shape {
-    /// The first page (size 10) of regular customers' EARNED badges.
+    /// The first page (size 10) of a regular customer, for `--badge-type`
+    /// and `--sort-on` (the service's defaults without them).
     First,
-    /// The deepest offset page (size 100) of a heavy customer's EARNED badges
-    /// (they hold 900: 9 pages).
+    /// The first page (size 100) of a heavy customer's EARNED badges.
+    HeavyFirst,
+    /// The deepest offset page (size 100, page 8) of a heavy customer's
+    /// EARNED badges (they hold 900).
     Deep,
     /// The same deep page, reached by keyset paging (the token of the page before).
     DeepKeyset,
 }
 
-#[derive(clap::Args)]
-pub struct Args {
+/// Which badges the `first` shape asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Kind {
+    AvailableToIssue,
+    Available,
+    Earned,
+    Expired,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [
+        Kind::AvailableToIssue,
+        Kind::Available,
+        Kind::Earned,
+        Kind::Expired,
+    ];
+
+    fn proto(self) -> BadgeType {
+        match self {
+            Kind::AvailableToIssue => BadgeType::AvailableToIssue,
+            Kind::Available => BadgeType::Available,
+            Kind::Earned => BadgeType::Earned,
+            Kind::Expired => BadgeType::Expired,
+        }
+    }
+
+    pub fn wire(self) -> &'static str {
+        self.proto().as_str_name().trim_start_matches("BADGE_TYPE_")
+    }
+}
+
+/// The sort key the `first` shape asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Sort {
+    ExpiresOn,
+    LastModifiedDate,
+    LastIssuedDate,
+    LastExpiredBadge,
+    LastEarnedEventDate,
+    LastEarnedOnDate,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 6] = [
+        Sort::ExpiresOn,
+        Sort::LastModifiedDate,
+        Sort::LastIssuedDate,
+        Sort::LastExpiredBadge,
+        Sort::LastEarnedEventDate,
+        Sort::LastEarnedOnDate,
+    ];
+
+    fn proto(self) -> SortOn {
+        match self {
+            Sort::ExpiresOn => SortOn::ExpiresOn,
+            Sort::LastModifiedDate => SortOn::LastModifiedDate,
+            Sort::LastIssuedDate => SortOn::LastIssuedDate,
+            Sort::LastExpiredBadge => SortOn::LastExpiredBadge,
+            Sort::LastEarnedEventDate => SortOn::LastEarnedEventDate,
+            Sort::LastEarnedOnDate => SortOn::LastEarnedOnDate,
+        }
+    }
+
+    pub fn wire(self) -> &'static str {
+        self.proto().as_str_name().trim_start_matches("SORT_ON_")
+    }
+}
+
+/// One load run.
+#[derive(Clone, Debug, clap::Args, Serialize)]
+pub struct Spec {
     /// Server address, host:port.
     #[arg(long, default_value = "127.0.0.1:8080")]
-    addr: String,
+    pub addr: String,
     #[arg(long, value_enum, default_value = "grpc")]
-    transport: Transport,
+    pub transport: Transport,
     #[arg(long, value_enum, default_value = "first")]
-    shape: Shape,
-    /// Calls in flight (closed loop), or connections (open loop).
+    pub shape: Shape,
+    /// badgeType of the `first` shape (the service's default without it).
+    #[arg(long, value_enum)]
+    pub badge_type: Option<Kind>,
+    /// sortOn of the `first` shape (the service's default without it).
+    #[arg(long, value_enum)]
+    pub sort_on: Option<Sort>,
+    /// Calls in flight (closed loop), or workers sharing the schedule (open loop).
     #[arg(long, default_value_t = 16)]
-    concurrency: usize,
+    pub concurrency: usize,
     /// Calls per second (open loop); without it, a closed loop.
     #[arg(long)]
-    rate: Option<u64>,
-    /// Seconds to run, after a one-second warm-up.
-    #[arg(long, default_value_t = 10)]
-    seconds: u64,
+    pub rate: Option<u64>,
+    /// Seconds to measure, after a one-second warm-up.
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
     /// Regular customers in the dataset (awards / 10).
     #[arg(long, default_value_t = 200_000)]
-    customers: i64,
+    pub customers: i64,
+}
+
+/// What one run measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    #[serde(flatten)]
+    pub spec: Spec,
+    /// Calls answered OK.
+    pub ok: u64,
+    /// Calls refused by the server's load shedding (429 / RESOURCE_EXHAUSTED).
+    pub shed: u64,
+    /// Every other failure: a non-OK status or a broken connection.
+    pub errors: u64,
+    /// OK calls per second.
+    pub throughput: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+}
+
+enum Answer {
+    Ok,
+    Shed,
+    Failed,
 }
 
 struct Caller {
@@ -65,27 +176,46 @@ struct Caller {
     http: reqwest::Client,
     addr: String,
     auth: String,
-    keyset_token: Option<String>,
+    /// Per deep customer (index = id - 1), the token of its deepest page.
+    keyset_tokens: Arc<Vec<String>>,
 }
 
 impl Caller {
-    /// One call; `true` when it answered OK.
-    async fn call(&mut self, shape: Shape, n: u64, customers: i64) -> bool {
-        let (customer, page, size, token) = match shape {
+    async fn call(&mut self, spec: &Spec, n: u64) -> Answer {
+        let deep_customer = 1 + (n as i64 % DEEP_CUSTOMERS);
+        let (customer, page, size, token, kind, sort) = match spec.shape {
             Shape::First => (
-                FIRST_REGULAR + (n as i64 * 7919) % customers.max(1),
+                FIRST_REGULAR + (n as i64 * 7919) % spec.customers.max(1),
                 0,
                 10,
                 None,
+                spec.badge_type,
+                spec.sort_on,
             ),
-            Shape::Deep => (1 + (n as i64 % HEAVY), DEEPEST_PAGE, 100, None),
-            Shape::DeepKeyset => (1, 0, 100, self.keyset_token.clone()),
+            Shape::HeavyFirst => (deep_customer, 0, 100, None, Some(Kind::Earned), None),
+            Shape::Deep => (
+                deep_customer,
+                DEEPEST_PAGE,
+                100,
+                None,
+                Some(Kind::Earned),
+                None,
+            ),
+            Shape::DeepKeyset => (
+                deep_customer,
+                DEEPEST_PAGE,
+                100,
+                self.keyset_tokens.get(deep_customer as usize - 1).cloned(),
+                Some(Kind::Earned),
+                None,
+            ),
         };
         match self.transport {
             Transport::Grpc => {
                 let mut r = tonic::Request::new(ListCustomerBadgesRequest {
                     customer_id: customer.to_string(),
-                    badge_type: vec![BadgeType::Earned as i32],
+                    badge_type: kind.map(|k| k.proto() as i32).into_iter().collect(),
+                    sort_on: sort.map(|s| s.proto() as i32).unwrap_or_default(),
                     page: token.is_none().then_some(page),
                     size: Some(size),
                     page_token: token,
@@ -94,17 +224,27 @@ impl Caller {
                 if let Ok(v) = self.auth.parse() {
                     r.metadata_mut().insert("authorization", v);
                 }
-                self.grpc.list_customer_badges(r).await.is_ok()
+                match self.grpc.list_customer_badges(r).await {
+                    Ok(_) => Answer::Ok,
+                    Err(s) if s.code() == tonic::Code::ResourceExhausted => Answer::Shed,
+                    Err(_) => Answer::Failed,
+                }
             }
             Transport::Rest => {
-                let paging = match token {
-                    Some(t) => format!("pageToken={t}"),
-                    None => format!("page={page}"),
-                };
-                let url = format!(
-                    "http://{}/api_gateway/v1/badges/management/{customer}?badgeType=EARNED&size={size}&{paging}",
+                let mut url = format!(
+                    "http://{}/api_gateway/v1/badges/management/{customer}?size={size}",
                     self.addr
                 );
+                match token {
+                    Some(t) => url.push_str(&format!("&pageToken={t}")),
+                    None => url.push_str(&format!("&page={page}")),
+                }
+                if let Some(k) = kind {
+                    url.push_str(&format!("&badgeType={}", k.wire()));
+                }
+                if let Some(s) = sort {
+                    url.push_str(&format!("&sortOn={}", s.wire()));
+                }
                 match self
                     .http
                     .get(url)
@@ -112,99 +252,109 @@ impl Caller {
                     .send()
                     .await
                 {
-                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                    Err(_) => false,
+                    Ok(r) if r.status().is_success() => match r.bytes().await {
+                        Ok(_) => Answer::Ok,
+                        Err(_) => Answer::Failed,
+                    },
+                    Ok(r) if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => Answer::Shed,
+                    _ => Answer::Failed,
                 }
             }
         }
     }
 }
 
-pub async fn run(args: Args) -> anyhow::Result<()> {
-    let auth = format!(
+/// The Basic credentials of the benchmark org's client.
+pub fn auth_header() -> String {
+    format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode("bench:bench")
-    );
-    let channel = tonic::transport::Channel::from_shared(format!("http://{}", args.addr))?
-        .connect()
-        .await?;
-    let mut probe = Caller {
-        transport: Transport::Grpc,
-        grpc: CustomerBadgeServiceClient::new(channel.clone()),
-        http: reqwest::Client::new(),
-        addr: args.addr.clone(),
-        auth: auth.clone(),
-        keyset_token: None,
-    };
-    // The token that leads to the deepest page, walked once by keyset.
-    let keyset_token = if args.shape == Shape::DeepKeyset {
+    )
+}
+
+/// Walks each deep customer's pages by keyset once, for the token of its deepest page.
+async fn keyset_tokens(
+    grpc: &mut CustomerBadgeServiceClient<tonic::transport::Channel>,
+    auth: &str,
+) -> anyhow::Result<Vec<String>> {
+    let mut tokens = Vec::new();
+    for customer in 1..=DEEP_CUSTOMERS {
         let mut token = String::new();
         for _ in 0..DEEPEST_PAGE {
             let mut r = tonic::Request::new(ListCustomerBadgesRequest {
-                customer_id: "1".into(),
+                customer_id: customer.to_string(),
                 badge_type: vec![BadgeType::Earned as i32],
                 size: Some(100),
                 page_token: Some(token.clone()),
                 ..Default::default()
             });
             r.metadata_mut().insert("authorization", auth.parse()?);
-            token = probe
-                .grpc
+            token = grpc
                 .list_customer_badges(r)
                 .await?
                 .into_inner()
                 .next_page_token
                 .ok_or_else(|| {
-                    anyhow::anyhow!("the heavy customer has fewer pages than expected")
+                    anyhow::anyhow!("heavy customer {customer} has fewer pages than expected")
                 })?;
         }
-        Some(token)
+        tokens.push(token);
+    }
+    Ok(tokens)
+}
+
+/// Runs one load and returns its figures.
+pub async fn measure(spec: &Spec) -> anyhow::Result<Outcome> {
+    let auth = auth_header();
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", spec.addr))?
+        .connect()
+        .await?;
+    let mut grpc = CustomerBadgeServiceClient::new(channel.clone())
+        .max_decoding_message_size(16 * 1024 * 1024);
+    let tokens = Arc::new(if spec.shape == Shape::DeepKeyset {
+        keyset_tokens(&mut grpc, &auth).await?
     } else {
-        None
+        Vec::new()
+    });
+    let caller = |transport| Caller {
+        transport,
+        grpc: grpc.clone(),
+        http: reqwest::Client::new(),
+        addr: spec.addr.clone(),
+        auth: auth.clone(),
+        keyset_tokens: tokens.clone(),
     };
+    let mut probe = caller(spec.transport);
     anyhow::ensure!(
-        probe.call(args.shape, 0, args.customers).await,
+        matches!(probe.call(spec, 0).await, Answer::Ok),
         "a first call failed: is the server up with the bench dataset?"
     );
 
     let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
         1, 60_000_000, 3,
     )?));
-    let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let warmup = Duration::from_secs(1);
+    let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)]);
     let started = Instant::now();
-    let measure_from = started + warmup;
-    let end = measure_from + Duration::from_secs(args.seconds);
+    let measure_from = started + Duration::from_secs(1);
+    let end = measure_from + Duration::from_secs_f64(spec.seconds);
     let counter = Arc::new(AtomicU64::new(0));
 
     let mut tasks = Vec::new();
-    for w in 0..args.concurrency {
-        let mut caller = Caller {
-            transport: args.transport,
-            grpc: CustomerBadgeServiceClient::new(channel.clone()),
-            http: reqwest::Client::new(),
-            addr: args.addr.clone(),
-            auth: auth.clone(),
-            keyset_token: keyset_token.clone(),
-        };
-        let (histogram, ok, failed, counter) = (
+    for w in 0..spec.concurrency {
+        let mut caller = caller(spec.transport);
+        let (histogram, counts, counter, spec) = (
             histogram.clone(),
-            ok.clone(),
-            failed.clone(),
+            counts.clone(),
             counter.clone(),
-        );
-        let (shape, customers, rate, workers) = (
-            args.shape,
-            args.customers,
-            args.rate,
-            args.concurrency as u64,
+            spec.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+            let workers = spec.concurrency as u64;
             let mut k: u64 = 0;
             loop {
                 // Open loop: this worker's share of a fixed schedule.
-                let scheduled = match rate {
+                let scheduled = match spec.rate {
                     Some(r) => {
                         let at = started
                             + Duration::from_secs_f64((k * workers + w as u64) as f64 / r as f64);
@@ -224,16 +374,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     }
                 };
                 let n = counter.fetch_add(1, Ordering::Relaxed);
-                let good = caller.call(shape, n, customers).await;
+                let answer = caller.call(&spec, n).await;
                 let done = Instant::now();
-                if scheduled >= measure_from && done <= end + Duration::from_secs(5) {
-                    let _ = local.record((done - scheduled).as_micros().max(1) as u64);
-                    if good {
-                        ok.fetch_add(1, Ordering::Relaxed)
-                    } else {
-                        failed.fetch_add(1, Ordering::Relaxed)
-                    };
+                if scheduled < measure_from {
+                    continue;
                 }
+                let slot = match answer {
+                    Answer::Ok => {
+                        let _ = local.record((done - scheduled).as_micros().max(1) as u64);
+                        0
+                    }
+                    Answer::Shed => 1,
+                    Answer::Failed => 2,
+                };
+                counts[slot].fetch_add(1, Ordering::Relaxed);
             }
             let _ = histogram.lock().await.add(&local);
         }));
@@ -242,24 +396,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         t.await?;
     }
     let h = histogram.lock().await;
-    let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
     let ms = |q: f64| (h.value_at_quantile(q) as f64 / 10.0).round() / 100.0;
-    println!(
-        "{}",
-        serde_json::json!({
-            "transport": format!("{:?}", args.transport).to_lowercase(),
-            "shape": format!("{:?}", args.shape).to_lowercase(),
-            "mode": if args.rate.is_some() { "open" } else { "closed" },
-            "concurrency": args.concurrency,
-            "rate": args.rate,
-            "seconds": args.seconds,
-            "ok": ok,
-            "errors": failed,
-            "throughput": ((ok + failed) as f64 / args.seconds as f64).round(),
-            "p50_ms": ms(0.5),
-            "p99_ms": ms(0.99),
-            "p999_ms": ms(0.999),
-        })
-    );
+    let ok = counts[0].load(Ordering::Relaxed);
+    Ok(Outcome {
+        spec: spec.clone(),
+        ok,
+        shed: counts[1].load(Ordering::Relaxed),
+        errors: counts[2].load(Ordering::Relaxed),
+        throughput: (ok as f64 / spec.seconds).round(),
+        p50_ms: ms(0.5),
+        p99_ms: ms(0.99),
+        p999_ms: ms(0.999),
+    })
+}
+
+pub async fn run(spec: Spec) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(&measure(&spec).await?)?);
     Ok(())
 }

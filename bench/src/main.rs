@@ -1,9 +1,14 @@
-//! `badges-bench`: fills a database with a deterministic, realistic org, and
+//! `badges-bench`: fills a database with a deterministic, realistic org,
 //! drives the real server over gRPC or REST at a fixed concurrency (closed
-//! loop) or a fixed rate (open loop), checking every answer.
+//! loop) or a fixed rate (open loop), checking every answer, serves the
+//! trivial reference handlers, and writes the benchmark report.
 
+mod chart;
 mod dataset;
 mod load;
+mod pgbench;
+mod report;
+mod trivial;
 
 use clap::{Parser, Subcommand};
 
@@ -20,13 +25,19 @@ enum Command {
     /// always gives the same rows.
     Dataset(dataset::Args),
     /// Drive a running server and print one JSON line of figures.
-    Load(load::Args),
+    Load(load::Spec),
+    /// Serve the trivial reference handlers (tonic and axum) with a canned answer.
+    Trivial(trivial::Args),
+    /// Build the datasets, run the references and the service, write the report.
+    Report(report::Args),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Dataset(args) => dataset::run(args).await,
-        Command::Load(args) => load::run(args).await,
+        Command::Dataset(args) => dataset::run(args).await.map(|_| ()),
+        Command::Load(spec) => load::run(spec).await,
+        Command::Trivial(args) => trivial::run(args).await,
+        Command::Report(args) => report::run(args).await,
     }
 }

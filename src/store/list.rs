@@ -8,12 +8,12 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ColumnTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    Statement,
+    ColumnTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, QueryTrait,
+    Select, Statement,
 };
 
 use super::Store;
-use super::entity::{badge_claim, badge_image, badge_owner, customer};
+use super::entity::customer;
 use super::sql::Sql;
 use crate::domain::Micros;
 use crate::domain::cursor::{Cursor, Keyset};
@@ -47,6 +47,8 @@ struct PageRow {
     enrol_expires_at: Option<i64>,
     enrol_revoked: Option<bool>,
     sort_key: Option<i64>,
+    /// Rows matching the filters, whatever the page (a window count).
+    total: i64,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -54,21 +56,23 @@ struct CountRow {
     total: i64,
 }
 
+/// One image, owner or claim of a page's badges (`kind` 0, 1 or 2).
+#[derive(Debug, FromQueryResult)]
+struct DetailRow {
+    kind: i32,
+    badge_id: String,
+    a: String,
+    b: Option<String>,
+    c: Option<String>,
+    d: Option<String>,
+    flag: bool,
+}
+
 impl Store {
     /// The customer's id in `org`, or `None` when no customer of that org
     /// matches: another org's customer is exactly as absent as a missing one.
     pub async fn find_customer(&self, org: i32, customer: &CustomerRef) -> Result<Option<i64>> {
-        let query = customer::Entity::find().filter(customer::Column::OrgId.eq(org));
-        let query = match customer {
-            CustomerRef::Id(id) => query.filter(customer::Column::CustomerId.eq(*id)),
-            CustomerRef::Email(v) => query.filter(customer::Column::Email.eq(v.as_str())),
-            CustomerRef::Mobile(v) => query.filter(customer::Column::Mobile.eq(v.as_str())),
-            CustomerRef::ExternalId(v) => query.filter(customer::Column::ExternalId.eq(v.as_str())),
-            CustomerRef::CardNumber(v) => query.filter(customer::Column::CardNumber.eq(v.as_str())),
-        };
-        Ok(query
-            .select_only()
-            .column(customer::Column::CustomerId)
+        Ok(customer_query(org, customer)
             .into_tuple::<i64>()
             .one(&self.db)
             .await?)
@@ -87,11 +91,12 @@ impl Store {
                 .all(&self.db)
                 .await?;
 
-        let returned = rows.len() as i64;
-        let total = if (returned > 0 && returned < q.size) || (returned == 0 && q.page == 0) {
-            q.offset() + returned
-        } else {
-            self.count(org, customer, q, now).await?
+        // The page carries the total; only a page past the end (or past
+        // every row after its cursor) needs the count statement.
+        let total = match rows.first() {
+            Some(row) => row.total,
+            None if q.page == 0 => 0,
+            None => self.count(org, customer, q, now).await?,
         };
 
         let next_page_token = match (&q.keyset, rows.last()) {
@@ -127,56 +132,36 @@ impl Store {
         Ok(row.map_or(0, |r| r.total))
     }
 
-    /// Adds images, owners and claims to a page, each in one batched query.
+    /// Adds images, owners and claims to a page, in one batched statement.
     async fn assemble(&self, rows: Vec<PageRow>, now: Micros) -> Result<Vec<CustomerBadge>> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-
         let mut images: HashMap<String, Vec<Image>> = HashMap::new();
-        for i in badge_image::Entity::find()
-            .filter(badge_image::Column::BadgeId.is_in(ids.iter().cloned()))
-            .order_by_asc(badge_image::Column::BadgeId)
-            .order_by_asc(badge_image::Column::Id)
-            .all(&self.db)
-            .await?
-        {
-            images.entry(i.badge_id).or_default().push(Image {
-                name: i.name,
-                file_svc_handle: i.file_svc_handle,
-                url: i.url,
-                tag: i.tag,
-            });
-        }
-
         let mut owners: HashMap<String, Vec<Owner>> = HashMap::new();
-        for o in badge_owner::Entity::find()
-            .filter(badge_owner::Column::BadgeId.is_in(ids.iter().cloned()))
-            .order_by_asc(badge_owner::Column::BadgeId)
-            .order_by_asc(badge_owner::Column::Position)
-            .all(&self.db)
-            .await?
-        {
-            owners
-                .entry(o.badge_id)
-                .or_default()
-                .push(stored(Owner::parse(&o.owner), &o.owner)?);
-        }
-
         let mut claims: HashMap<String, Vec<Claim>> = HashMap::new();
-        for c in badge_claim::Entity::find()
-            .filter(badge_claim::Column::BadgeId.is_in(ids))
-            .order_by_asc(badge_claim::Column::BadgeId)
-            .order_by_asc(badge_claim::Column::Id)
+        for d in DetailRow::find_by_statement(details_statement(self.backend(), &ids))
             .all(&self.db)
             .await?
         {
-            claims.entry(c.badge_id).or_default().push(Claim {
-                owner_type: stored(Owner::parse(&c.owner_type), &c.owner_type)?,
-                reference_id: c.reference_id,
-                is_active: c.is_active,
-            });
+            match d.kind {
+                0 => images.entry(d.badge_id).or_default().push(Image {
+                    name: d.a,
+                    file_svc_handle: d.b.unwrap_or_default(),
+                    url: d.c.unwrap_or_default(),
+                    tag: d.d.unwrap_or_default(),
+                }),
+                1 => owners
+                    .entry(d.badge_id)
+                    .or_default()
+                    .push(stored(Owner::parse(&d.a), &d.a)?),
+                _ => claims.entry(d.badge_id).or_default().push(Claim {
+                    owner_type: stored(Owner::parse(&d.a), &d.a)?,
+                    reference_id: d.b.unwrap_or_default(),
+                    is_active: d.flag,
+                }),
+            }
         }
 
         rows.into_iter()
@@ -222,7 +207,72 @@ impl Store {
     }
 }
 
-/// The page query of the list call, exactly as the service issues it.
+/// The customer lookup: the customer's id in `org`.
+fn customer_query(org: i32, customer: &CustomerRef) -> Select<customer::Entity> {
+    let query = customer::Entity::find().filter(customer::Column::OrgId.eq(org));
+    let query = match customer {
+        CustomerRef::Id(id) => query.filter(customer::Column::CustomerId.eq(*id)),
+        CustomerRef::Email(v) => query.filter(customer::Column::Email.eq(v.as_str())),
+        CustomerRef::Mobile(v) => query.filter(customer::Column::Mobile.eq(v.as_str())),
+        CustomerRef::ExternalId(v) => query.filter(customer::Column::ExternalId.eq(v.as_str())),
+        CustomerRef::CardNumber(v) => query.filter(customer::Column::CardNumber.eq(v.as_str())),
+    };
+    query.select_only().column(customer::Column::CustomerId)
+}
+
+/// The images (kind 0, in creation order), restricted owners (kind 1, in
+/// position order) and claims (kind 2, in creation order) of the badges `ids`.
+fn details_statement(backend: DbBackend, ids: &[String]) -> Statement {
+    let mut sql = Sql::new(backend);
+    sql.push(
+        "SELECT 0 AS kind, badge_id, id AS seq, name AS a, file_svc_handle AS b, url AS c, \
+         tag AS d, FALSE AS flag FROM badge_images WHERE badge_id IN ",
+    )
+    .bind_list(ids.iter().map(String::as_str))
+    .push(
+        " UNION ALL SELECT 1, badge_id, position, owner, NULL, NULL, NULL, FALSE \
+         FROM badge_owners WHERE badge_id IN ",
+    )
+    .bind_list(ids.iter().map(String::as_str))
+    .push(
+        " UNION ALL SELECT 2, badge_id, id, owner_type, reference_id, NULL, NULL, is_active \
+         FROM badge_claims WHERE badge_id IN ",
+    )
+    .bind_list(ids.iter().map(String::as_str))
+    .push(" ORDER BY 1, 2, 3");
+    sql.build()
+}
+
+/// Every statement of one list call that has rows, in the order the service
+/// issues them, built by the same code the service runs: the API client
+/// lookup of Basic credentials, the customer lookup, the page (which carries
+/// the total), and the images, owners and claims of the page's rows
+/// `page_ids`. (Only a page past the end adds a count.) The benchmark replays
+/// them with pgbench.
+pub fn list_call_statements(
+    backend: DbBackend,
+    username: &str,
+    org: i32,
+    customer_ref: &CustomerRef,
+    customer: i64,
+    q: &ListQuery,
+    now: Micros,
+    page_ids: &[String],
+) -> Vec<Statement> {
+    vec![
+        // `.one()` asks for one row.
+        super::writes::api_client_query(username)
+            .limit(1)
+            .build(backend),
+        customer_query(org, customer_ref).limit(1).build(backend),
+        page_statement(backend, org, customer, q, now),
+        details_statement(backend, page_ids),
+    ]
+}
+
+/// The page query of the list call, exactly as the service issues it. The
+/// inner query finds every matching row with its sort key and the number of
+/// them; the outer one applies the keyset cursor, orders and cuts the page.
 pub fn page_statement(
     backend: DbBackend,
     org: i32,
@@ -234,24 +284,25 @@ pub fn page_statement(
     push_latest_award(&mut sql, org, customer);
     push_latest_enrolment(&mut sql, org, customer);
     sql.push(
-        " SELECT b.id, b.name, b.description, b.earn_type, b.active, b.starts_on, \
+        " SELECT * FROM (SELECT b.id, b.name, b.description, b.earn_type, b.active, b.starts_on, \
          b.expires_on, b.created_on, b.last_updated_on, b.group_id, b.rank, \
          g.name AS group_name, la.earn_count, la.awarded_at, la.event_at, \
          le.expires_at AS enrol_expires_at, le.revoked AS enrol_revoked, ",
     );
     push_sort_key(&mut sql, q, now);
     sql.push(
-        " AS sort_key \
+        " AS sort_key, COUNT(*) OVER () AS total \
          FROM badges b \
          LEFT JOIN badge_groups g ON g.id = b.group_id \
          LEFT JOIN la ON la.badge_id = b.id \
          LEFT JOIN le ON le.badge_id = b.id",
     );
     push_where(&mut sql, org, q, now);
+    sql.push(") t");
     if let Some(Keyset::After(cursor)) = &q.keyset {
-        push_after(&mut sql, q, cursor, now);
+        push_after(&mut sql, q, cursor);
     }
-    push_order(&mut sql, q, now);
+    push_order(&mut sql, q);
     sql.push(" LIMIT ")
         .bind(q.size)
         .push(" OFFSET ")
@@ -282,36 +333,60 @@ fn stored<T>(parsed: Option<T>, raw: &str) -> Result<T> {
 /// `la`: per badge, the customer's latest non-revoked award, with the count of
 /// such awards and the instant until which the customer holds the badge.
 /// `MATERIALIZED` (PostgreSQL 12+, SQLite 3.35+): computed once per statement,
-/// never once per badge row, whatever plan the planner picks.
+/// never once per badge row, whatever plan the planner picks. PostgreSQL
+/// takes the latest row with `DISTINCT ON`, whose row estimate (one per
+/// badge) lets the planner hash-join it; a `ROW_NUMBER() = 1` filter is
+/// estimated at a handful of rows, and the nested loop that follows costs a
+/// heavy customer 100 ms. SQLite has no `DISTINCT ON`.
 fn push_latest_award(sql: &mut Sql, org: i32, customer: i64) {
-    sql.push(
-        "WITH aw AS (SELECT badge_id, awarded_at, event_at, expires_at, \
+    let postgres = sql.backend() == DbBackend::Postgres;
+    sql.push(if postgres {
+        "WITH la AS MATERIALIZED (SELECT DISTINCT ON (badge_id) "
+    } else {
+        "WITH aw AS (SELECT "
+    })
+    .push(
+        "badge_id, awarded_at, event_at, expires_at, \
          COUNT(*) OVER (PARTITION BY badge_id) AS earn_count, \
          MAX(COALESCE(expires_at, ",
     )
     .push(&NEVER.0.to_string())
-    .push(
-        ")) OVER (PARTITION BY badge_id) AS hold_until, \
-         ROW_NUMBER() OVER (PARTITION BY badge_id ORDER BY awarded_at DESC, id DESC) AS rn \
-         FROM awards WHERE org_id = ",
-    )
-    .bind(org)
-    .push(" AND customer_id = ")
-    .bind(customer)
-    .push(" AND revoked = FALSE), la AS MATERIALIZED (SELECT * FROM aw WHERE rn = 1)");
+    .push(")) OVER (PARTITION BY badge_id) AS hold_until");
+    if !postgres {
+        sql.push(
+            ", ROW_NUMBER() OVER (PARTITION BY badge_id ORDER BY awarded_at DESC, id DESC) AS rn",
+        );
+    }
+    sql.push(" FROM awards WHERE org_id = ")
+        .bind(org)
+        .push(" AND customer_id = ")
+        .bind(customer)
+        .push(" AND revoked = FALSE");
+    sql.push(if postgres {
+        " ORDER BY badge_id, awarded_at DESC, id DESC)"
+    } else {
+        "), la AS MATERIALIZED (SELECT * FROM aw WHERE rn = 1)"
+    });
 }
 
 /// `le`: per badge, the customer's latest enrolment.
 fn push_latest_enrolment(sql: &mut Sql, org: i32, customer: i64) {
-    sql.push(
+    let postgres = sql.backend() == DbBackend::Postgres;
+    sql.push(if postgres {
+        ", le AS MATERIALIZED (SELECT DISTINCT ON (badge_id) badge_id, issued_at, expires_at, revoked"
+    } else {
         ", en AS (SELECT badge_id, issued_at, expires_at, revoked, \
-         ROW_NUMBER() OVER (PARTITION BY badge_id ORDER BY issued_at DESC, id DESC) AS rn \
-         FROM enrolments WHERE org_id = ",
-    )
+         ROW_NUMBER() OVER (PARTITION BY badge_id ORDER BY issued_at DESC, id DESC) AS rn"
+    })
+    .push(" FROM enrolments WHERE org_id = ")
     .bind(org)
     .push(" AND customer_id = ")
-    .bind(customer)
-    .push("), le AS MATERIALIZED (SELECT * FROM en WHERE rn = 1)");
+    .bind(customer);
+    sql.push(if postgres {
+        " ORDER BY badge_id, issued_at DESC, id DESC)"
+    } else {
+        "), le AS MATERIALIZED (SELECT * FROM en WHERE rn = 1)"
+    });
 }
 
 fn push_where(sql: &mut Sql, org: i32, q: &ListQuery, now: Micros) {
@@ -431,47 +506,42 @@ fn nullable(sort_on: SortOn) -> bool {
 
 /// ORDER BY the sort key, rows without a value last in both directions, ties
 /// broken by badge id ascending: the same order on every backend.
-fn push_order(sql: &mut Sql, q: &ListQuery, now: Micros) {
+fn push_order(sql: &mut Sql, q: &ListQuery) {
     let dir = match q.order {
         SortOrder::Desc => " DESC",
         SortOrder::Asc => " ASC",
     };
     sql.push(" ORDER BY ");
     if nullable(q.sort_on) {
-        sql.push("(");
-        push_sort_key(sql, q, now);
-        sql.push(" IS NULL), ");
+        sql.push("(t.sort_key IS NULL), ");
     }
-    push_sort_key(sql, q, now);
-    sql.push(dir).push(", b.id ASC");
+    sql.push("t.sort_key").push(dir).push(", t.id ASC");
 }
 
 /// Keyset paging: only rows after the cursor in the order of `push_order`.
-fn push_after(sql: &mut Sql, q: &ListQuery, cursor: &Cursor, now: Micros) {
+fn push_after(sql: &mut Sql, q: &ListQuery, cursor: &Cursor) {
     let beyond = match q.order {
         SortOrder::Desc => " < ",
         SortOrder::Asc => " > ",
     };
-    sql.push(" AND (");
+    sql.push(" WHERE (");
     match cursor.key {
         Some(key) => {
-            push_sort_key(sql, q, now);
-            sql.push(beyond).bind(key).push(" OR (");
-            push_sort_key(sql, q, now);
-            sql.push(" = ")
+            sql.push("t.sort_key")
+                .push(beyond)
                 .bind(key)
-                .push(" AND b.id > ")
+                .push(" OR (t.sort_key = ")
+                .bind(key)
+                .push(" AND t.id > ")
                 .bind(cursor.id.as_str())
                 .push(")");
             if nullable(q.sort_on) {
-                sql.push(" OR ");
-                push_sort_key(sql, q, now);
-                sql.push(" IS NULL");
+                sql.push(" OR t.sort_key IS NULL");
             }
         }
         None => {
-            push_sort_key(sql, q, now);
-            sql.push(" IS NULL AND b.id > ").bind(cursor.id.as_str());
+            sql.push("t.sort_key IS NULL AND t.id > ")
+                .bind(cursor.id.as_str());
         }
     }
     sql.push(")");

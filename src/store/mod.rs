@@ -5,7 +5,7 @@ mod admin;
 pub mod entity;
 mod list;
 
-pub use list::{count_statement, page_statement};
+pub use list::{count_statement, list_call_statements, page_statement};
 mod sql;
 mod writes;
 
@@ -125,9 +125,6 @@ fn connect_options(url: &str, settings: &PoolSettings, max_connections: u32) -> 
         .sqlx_logging(false)
         // Statements are parameterised: their text holds no values.
         .record_stmt_in_spans(true)
-        // Custom plans for every execution: a cached generic plan cannot see
-        // how many awards this customer has, and may nest-loop over them.
-        .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]))
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)

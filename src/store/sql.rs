@@ -19,6 +19,10 @@ impl Sql {
         }
     }
 
+    pub fn backend(&self) -> DbBackend {
+        self.backend
+    }
+
     /// Appends SQL text.
     pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);

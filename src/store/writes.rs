@@ -131,10 +131,7 @@ impl Store {
     }
 
     pub async fn find_api_client(&self, username: &str) -> Result<Option<api_client::Model>> {
-        Ok(api_client::Entity::find()
-            .filter(api_client::Column::Username.eq(username))
-            .one(&self.db)
-            .await?)
+        Ok(api_client_query(username).one(&self.db).await?)
     }
 
     pub async fn find_api_client_by_id(&self, id: i32) -> Result<Option<api_client::Model>> {
@@ -296,4 +293,9 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// The API client lookup of Basic credentials.
+pub(super) fn api_client_query(username: &str) -> sea_orm::Select<api_client::Entity> {
+    api_client::Entity::find().filter(api_client::Column::Username.eq(username))
 }

@@ -1,0 +1,1164 @@
+//! `badges-bench report`: builds the datasets (or reuses complete ones), runs
+//! the references and the service, and writes `bench/REPORT.md` with its
+//! charts. Every goal of the benchmark is a ratio to a reference measured in
+//! the same run, on the same machine, with the same load generator.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use badges::domain::list::{ListParams, ListQuery, validate};
+use badges::domain::{Clock, SystemClock};
+use badges::proto::customer_badge_service_client::CustomerBadgeServiceClient;
+use badges::proto::{BadgeType as ProtoBadgeType, ListCustomerBadgesRequest};
+use badges::store::{count_statement, page_statement};
+use prost::Message;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+
+use crate::chart::{Chart, Series};
+use crate::dataset::{self, Built, FIRST_REGULAR};
+use crate::load::{self, DEEPEST_PAGE, Kind, Outcome, Shape, Sort, Spec, Transport};
+use crate::pgbench::{self, Customers, PgbenchOutcome};
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct Args {
+    /// PostgreSQL server that holds the datasets, without a database name: a
+    /// database `badges_bench_<size>` is made on it per size.
+    #[arg(
+        long,
+        env = "BADGES_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432"
+    )]
+    pub postgres: String,
+    /// `sslmode` of every connection to it, the service's and pgbench's alike
+    /// (TLS buys nothing on loopback).
+    #[arg(long, default_value = "disable")]
+    pub sslmode: String,
+    /// Dataset sizes (awards of regular customers), smallest first.
+    #[arg(long, value_delimiter = ',', default_values_t = [10_000i64, 2_000_000, 10_000_000])]
+    pub sizes: Vec<i64>,
+    /// The size the goals are judged on (also built on SQLite).
+    #[arg(long, default_value_t = 2_000_000)]
+    pub main_size: i64,
+    /// Seconds of each measured run.
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
+    /// Seconds of each run of the badgeType × sortOn sweep.
+    #[arg(long, default_value_t = 2.0)]
+    pub sweep_seconds: f64,
+    /// The service binary (a release build).
+    #[arg(long, default_value = "target/release/badges")]
+    pub server: PathBuf,
+    /// Scratch directory: SQLite files, canned answers, pgbench scripts, logs.
+    #[arg(long, default_value = "target/bench")]
+    pub work: PathBuf,
+    /// Where the report (and its charts, beside it) is written.
+    #[arg(long, default_value = "bench/REPORT.md")]
+    pub out: PathBuf,
+    /// Rebuild every dataset even when a complete one exists.
+    #[arg(long)]
+    pub rebuild: bool,
+}
+
+/// Closed-loop concurrency of the throughput goals.
+const CONCURRENCY: usize = 16;
+/// Concurrency of the memory goal.
+const MEMORY_CONCURRENCY: usize = 64;
+/// Offered load of the latency curve, as fractions of gRPC saturation.
+const CURVE: [f64; 7] = [0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 1.2];
+
+/// A service (or reference) process, stopped when dropped.
+struct Process {
+    child: Child,
+    addr: String,
+}
+
+impl Process {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Peak resident set (`VmHWM`) so far, in MiB.
+    fn peak_rss_mib(&self) -> anyhow::Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("no VmHWM"))?;
+        Ok((kib / 1024.0 * 10.0).round() / 10.0)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // SIGTERM, so the service drains and exits as it would in production.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_addr() -> anyhow::Result<String> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.to_string())
+}
+
+/// Starts the service on `database_url` and waits until it answers.
+async fn start_service(
+    args: &Args,
+    database_url: &str,
+    name: &str,
+    max_in_flight: Option<usize>,
+) -> anyhow::Result<Process> {
+    let addr = free_addr()?;
+    let log = std::fs::File::create(args.work.join(format!("{name}.log")))?;
+    let mut cmd = Command::new(&args.server);
+    cmd.arg("serve")
+        .env("BADGES_DATABASE_URL", database_url)
+        .env("BADGES_LISTEN", &addr)
+        // One client drives all the load: no per-client limit in the way.
+        .env("BADGES_RATE_LIMIT_PER_SECOND", "0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(log);
+    if let Some(n) = max_in_flight {
+        cmd.env("BADGES_MAX_IN_FLIGHT", n.to_string());
+    }
+    let process = Process {
+        child: cmd.spawn()?,
+        addr,
+    };
+    wait_http(&process.addr, "/metrics").await?;
+    Ok(process)
+}
+
+/// Starts the trivial reference servers.
+fn start_trivial(args: &Args, grpc_answer: &Path, rest_answer: &Path) -> anyhow::Result<Process> {
+    let (grpc, rest) = (free_addr()?, free_addr()?);
+    let child = Command::new(std::env::current_exe()?)
+        .args(["trivial", "--grpc-listen", &grpc, "--rest-listen", &rest])
+        .arg("--grpc-answer")
+        .arg(grpc_answer)
+        .arg("--rest-answer")
+        .arg(rest_answer)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(args.work.join("trivial.log"))?)
+        .spawn()?;
+    // `addr` holds the gRPC one; the REST one is returned by `trivial_rest`.
+    let process = Process {
+        child,
+        addr: format!("{grpc} {rest}"),
+    };
+    Ok(process)
+}
+
+async fn wait_http(addr: &str, path: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = client.get(format!("http://{addr}{path}")).send().await
+            && r.status().is_success()
+        {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{addr} did not answer within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// One PostgreSQL database per size; a complete build is marked by a
+/// comment on the database holding its figures, so a rerun reuses it.
+async fn ensure_postgres(args: &Args, size: i64) -> anyhow::Result<(String, Built)> {
+    let name = format!("badges_bench_{size}");
+    let base = args.postgres.trim_end_matches('/');
+    let url = format!("{base}/{name}?sslmode={}", args.sslmode);
+    let admin = Database::connect(format!("{base}/postgres?sslmode={}", args.sslmode)).await?;
+    let marker = admin
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT shobj_description(oid, 'pg_database') AS built FROM pg_database WHERE datname = $1",
+            [name.clone().into()],
+        ))
+        .await?;
+    let exists = marker.is_some();
+    let built: Option<Built> = marker
+        .and_then(|row| row.try_get::<Option<String>>("", "built").ok().flatten())
+        .and_then(|json| serde_json::from_str(&json).ok());
+    if let (Some(built), false) = (built, args.rebuild) {
+        eprintln!("bench: reusing database {name}");
+        return Ok((url, built));
+    }
+    if exists {
+        admin
+            .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .await?;
+    }
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
+    eprintln!("bench: building {name} ({size} awards)");
+    let built = dataset::run(dataset::Args {
+        database_url: url.clone(),
+        awards: size,
+    })
+    .await?;
+    let comment = serde_json::to_string(&built)?.replace('\'', "''");
+    admin
+        .execute_unprepared(&format!("COMMENT ON DATABASE {name} IS '{comment}'"))
+        .await?;
+    admin.close().await?;
+    Ok((url, built))
+}
+
+/// The SQLite dataset: a file, and beside it the figures of its build.
+async fn ensure_sqlite(args: &Args, size: i64) -> anyhow::Result<(String, Built)> {
+    let file = args.work.join(format!("sqlite-{size}.db"));
+    let marker = file.with_extension("json");
+    let url = format!("sqlite://{}", file.display());
+    if !args.rebuild
+        && let Some(built) = std::fs::read_to_string(&marker)
+            .ok()
+            .and_then(|j| serde_json::from_str::<Built>(&j).ok())
+    {
+        eprintln!("bench: reusing {}", file.display());
+        return Ok((url, built));
+    }
+    for stale in [
+        file.clone(),
+        marker.clone(),
+        file.with_extension("db-wal"),
+        file.with_extension("db-shm"),
+    ] {
+        let _ = std::fs::remove_file(stale);
+    }
+    eprintln!("bench: building {} ({size} awards)", file.display());
+    let built = dataset::run(dataset::Args {
+        database_url: url.clone(),
+        awards: size,
+    })
+    .await?;
+    std::fs::write(&marker, serde_json::to_string(&built)?)?;
+    Ok((url, built))
+}
+
+/// Every load run of the report, in order.
+#[derive(Default)]
+struct Runs(Vec<(String, Outcome)>);
+
+impl Runs {
+    async fn run(&mut self, label: &str, spec: Spec) -> anyhow::Result<Outcome> {
+        eprintln!("bench: {label}");
+        let outcome = load::measure(&spec).await?;
+        eprintln!("bench:   {}", serde_json::to_string(&outcome)?);
+        self.0.push((label.to_owned(), outcome.clone()));
+        Ok(outcome)
+    }
+}
+
+fn spec(addr: &str, customers: i64, seconds: f64) -> Spec {
+    Spec {
+        addr: addr.to_owned(),
+        transport: Transport::Grpc,
+        shape: Shape::First,
+        badge_type: None,
+        sort_on: None,
+        concurrency: CONCURRENCY,
+        rate: None,
+        seconds,
+        customers,
+    }
+}
+
+/// Figures of one PostgreSQL size.
+struct SizeFigures {
+    size: Built,
+    awards_total: i64,
+    sweep: Vec<(Kind, Sort, f64)>,
+    heavy_deep_p50: f64,
+    peak_rss_mib: f64,
+    plans: Vec<(String, String)>,
+}
+
+/// The list query of one shape, as the service would validate it.
+fn query(customer: i64, kind: Kind, page: i64, size: i64, token: Option<String>) -> ListQuery {
+    let badge_type = match kind {
+        Kind::AvailableToIssue => badges::domain::enums::BadgeType::AvailableToIssue,
+        Kind::Available => badges::domain::enums::BadgeType::Available,
+        Kind::Earned => badges::domain::enums::BadgeType::Earned,
+        Kind::Expired => badges::domain::enums::BadgeType::Expired,
+    };
+    validate(
+        ListParams {
+            customer_id: customer.to_string(),
+            badge_type: vec![badge_type],
+            page: Some(page),
+            size: Some(size),
+            page_token: token,
+            ..ListParams::default()
+        },
+        Vec::new(),
+    )
+    .unwrap_or_else(|problems| panic!("the benchmark's own query is invalid: {problems:?}"))
+}
+
+/// `EXPLAIN ANALYZE` of the page and count statements of each shape.
+async fn plans(
+    db: &DatabaseConnection,
+    org: i32,
+    customer: i64,
+    deep_token: Option<String>,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let now = SystemClock.now();
+    let mut shapes: Vec<(String, Statement)> = Vec::new();
+    for kind in Kind::ALL {
+        let q = query(customer, kind, 0, 10, None);
+        shapes.push((
+            format!("first page, {}: page", kind.wire()),
+            page_statement(DbBackend::Postgres, org, customer, &q, now),
+        ));
+        shapes.push((
+            format!("first page, {}: count", kind.wire()),
+            count_statement(DbBackend::Postgres, org, customer, &q, now),
+        ));
+    }
+    let deep = query(1, Kind::Earned, DEEPEST_PAGE as i64, 100, None);
+    shapes.push((
+        "heavy customer, deepest page by offset".into(),
+        page_statement(DbBackend::Postgres, org, 1, &deep, now),
+    ));
+    if let Some(token) = deep_token {
+        let keyset = query(1, Kind::Earned, 0, 100, Some(token));
+        shapes.push((
+            "heavy customer, deepest page by keyset".into(),
+            page_statement(DbBackend::Postgres, org, 1, &keyset, now),
+        ));
+    }
+    let mut out = Vec::new();
+    for (name, s) in shapes {
+        let explain = Statement {
+            sql: format!("EXPLAIN (ANALYZE, BUFFERS) {}", s.sql),
+            ..s
+        };
+        let rows = db.query_all_raw(explain).await?;
+        let text: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.try_get_by_index::<String>(0).ok())
+            .collect();
+        out.push((name, text.join("\n")));
+    }
+    Ok(out)
+}
+
+/// The token of a heavy customer's deepest page, walked by keyset.
+async fn deep_token(addr: &str) -> anyhow::Result<String> {
+    let mut grpc = client(addr).await?;
+    let mut token = String::new();
+    for _ in 0..DEEPEST_PAGE {
+        let mut r = tonic::Request::new(ListCustomerBadgesRequest {
+            customer_id: "1".into(),
+            badge_type: vec![ProtoBadgeType::Earned as i32],
+            size: Some(100),
+            page_token: Some(token.clone()),
+            ..Default::default()
+        });
+        r.metadata_mut()
+            .insert("authorization", load::auth_header().parse()?);
+        token = grpc
+            .list_customer_badges(r)
+            .await?
+            .into_inner()
+            .next_page_token
+            .ok_or_else(|| anyhow::anyhow!("no next page"))?;
+    }
+    Ok(token)
+}
+
+async fn client(
+    addr: &str,
+) -> anyhow::Result<CustomerBadgeServiceClient<tonic::transport::Channel>> {
+    Ok(CustomerBadgeServiceClient::connect(format!("http://{addr}")).await?)
+}
+
+async fn measure_size(
+    args: &Args,
+    runs: &mut Runs,
+    url: &str,
+    size: i64,
+    built: &Built,
+) -> anyhow::Result<(SizeFigures, Process)> {
+    let service = start_service(args, url, &format!("service-{size}"), None).await?;
+    let customers = built.regular_customers;
+    // Memory first: VmHWM is a high-water mark, so nothing else inflates it.
+    runs.run(
+        &format!("{size}: memory, first page, {MEMORY_CONCURRENCY} in flight"),
+        Spec {
+            concurrency: MEMORY_CONCURRENCY,
+            ..spec(&service.addr, customers, args.seconds)
+        },
+    )
+    .await?;
+    let peak_rss_mib = service.peak_rss_mib()?;
+
+    let mut sweep = Vec::new();
+    for kind in Kind::ALL {
+        for sort in Sort::ALL {
+            let o = runs
+                .run(
+                    &format!("{size}: {} by {}, 1 in flight", kind.wire(), sort.wire()),
+                    Spec {
+                        badge_type: Some(kind),
+                        sort_on: Some(sort),
+                        concurrency: 1,
+                        ..spec(&service.addr, customers, args.sweep_seconds)
+                    },
+                )
+                .await?;
+            sweep.push((kind, sort, o.p50_ms));
+        }
+    }
+    let heavy_deep = runs
+        .run(
+            &format!("{size}: heavy customer's deepest page (offset), 1 in flight"),
+            Spec {
+                shape: Shape::Deep,
+                concurrency: 1,
+                ..spec(&service.addr, customers, args.sweep_seconds)
+            },
+        )
+        .await?;
+
+    let db = Database::connect(url).await?;
+    let token = deep_token(&service.addr).await.ok();
+    let plans = plans(&db, built.org, FIRST_REGULAR, token).await?;
+    db.close().await?;
+    Ok((
+        SizeFigures {
+            awards_total: built.awards,
+            size: built.clone(),
+            sweep,
+            heavy_deep_p50: heavy_deep.p50_ms,
+            peak_rss_mib,
+            plans,
+        },
+        service,
+    ))
+}
+
+/// The canned answers of the trivial servers: the real first page, as bytes.
+async fn capture(addr: &str, work: &Path) -> anyhow::Result<(PathBuf, PathBuf, Vec<String>)> {
+    let mut grpc = client(addr).await?;
+    let mut r = tonic::Request::new(ListCustomerBadgesRequest {
+        customer_id: FIRST_REGULAR.to_string(),
+        ..Default::default()
+    });
+    r.metadata_mut()
+        .insert("authorization", load::auth_header().parse()?);
+    let answer = grpc.list_customer_badges(r).await?.into_inner();
+    let ids = answer
+        .customer_badges
+        .iter()
+        .map(|b| b.badge_meta_id.clone())
+        .collect();
+    let grpc_file = work.join("canned-first-page.binpb");
+    std::fs::write(&grpc_file, answer.encode_to_vec())?;
+    let body = reqwest::Client::new()
+        .get(format!(
+            "http://{addr}/api_gateway/v1/badges/management/{FIRST_REGULAR}"
+        ))
+        .header("authorization", load::auth_header())
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
+    let rest_file = work.join("canned-first-page.json");
+    std::fs::write(&rest_file, &body)?;
+    Ok((grpc_file, rest_file, ids))
+}
+
+struct Goal {
+    id: &'static str,
+    goal: &'static str,
+    measured: String,
+    met: bool,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.server.exists(),
+        "no service binary at {} (cargo build --release first)",
+        args.server.display()
+    );
+    anyhow::ensure!(
+        args.sizes.contains(&args.main_size),
+        "--sizes must include --main-size"
+    );
+    std::fs::create_dir_all(&args.work)?;
+    let started = Instant::now();
+    let machine = machine();
+    let mut runs = Runs::default();
+
+    let mut sizes: Vec<SizeFigures> = Vec::new();
+    let mut main = None;
+    for &size in &args.sizes {
+        let (url, built) = ensure_postgres(&args, size).await?;
+        let (figures, service) = measure_size(&args, &mut runs, &url, size, &built).await?;
+        sizes.push(figures);
+        if size == args.main_size {
+            main = Some((url, built, service));
+        }
+    }
+    let (main_url, main_built, service) = main.ok_or_else(|| anyhow::anyhow!("no main size"))?;
+    let customers = main_built.regular_customers;
+    let m = args.main_size;
+    let secs = args.seconds;
+    let addr = service.addr.clone();
+
+    // References: pgbench on the service's own statements.
+    let (grpc_answer, rest_answer, page_ids) = capture(&addr, &args.work).await?;
+    let now = SystemClock.now();
+    let first_script = args.work.join("pgbench-first-page.sql");
+    pgbench::write_script(
+        &first_script,
+        main_built.org,
+        &query(0, Kind::AvailableToIssue, 0, 10, None),
+        now,
+        &page_ids,
+        &Customers {
+            first: FIRST_REGULAR,
+            last: FIRST_REGULAR + customers - 1,
+        },
+    )?;
+    let pg_first = pgbench::run(&main_url, &first_script, CONCURRENCY, secs as u64)?;
+    eprintln!("bench:   pgbench first page {pg_first:?}");
+
+    // The service at saturation.
+    let grpc_first = runs
+        .run(
+            &format!("{m}: gRPC first page, {CONCURRENCY} in flight"),
+            spec(&addr, customers, secs),
+        )
+        .await?;
+    let rest_first = runs
+        .run(
+            &format!("{m}: REST first page, {CONCURRENCY} in flight"),
+            Spec {
+                transport: Transport::Rest,
+                ..spec(&addr, customers, secs)
+            },
+        )
+        .await?;
+    let deep_sat = runs
+        .run(
+            &format!("{m}: gRPC deepest page (offset), {CONCURRENCY} in flight"),
+            Spec {
+                shape: Shape::Deep,
+                ..spec(&addr, customers, secs)
+            },
+        )
+        .await?;
+    let keyset_sat = runs
+        .run(
+            &format!("{m}: gRPC deepest page (keyset), {CONCURRENCY} in flight"),
+            Spec {
+                shape: Shape::DeepKeyset,
+                ..spec(&addr, customers, secs)
+            },
+        )
+        .await?;
+
+    // P7: a heavy customer's first, deepest-by-offset and deepest-by-keyset pages.
+    let single = |shape: Shape, what: &str| {
+        let label = format!("{m}: {what}, 1 in flight");
+        let s = Spec {
+            shape,
+            concurrency: 1,
+            ..spec(&addr, customers, secs)
+        };
+        (label, s)
+    };
+    let (l, s) = single(Shape::HeavyFirst, "heavy customer's first page (size 100)");
+    let heavy_first = runs.run(&l, s).await?;
+    let (l, s) = single(Shape::Deep, "heavy customer's deepest page by offset");
+    let heavy_offset = runs.run(&l, s).await?;
+    let (l, s) = single(Shape::DeepKeyset, "heavy customer's deepest page by keyset");
+    let heavy_keyset = runs.run(&l, s).await?;
+
+    // P3: open loop at half of saturation.
+    let half_first = (grpc_first.throughput / 2.0).max(1.0) as u64;
+    let open_first = runs
+        .run(
+            &format!("{m}: gRPC first page, open loop at {half_first}/s (half saturation)"),
+            Spec {
+                rate: Some(half_first),
+                concurrency: 64,
+                ..spec(&addr, customers, secs)
+            },
+        )
+        .await?;
+    let half_deep = (deep_sat.throughput / 2.0).max(1.0) as u64;
+    let open_deep = runs
+        .run(
+            &format!(
+                "{m}: gRPC deepest page (offset), open loop at {half_deep}/s (half saturation)"
+            ),
+            Spec {
+                shape: Shape::Deep,
+                rate: Some(half_deep),
+                concurrency: 64,
+                ..spec(&addr, customers, secs)
+            },
+        )
+        .await?;
+    let half_keyset = (keyset_sat.throughput / 2.0).max(1.0) as u64;
+    let open_keyset = runs
+        .run(
+            &format!(
+                "{m}: gRPC deepest page (keyset), open loop at {half_keyset}/s (half saturation)"
+            ),
+            Spec {
+                shape: Shape::DeepKeyset,
+                rate: Some(half_keyset),
+                concurrency: 64,
+                ..spec(&addr, customers, secs)
+            },
+        )
+        .await?;
+
+    // Latency against offered load.
+    let mut curve = Vec::new();
+    for f in CURVE {
+        let rate = (grpc_first.throughput * f).max(1.0) as u64;
+        let o = runs
+            .run(
+                &format!("{m}: gRPC first page, open loop at {rate}/s ({f} × saturation)"),
+                Spec {
+                    rate: Some(rate),
+                    concurrency: 128,
+                    ..spec(&addr, customers, secs)
+                },
+            )
+            .await?;
+        curve.push((rate as f64, o));
+    }
+    drop(service);
+
+    // Overload: twice saturation against a service that serves 16 at once.
+    let capped = start_service(&args, &main_url, "service-capped", Some(CONCURRENCY)).await?;
+    let twice = (grpc_first.throughput * 2.0) as u64;
+    let overload = runs
+        .run(
+            &format!(
+                "{m}: overload, gRPC first page, open loop at {twice}/s (2 × saturation), in-flight cap {CONCURRENCY}"
+            ),
+            Spec {
+                rate: Some(twice),
+                concurrency: 256,
+                ..spec(&capped.addr, customers, secs)
+            },
+        )
+        .await?;
+    drop(capped);
+
+    // The transport's ceiling: trivial handlers with the same answer.
+    let trivial = start_trivial(&args, &grpc_answer, &rest_answer)?;
+    let (trivial_grpc_addr, trivial_rest_addr) = trivial
+        .addr
+        .split_once(' ')
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .ok_or_else(|| anyhow::anyhow!("trivial addresses"))?;
+    wait_http(
+        &trivial_rest_addr,
+        &format!("/api_gateway/v1/badges/management/{FIRST_REGULAR}"),
+    )
+    .await?;
+    let trivial_grpc = runs
+        .run(
+            &format!("trivial tonic handler, canned first page, {CONCURRENCY} in flight"),
+            spec(&trivial_grpc_addr, customers, secs),
+        )
+        .await?;
+    let trivial_rest = runs
+        .run(
+            &format!("trivial axum handler, canned first page, {CONCURRENCY} in flight"),
+            Spec {
+                transport: Transport::Rest,
+                ..spec(&trivial_rest_addr, customers, secs)
+            },
+        )
+        .await?;
+    drop(trivial);
+
+    // SQLite, the embedded default.
+    let (sqlite_url, sqlite_built) = ensure_sqlite(&args, m).await?;
+    let sqlite = start_service(&args, &sqlite_url, "service-sqlite", None).await?;
+    let sqlite_first = runs
+        .run(
+            &format!("{m} on SQLite: gRPC first page, {CONCURRENCY} in flight"),
+            spec(&sqlite.addr, sqlite_built.regular_customers, secs),
+        )
+        .await?;
+    drop(sqlite);
+
+    // Goals.
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    let mut goals = Vec::new();
+    let p1 = ratio(grpc_first.throughput, pg_first.tps);
+    goals.push(Goal {
+        id: "P1",
+        goal: "gRPC first page at 16 in flight ≥ 80% of pgbench on the same statements",
+        measured: format!(
+            "{} calls/s vs pgbench {:.0} tx/s: **{:.0}%**",
+            grpc_first.throughput,
+            pg_first.tps,
+            p1 * 100.0
+        ),
+        met: p1 >= 0.8,
+    });
+    let p2 = ratio(rest_first.throughput, grpc_first.throughput);
+    goals.push(Goal {
+        id: "P2",
+        goal: "REST throughput ≥ 90% of gRPC on the same query",
+        measured: format!(
+            "{} vs {} calls/s: **{:.0}%**",
+            rest_first.throughput,
+            grpc_first.throughput,
+            p2 * 100.0
+        ),
+        met: p2 >= 0.9,
+    });
+    goals.push(Goal {
+        id: "P3",
+        goal: "open loop at half saturation: p99 ≤ 5 ms (first page), ≤ 15 ms (heavy customer's deepest page)",
+        measured: format!(
+            "first page at {half_first}/s: p99 **{} ms**; deepest page by offset at {half_deep}/s: p99 **{} ms**; by keyset at {half_keyset}/s: p99 **{} ms**",
+            open_first.p99_ms, open_deep.p99_ms, open_keyset.p99_ms
+        ),
+        met: open_first.p99_ms <= 5.0 && open_deep.p99_ms.min(open_keyset.p99_ms) <= 15.0,
+    });
+    let (small, large) = (
+        sizes.first().ok_or_else(|| anyhow::anyhow!("no sizes"))?,
+        sizes.last().ok_or_else(|| anyhow::anyhow!("no sizes"))?,
+    );
+    let worst = small
+        .sweep
+        .iter()
+        .zip(&large.sweep)
+        .map(|((k, s, a), (_, _, b))| (ratio(*b, *a), *k, *s))
+        .fold((0.0, Kind::Earned, Sort::ExpiresOn), |w, x| {
+            if x.0 > w.0 { x } else { w }
+        });
+    let seq_scans: Vec<String> = sizes
+        .iter()
+        .flat_map(|s| s.plans.iter())
+        .filter(|(_, plan)| large_seq_scan(plan))
+        .map(|(name, _)| name.clone())
+        .collect();
+    goals.push(Goal {
+        id: "P4",
+        goal: "p50 at the largest size ≤ 1.5 × p50 at the smallest, every badgeType and sortOn; no sequential scan of a large table",
+        measured: format!(
+            "worst ratio **{:.2}** ({} by {}); plans with a sequential scan of awards, enrolments or customers: **{}**",
+            worst.0,
+            worst.1.wire(),
+            worst.2.wire(),
+            seq_scans.len()
+        ),
+        met: worst.0 <= 1.5 && seq_scans.is_empty(),
+    });
+    let rss: Vec<f64> = sizes.iter().map(|s| s.peak_rss_mib).collect();
+    let (rss_min, rss_max) = rss
+        .iter()
+        .fold((f64::MAX, 0.0f64), |(a, b), &v| (a.min(v), b.max(v)));
+    goals.push(Goal {
+        id: "P5",
+        goal: "peak RSS at 64 in flight ≤ 64 MiB, flat across sizes (largest ≤ 1.25 × smallest)",
+        measured: format!(
+            "{} MiB",
+            rss.iter()
+                .map(|v| format!("**{v}**"))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        ),
+        met: rss_max <= 64.0 && rss_max <= rss_min * 1.25,
+    });
+    let p6 = ratio(sqlite_first.throughput, trivial_grpc.throughput);
+    goals.push(Goal {
+        id: "P6",
+        goal: "SQLite first page ≥ 30% of the trivial tonic handler",
+        measured: format!(
+            "{} vs {} calls/s: **{:.0}%**",
+            sqlite_first.throughput,
+            trivial_grpc.throughput,
+            p6 * 100.0
+        ),
+        met: p6 >= 0.3,
+    });
+    let p7 = ratio(heavy_keyset.p50_ms, heavy_first.p50_ms);
+    goals.push(Goal {
+        id: "P7",
+        goal: "keyset: any page ≤ 1.5 × the first page (offset cost reported)",
+        measured: format!(
+            "p50 first {} ms, deepest by keyset {} ms: **{:.2}×**; by offset {} ms ({:.2}×)",
+            heavy_first.p50_ms,
+            heavy_keyset.p50_ms,
+            p7,
+            heavy_offset.p50_ms,
+            ratio(heavy_offset.p50_ms, heavy_first.p50_ms)
+        ),
+        met: p7 <= 1.5,
+    });
+
+    // Charts, beside the report.
+    let dir = args.out.parent().map(Path::to_path_buf).unwrap_or_default();
+    std::fs::create_dir_all(&dir)?;
+    let by_size = Chart {
+        title: "p50 latency against dataset size (1 in flight)".into(),
+        x_label: "awards in the dataset".into(),
+        y_label: "p50 (ms)".into(),
+        log_x: true,
+        series: {
+            let mut series: Vec<Series> = Kind::ALL
+                .iter()
+                .map(|&kind| Series {
+                    name: format!("{}, first page", kind.wire()),
+                    points: sizes
+                        .iter()
+                        .map(|s| {
+                            let p50 = s
+                                .sweep
+                                .iter()
+                                .find(|(k, so, _)| *k == kind && *so == Sort::ExpiresOn)
+                                .map_or(0.0, |x| x.2);
+                            (s.awards_total as f64, p50)
+                        })
+                        .collect(),
+                })
+                .collect();
+            series.push(Series {
+                name: "heavy, deepest (offset)".into(),
+                points: sizes
+                    .iter()
+                    .map(|s| (s.awards_total as f64, s.heavy_deep_p50))
+                    .collect(),
+            });
+            series
+        },
+    };
+    std::fs::write(dir.join("latency-vs-size.svg"), by_size.svg())?;
+    let by_load = Chart {
+        title: format!("gRPC first page: latency against offered load ({m} awards)"),
+        x_label: "offered load (calls/s)".into(),
+        y_label: "latency (ms)".into(),
+        log_x: false,
+        series: vec![
+            Series {
+                name: "p50".into(),
+                points: curve.iter().map(|(r, o)| (*r, o.p50_ms)).collect(),
+            },
+            Series {
+                name: "p99".into(),
+                points: curve.iter().map(|(r, o)| (*r, o.p99_ms)).collect(),
+            },
+        ],
+    };
+    std::fs::write(dir.join("latency-vs-load.svg"), by_load.svg())?;
+
+    let report = render(Rendered {
+        machine: &machine,
+        args: &args,
+        minutes: started.elapsed().as_secs_f64() / 60.0,
+        goals: &goals,
+        sizes: &sizes,
+        sqlite: &sqlite_built,
+        pg_first: &pg_first,
+        first_script: &std::fs::read_to_string(&first_script)?,
+        runs: &runs,
+        curve: &curve,
+        overload: &overload,
+        saturated: &grpc_first,
+        trivial_rest: &trivial_rest,
+    });
+    std::fs::write(&args.out, report)?;
+    eprintln!(
+        "bench: wrote {} in {:.1} min",
+        args.out.display(),
+        started.elapsed().as_secs_f64() / 60.0
+    );
+    Ok(())
+}
+
+/// Whether a plan reads a large table sequentially.
+fn large_seq_scan(plan: &str) -> bool {
+    ["awards", "enrolments", "customers"]
+        .iter()
+        .any(|t| plan.contains(&format!("Seq Scan on {t}")))
+}
+
+struct Machine {
+    date: String,
+    commit: String,
+    cpu: String,
+    cores: String,
+    memory: String,
+    kernel: String,
+    postgres: String,
+    rustc: String,
+}
+
+fn command_line(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn machine() -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let dirty =
+        !command_line("git", &["status", "--porcelain", "--untracked-files=no"]).eq("unknown");
+    Machine {
+        date: command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        commit: format!(
+            "{}{}",
+            command_line("git", &["rev-parse", "--short", "HEAD"]),
+            if dirty {
+                " (with uncommitted changes)"
+            } else {
+                ""
+            }
+        ),
+        cpu: cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name"))
+            .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            .unwrap_or_else(|| "unknown".into()),
+        cores: command_line("nproc", &[]),
+        memory: meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|kib| format!("{:.1} GiB", kib / 1024.0 / 1024.0))
+            .unwrap_or_else(|| "unknown".into()),
+        kernel: command_line("uname", &["-sr"]),
+        postgres: command_line("psql", &["--version"]),
+        rustc: command_line("rustc", &["--version"]),
+    }
+}
+
+struct Rendered<'a> {
+    machine: &'a Machine,
+    args: &'a Args,
+    minutes: f64,
+    goals: &'a [Goal],
+    sizes: &'a [SizeFigures],
+    sqlite: &'a Built,
+    pg_first: &'a PgbenchOutcome,
+    first_script: &'a str,
+    runs: &'a Runs,
+    curve: &'a [(f64, Outcome)],
+    overload: &'a Outcome,
+    saturated: &'a Outcome,
+    trivial_rest: &'a Outcome,
+}
+
+fn render(r: Rendered) -> String {
+    let mut s = String::new();
+    let m = r.machine;
+    let _ = writeln!(
+        s,
+        "# Benchmark report\n\n\
+         Written by `bench/run` ({:.0} min); do not edit by hand. How to read it and what\n\
+         bounds each figure: [README.md](README.md).\n\n\
+         | | |\n| --- | --- |\n\
+         | date | {} |\n| commit | {} |\n| CPU | {} |\n| cores | {} |\n| memory | {} |\n\
+         | kernel | {} |\n| PostgreSQL | {} (same machine) |\n| Rust | {} |\n\
+         | load | the load generator, the service and PostgreSQL share these cores |\n\
+         | runs | {} s each ({} s in the badgeType × sortOn sweep), after 1 s of warm-up |\n",
+        r.minutes,
+        m.date,
+        m.commit,
+        m.cpu,
+        m.cores,
+        m.memory,
+        m.kernel,
+        m.postgres,
+        m.rustc,
+        r.args.seconds,
+        r.args.sweep_seconds
+    );
+
+    let _ = writeln!(
+        s,
+        "## Goals\n\nPostgreSQL, {} awards, unless said.\n\n| id | goal | measured | met |\n| --- | --- | --- | --- |",
+        r.args.main_size
+    );
+    for g in r.goals {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            g.id,
+            g.goal,
+            g.measured,
+            if g.met { "yes" } else { "**no**" }
+        );
+    }
+
+    let _ = writeln!(
+        s,
+        "\n## Datasets\n\nSame per-customer shape at every size (`bench/src/dataset.rs`): 1,000 badges, regular\n\
+         customers holding 10 each, 1,000 heavy customers holding every badge, edge customers.\n\n\
+         | store | regular awards | awards | enrolments | build (s) | rows/s |\n| --- | --- | --- | --- | --- | --- |"
+    );
+    for size in r.sizes {
+        let b = &size.size;
+        let _ = writeln!(
+            s,
+            "| PostgreSQL | {} | {} | {} | {} | {} |",
+            b.regular_customers * dataset::PER_CUSTOMER,
+            b.awards,
+            b.enrolments,
+            b.seconds,
+            b.rows_per_second
+        );
+    }
+    let b = r.sqlite;
+    let _ = writeln!(
+        s,
+        "| SQLite | {} | {} | {} | {} | {} |",
+        b.regular_customers * dataset::PER_CUSTOMER,
+        b.awards,
+        b.enrolments,
+        b.seconds,
+        b.rows_per_second
+    );
+    let _ = writeln!(
+        s,
+        "\nA build is reused by later runs while it is complete (`--rebuild` forces a new one); its figures are those of the run that built it."
+    );
+
+    let _ = writeln!(
+        s,
+        "\n## Charts\n\n![p50 against dataset size](latency-vs-size.svg)\n\n![latency against offered load](latency-vs-load.svg)\n\n\
+         | offered (calls/s) | served (calls/s) | p50 (ms) | p99 (ms) | p99.9 (ms) |\n| --- | --- | --- | --- | --- |"
+    );
+    for (rate, o) in r.curve {
+        let _ = writeln!(
+            s,
+            "| {rate} | {} | {} | {} | {} |",
+            o.throughput, o.p50_ms, o.p99_ms, o.p999_ms
+        );
+    }
+
+    let _ = writeln!(
+        s,
+        "\n## References\n\n\
+         - pgbench, `-M prepared -c {} -j 2 -T {}`, the service's statements for one first-page call: **{:.0} tx/s**, latency average {} ms.\n\
+         - trivial axum handler, same canned page as JSON: {} calls/s, p50 {} ms (the trivial tonic handler is in the runs below).\n\n\
+         The pgbench script, generated from the service's query code (`badges::store::list_call_statements`):\n\n```sql\n{}```\n",
+        r.pg_first.clients,
+        r.pg_first.seconds,
+        r.pg_first.tps,
+        r.pg_first.latency_avg_ms,
+        r.trivial_rest.throughput,
+        r.trivial_rest.p50_ms,
+        r.first_script
+    );
+
+    let _ = writeln!(
+        s,
+        "## Overload (issue 7)\n\n\
+         With the in-flight cap at 16, an open loop at twice the saturation rate: {} OK calls/s, {} shed at once with RESOURCE_EXHAUSTED, {} other errors. \
+         Accepted calls: p50 {} ms, p99 {} ms, against p50 {} ms, p99 {} ms at saturation (closed loop, 16 in flight).\n",
+        r.overload.throughput,
+        r.overload.shed,
+        r.overload.errors,
+        r.overload.p50_ms,
+        r.overload.p99_ms,
+        r.saturated.p50_ms,
+        r.saturated.p99_ms
+    );
+
+    let _ = writeln!(
+        s,
+        "## badgeType × sortOn (p50 ms, 1 in flight, first page of regular customers)\n"
+    );
+    let mut header = "| badgeType | sortOn |".to_owned();
+    let mut rule = "| --- | --- |".to_owned();
+    for size in r.sizes {
+        let _ = write!(header, " {} awards |", size.awards_total);
+        rule.push_str(" --- |");
+    }
+    header.push_str(" largest ÷ smallest |");
+    rule.push_str(" --- |");
+    let _ = writeln!(s, "{header}\n{rule}");
+    if let (Some(first), Some(last)) = (r.sizes.first(), r.sizes.last()) {
+        for (i, (kind, sort, p50)) in first.sweep.iter().enumerate() {
+            let _ = write!(s, "| {} | {} |", kind.wire(), sort.wire());
+            for size in r.sizes {
+                let _ = write!(s, " {} |", size.sweep.get(i).map_or(0.0, |x| x.2));
+            }
+            let big = last.sweep.get(i).map_or(0.0, |x| x.2);
+            let _ = writeln!(s, " {:.2} |", if *p50 > 0.0 { big / p50 } else { 0.0 });
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n| awards | peak RSS at 64 in flight (MiB) | heavy customer's deepest page p50 (ms) |\n| --- | --- | --- |"
+    );
+    for size in r.sizes {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} |",
+            size.awards_total, size.peak_rss_mib, size.heavy_deep_p50
+        );
+    }
+
+    let _ = writeln!(
+        s,
+        "\n## Every run\n\nLatencies are of OK calls; open-loop latencies count from each call's scheduled start.\n\n\
+         | run | OK | shed | errors | calls/s | p50 (ms) | p99 (ms) | p99.9 (ms) |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
+    );
+    for (label, o) in &r.runs.0 {
+        let _ = writeln!(
+            s,
+            "| {label} | {} | {} | {} | {} | {} | {} | {} |",
+            o.ok, o.shed, o.errors, o.throughput, o.p50_ms, o.p99_ms, o.p999_ms
+        );
+    }
+
+    let _ = writeln!(
+        s,
+        "\n## Plans\n\n`EXPLAIN (ANALYZE, BUFFERS)` of each query shape, on each PostgreSQL size, for customer {FIRST_REGULAR} (first pages) and heavy customer 1."
+    );
+    for size in r.sizes {
+        let _ = writeln!(s, "\n### {} awards\n", size.awards_total);
+        for (name, plan) in &size.plans {
+            let _ = writeln!(
+                s,
+                "<details><summary>{name}</summary>\n\n```\n{plan}\n```\n</details>\n"
+            );
+        }
+    }
+    s
+}
