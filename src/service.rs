@@ -89,14 +89,10 @@ impl BadgeService {
             return Err(Error::PermissionDenied);
         }
         let query = list::validate(params, problems).map_err(Error::Invalid)?;
-        let customer = self
-            .store
-            .find_customer(principal.org_id, &query.customer)
-            .await?
-            .ok_or_else(|| Error::NotFound(Problem::customer_not_found()))?;
         self.store
-            .list_customer_badges(principal.org_id, customer, &query, self.clock.now())
-            .await
+            .list_customer_badges(principal.org_id, &query, self.clock.now())
+            .await?
+            .ok_or_else(|| Error::NotFound(Problem::customer_not_found()))
     }
 
     /// Trades a client's key and secret for an OAuth token.

@@ -21,7 +21,7 @@ use crate::dataset::{FIRST_REGULAR, HEAVY};
 /// The last page of a heavy customer's 900 held badges, 100 a page.
 pub const DEEPEST_PAGE: i32 = 8;
 /// Heavy customers the deep shapes cycle through (ids 1..=DEEP_CUSTOMERS).
-const DEEP_CUSTOMERS: i64 = 20;
+pub const DEEP_CUSTOMERS: i64 = 20;
 const _: () = assert!(DEEP_CUSTOMERS <= HEAVY);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]

@@ -32,16 +32,11 @@ pub fn write_script(
     page_ids: &[String],
     customers: &Customers,
 ) -> anyhow::Result<String> {
-    let statements = list_call_statements(
-        DbBackend::Postgres,
-        "bench",
-        org,
-        &CustomerRef::Id(PLACEHOLDER_CUSTOMER),
-        PLACEHOLDER_CUSTOMER,
-        q,
-        now,
-        page_ids,
-    );
+    let q = ListQuery {
+        customer: CustomerRef::Id(PLACEHOLDER_CUSTOMER),
+        ..q.clone()
+    };
+    let statements = list_call_statements(DbBackend::Postgres, "bench", org, &q, now, page_ids);
     let mut script = format!("\\set c random({}, {})\n", customers.first, customers.last);
     for s in &statements {
         script.push_str(&inline(s)?);

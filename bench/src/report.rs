@@ -115,6 +115,75 @@ fn free_addr() -> anyhow::Result<String> {
     Ok(l.local_addr()?.to_string())
 }
 
+/// CPU seconds (user + system) a process has used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the line, in clock ticks (100 a second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds used so far by every PostgreSQL process of the machine.
+fn postgres_cpu_seconds() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .map(cpu_seconds)
+        .sum()
+}
+
+/// Where the CPU time of one run went, per call.
+#[derive(Clone, Copy, Debug, Default)]
+struct CpuSplit {
+    service_ms: f64,
+    postgres_ms: f64,
+    load_generator_ms: f64,
+}
+
+/// Runs `f` and splits the CPU it cost among the service, PostgreSQL and
+/// this process, per OK call.
+async fn with_cpu<F: std::future::Future<Output = anyhow::Result<Outcome>>>(
+    service_pid: u32,
+    f: F,
+) -> anyhow::Result<(Outcome, CpuSplit)> {
+    let me = std::process::id();
+    let before = (
+        cpu_seconds(service_pid),
+        postgres_cpu_seconds(),
+        cpu_seconds(me),
+    );
+    let o = f.await?;
+    let after = (
+        cpu_seconds(service_pid),
+        postgres_cpu_seconds(),
+        cpu_seconds(me),
+    );
+    // The run's one-second warm-up is not in `o.ok`; count its calls too.
+    let calls = (o.ok as f64 * (o.spec.seconds + 1.0) / o.spec.seconds).max(1.0);
+    let per_call = |a: f64, b: f64| ((b - a) * 1000.0 / calls * 1000.0).round() / 1000.0;
+    Ok((
+        o,
+        CpuSplit {
+            service_ms: per_call(before.0, after.0),
+            postgres_ms: per_call(before.1, after.1),
+            load_generator_ms: per_call(before.2, after.2),
+        },
+    ))
+}
+
 /// Starts the service on `database_url` and waits until it answers.
 async fn start_service(
     args: &Args,
@@ -130,7 +199,6 @@ async fn start_service(
         .env("BADGES_LISTEN", &addr)
         // One client drives all the load: no per-client limit in the way.
         .env("BADGES_RATE_LIMIT_PER_SECOND", "0")
-        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(log);
     if let Some(n) = max_in_flight {
@@ -329,23 +397,23 @@ async fn plans(
         let q = query(customer, kind, 0, 10, None);
         shapes.push((
             format!("first page, {}: page", kind.wire()),
-            page_statement(DbBackend::Postgres, org, customer, &q, now),
+            page_statement(DbBackend::Postgres, org, &q, now),
         ));
         shapes.push((
             format!("first page, {}: count", kind.wire()),
-            count_statement(DbBackend::Postgres, org, customer, &q, now),
+            count_statement(DbBackend::Postgres, org, &q, now),
         ));
     }
     let deep = query(1, Kind::Earned, DEEPEST_PAGE as i64, 100, None);
     shapes.push((
         "heavy customer, deepest page by offset".into(),
-        page_statement(DbBackend::Postgres, org, 1, &deep, now),
+        page_statement(DbBackend::Postgres, org, &deep, now),
     ));
     if let Some(token) = deep_token {
         let keyset = query(1, Kind::Earned, 0, 100, Some(token));
         shapes.push((
             "heavy customer, deepest page by keyset".into(),
-            page_statement(DbBackend::Postgres, org, 1, &keyset, now),
+            page_statement(DbBackend::Postgres, org, &keyset, now),
         ));
     }
     let mut out = Vec::new();
@@ -459,6 +527,43 @@ async fn measure_size(
     ))
 }
 
+/// The badge ids of one page of a heavy customer's EARNED badges, size 100.
+async fn page_ids_of(addr: &str, customer: i64, page: i32) -> anyhow::Result<Vec<String>> {
+    let mut grpc = client(addr).await?;
+    let mut r = tonic::Request::new(ListCustomerBadgesRequest {
+        customer_id: customer.to_string(),
+        badge_type: vec![ProtoBadgeType::Earned as i32],
+        page: Some(page),
+        size: Some(100),
+        ..Default::default()
+    });
+    r.metadata_mut()
+        .insert("authorization", load::auth_header().parse()?);
+    let answer = grpc.list_customer_badges(r).await?.into_inner();
+    Ok(answer
+        .customer_badges
+        .into_iter()
+        .map(|b| b.badge_meta_id)
+        .collect())
+}
+
+/// Mean time of the first-page statement alone on one connection: what the
+/// database itself spends on a call, without any transport.
+async fn statement_ms(url: &str, org: i32, customers: i64, runs: i64) -> anyhow::Result<f64> {
+    let db = Database::connect(url).await?;
+    let backend = db.get_database_backend();
+    let now = SystemClock.now();
+    let started = Instant::now();
+    for k in 0..runs {
+        let customer = FIRST_REGULAR + (k * 7919) % customers.max(1);
+        let q = query(customer, Kind::AvailableToIssue, 0, 10, None);
+        db.query_all_raw(page_statement(backend, org, &q, now))
+            .await?;
+    }
+    db.close().await?;
+    Ok((started.elapsed().as_secs_f64() * 1000.0 / runs as f64 * 1000.0).round() / 1000.0)
+}
+
 /// The canned answers of the trivial servers: the real first page, as bytes.
 async fn capture(addr: &str, work: &Path) -> anyhow::Result<(PathBuf, PathBuf, Vec<String>)> {
     let mut grpc = client(addr).await?;
@@ -546,14 +651,34 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     )?;
     let pg_first = pgbench::run(&main_url, &first_script, CONCURRENCY, secs as u64)?;
     eprintln!("bench:   pgbench first page {pg_first:?}");
+    let pg_first_one = pgbench::run(&main_url, &first_script, 1, secs as u64)?;
+    eprintln!("bench:   pgbench first page, 1 client {pg_first_one:?}");
+    let deep_script = args.work.join("pgbench-deepest-page.sql");
+    let deep_ids = page_ids_of(&addr, 1, DEEPEST_PAGE).await?;
+    pgbench::write_script(
+        &deep_script,
+        main_built.org,
+        &query(0, Kind::Earned, DEEPEST_PAGE as i64, 100, None),
+        now,
+        &deep_ids,
+        &Customers {
+            first: 1,
+            last: load::DEEP_CUSTOMERS,
+        },
+    )?;
+    let pg_deep_one = pgbench::run(&main_url, &deep_script, 1, secs as u64)?;
+    eprintln!("bench:   pgbench deepest page, 1 client {pg_deep_one:?}");
 
     // The service at saturation.
-    let grpc_first = runs
-        .run(
+    let (grpc_first, cpu) = with_cpu(
+        service.pid(),
+        runs.run(
             &format!("{m}: gRPC first page, {CONCURRENCY} in flight"),
             spec(&addr, customers, secs),
-        )
-        .await?;
+        ),
+    )
+    .await?;
+    eprintln!("bench:   CPU per call {cpu:?}");
     let rest_first = runs
         .run(
             &format!("{m}: REST first page, {CONCURRENCY} in flight"),
@@ -706,6 +831,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     // SQLite, the embedded default.
     let (sqlite_url, sqlite_built) = ensure_sqlite(&args, m).await?;
+    let sqlite_statement_ms = statement_ms(
+        &sqlite_url,
+        sqlite_built.org,
+        sqlite_built.regular_customers,
+        500,
+    )
+    .await?;
+    let pg_statement_ms = statement_ms(&main_url, main_built.org, customers, 500).await?;
     let sqlite = start_service(&args, &sqlite_url, "service-sqlite", None).await?;
     let sqlite_first = runs
         .run(
@@ -887,6 +1020,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         sizes: &sizes,
         sqlite: &sqlite_built,
         pg_first: &pg_first,
+        pg_first_one: &pg_first_one,
+        pg_deep_one: &pg_deep_one,
+        cpu,
+        sqlite_statement_ms,
+        pg_statement_ms,
         first_script: &std::fs::read_to_string(&first_script)?,
         runs: &runs,
         curve: &curve,
@@ -974,6 +1112,11 @@ struct Rendered<'a> {
     sizes: &'a [SizeFigures],
     sqlite: &'a Built,
     pg_first: &'a PgbenchOutcome,
+    pg_first_one: &'a PgbenchOutcome,
+    pg_deep_one: &'a PgbenchOutcome,
+    cpu: CpuSplit,
+    sqlite_statement_ms: f64,
+    pg_statement_ms: f64,
     first_script: &'a str,
     runs: &'a Runs,
     curve: &'a [(f64, Outcome)],
@@ -1074,12 +1217,23 @@ fn render(r: Rendered) -> String {
         s,
         "\n## References\n\n\
          - pgbench, `-M prepared -c {} -j 2 -T {}`, the service's statements for one first-page call: **{:.0} tx/s**, latency average {} ms.\n\
+         - pgbench, 1 client: first page {:.2} ms a call ({:.0} tx/s); a heavy customer's deepest page {:.2} ms a call: the database's own floor for one call on this machine.\n\
+         - CPU per first-page call at saturation (gRPC, 16 in flight; from `/proc`): service {} ms, PostgreSQL {} ms, load generator {} ms.\n\
+         - The first-page statement alone, one connection, 500 runs: PostgreSQL {} ms, SQLite {} ms a statement.\n\
          - trivial axum handler, same canned page as JSON: {} calls/s, p50 {} ms (the trivial tonic handler is in the runs below).\n\n\
          The pgbench script, generated from the service's query code (`badges::store::list_call_statements`):\n\n```sql\n{}```\n",
         r.pg_first.clients,
         r.pg_first.seconds,
         r.pg_first.tps,
         r.pg_first.latency_avg_ms,
+        r.pg_first_one.latency_avg_ms,
+        r.pg_first_one.tps,
+        r.pg_deep_one.latency_avg_ms,
+        r.cpu.service_ms,
+        r.cpu.postgres_ms,
+        r.cpu.load_generator_ms,
+        r.pg_statement_ms,
+        r.sqlite_statement_ms,
         r.trivial_rest.throughput,
         r.trivial_rest.p50_ms,
         r.first_script

@@ -51,8 +51,8 @@ async fn no_statement_needs_a_sequential_scan() {
     for params in shapes {
         let mut q = list::validate(params, vec![]).unwrap();
         let mut statements = vec![
-            page_statement(DbBackend::Postgres, world.org_a, CUSTOMER, &q, NOW),
-            count_statement(DbBackend::Postgres, world.org_a, CUSTOMER, &q, NOW),
+            page_statement(DbBackend::Postgres, world.org_a, &q, NOW),
+            count_statement(DbBackend::Postgres, world.org_a, &q, NOW),
         ];
         // The keyset shape of the same query.
         q.keyset = Some(badges::domain::cursor::Keyset::After(Cursor {
@@ -61,13 +61,7 @@ async fn no_statement_needs_a_sequential_scan() {
             id: B4.into(),
             query: q.fingerprint(),
         }));
-        statements.push(page_statement(
-            DbBackend::Postgres,
-            world.org_a,
-            CUSTOMER,
-            &q,
-            NOW,
-        ));
+        statements.push(page_statement(DbBackend::Postgres, world.org_a, &q, NOW));
         for statement in statements {
             let txn = server.store.connection().begin().await.unwrap();
             txn.execute_unprepared("SET LOCAL enable_seqscan = off")
