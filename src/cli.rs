@@ -180,6 +180,7 @@ async fn serve(
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, "serving gRPC");
+    let pool = store.clone();
     let service = BadgeService::with_limits(
         store,
         clock,
@@ -191,7 +192,7 @@ async fn serve(
             rate_burst: args.rate_limit_burst,
         },
     );
-    crate::server::serve(
+    let outcome = crate::server::serve(
         listener,
         service,
         shutdown_signal(),
@@ -201,7 +202,13 @@ async fn serve(
             max_in_flight: args.max_in_flight,
         },
     )
-    .await
+    .await;
+    // Close the pool, so the database's sessions end with a goodbye rather
+    // than a reset connection (which PostgreSQL logs, once per connection).
+    if let Err(e) = pool.close().await {
+        tracing::warn!(error = %e, "closing the database pool");
+    }
+    outcome
 }
 
 /// Completes on SIGTERM or Ctrl-C.
