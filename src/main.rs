@@ -1,5 +1,11 @@
 use clap::Parser;
 
+/// mimalloc: the service allocates many small, short-lived buffers per call
+/// (protobuf and JSON encoding, SQL rows); glibc's malloc and free were a
+/// seventh of its CPU in a profile under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = badges::config::Cli::parse();

@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long, default_value_t = 10.0)]
     pub seconds: f64,
     /// Seconds of each run of the badgeType × sortOn sweep.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 3.0)]
     pub sweep_seconds: f64,
     /// The service binary (a release build).
     #[arg(long, default_value = "target/release/badges")]
@@ -462,69 +462,93 @@ async fn client(
     Ok(CustomerBadgeServiceClient::connect(format!("http://{addr}")).await?)
 }
 
-async fn measure_size(
+/// One PostgreSQL size with its service running.
+struct Running {
+    size: i64,
+    url: String,
+    built: Built,
+    service: Process,
+}
+
+/// The per-size figures. Every size's service runs at once and the sweep
+/// visits the sizes in turn for each badgeType and sortOn, so a slow spell of
+/// the machine falls on every size alike rather than on one of them.
+async fn measure_sizes(
     args: &Args,
     runs: &mut Runs,
-    url: &str,
-    size: i64,
-    built: &Built,
-) -> anyhow::Result<(SizeFigures, Process)> {
-    let service = start_service(args, url, &format!("service-{size}"), None).await?;
-    let customers = built.regular_customers;
-    // Memory first: VmHWM is a high-water mark, so nothing else inflates it.
-    runs.run(
-        &format!("{size}: memory, first page, {MEMORY_CONCURRENCY} in flight"),
-        Spec {
-            concurrency: MEMORY_CONCURRENCY,
-            ..spec(&service.addr, customers, args.seconds)
-        },
-    )
-    .await?;
-    let peak_rss_mib = service.peak_rss_mib()?;
-
-    let mut sweep = Vec::new();
-    for kind in Kind::ALL {
-        for sort in Sort::ALL {
-            let o = runs
-                .run(
-                    &format!("{size}: {} by {}, 1 in flight", kind.wire(), sort.wire()),
-                    Spec {
-                        badge_type: Some(kind),
-                        sort_on: Some(sort),
-                        concurrency: 1,
-                        ..spec(&service.addr, customers, args.sweep_seconds)
-                    },
-                )
-                .await?;
-            sweep.push((kind, sort, o.p50_ms));
-        }
-    }
-    let heavy_deep = runs
-        .run(
-            &format!("{size}: heavy customer's deepest page (offset), 1 in flight"),
+    sizes: &[Running],
+) -> anyhow::Result<Vec<SizeFigures>> {
+    let mut figures = Vec::new();
+    for r in sizes {
+        // Memory first: VmHWM is a high-water mark, so nothing else inflates it.
+        runs.run(
+            &format!(
+                "{}: memory, first page, {MEMORY_CONCURRENCY} in flight",
+                r.size
+            ),
             Spec {
-                shape: Shape::Deep,
-                concurrency: 1,
-                ..spec(&service.addr, customers, args.sweep_seconds)
+                concurrency: MEMORY_CONCURRENCY,
+                ..spec(&r.service.addr, r.built.regular_customers, args.seconds)
             },
         )
         .await?;
-
-    let db = Database::connect(url).await?;
-    let token = deep_token(&service.addr).await.ok();
-    let plans = plans(&db, built.org, FIRST_REGULAR, token).await?;
-    db.close().await?;
-    Ok((
-        SizeFigures {
-            awards_total: built.awards,
-            size: built.clone(),
-            sweep,
-            heavy_deep_p50: heavy_deep.p50_ms,
-            peak_rss_mib,
+        let db = Database::connect(&r.url).await?;
+        let token = deep_token(&r.service.addr).await.ok();
+        let plans = plans(&db, r.built.org, FIRST_REGULAR, token).await?;
+        db.close().await?;
+        figures.push(SizeFigures {
+            awards_total: r.built.awards,
+            size: r.built.clone(),
+            sweep: Vec::new(),
+            heavy_deep_p50: 0.0,
+            peak_rss_mib: r.service.peak_rss_mib()?,
             plans,
-        },
-        service,
-    ))
+        });
+    }
+    for kind in Kind::ALL {
+        for sort in Sort::ALL {
+            for (r, f) in sizes.iter().zip(figures.iter_mut()) {
+                let o = runs
+                    .run(
+                        &format!(
+                            "{}: {} by {}, 1 in flight",
+                            r.size,
+                            kind.wire(),
+                            sort.wire()
+                        ),
+                        Spec {
+                            badge_type: Some(kind),
+                            sort_on: Some(sort),
+                            concurrency: 1,
+                            ..spec(
+                                &r.service.addr,
+                                r.built.regular_customers,
+                                args.sweep_seconds,
+                            )
+                        },
+                    )
+                    .await?;
+                f.sweep.push((kind, sort, o.p50_ms));
+            }
+        }
+    }
+    for (r, f) in sizes.iter().zip(figures.iter_mut()) {
+        let o = runs
+            .run(
+                &format!(
+                    "{}: heavy customer's deepest page (offset), 1 in flight",
+                    r.size
+                ),
+                Spec {
+                    shape: Shape::Deep,
+                    concurrency: 1,
+                    ..spec(&r.service.addr, r.built.regular_customers, args.seconds)
+                },
+            )
+            .await?;
+        f.heavy_deep_p50 = o.p50_ms;
+    }
+    Ok(figures)
 }
 
 /// The badge ids of one page of a heavy customer's EARNED badges, size 100.
@@ -618,17 +642,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let machine = machine();
     let mut runs = Runs::default();
 
-    let mut sizes: Vec<SizeFigures> = Vec::new();
-    let mut main = None;
+    let mut running = Vec::new();
     for &size in &args.sizes {
         let (url, built) = ensure_postgres(&args, size).await?;
-        let (figures, service) = measure_size(&args, &mut runs, &url, size, &built).await?;
-        sizes.push(figures);
-        if size == args.main_size {
-            main = Some((url, built, service));
-        }
+        let service = start_service(&args, &url, &format!("service-{size}"), None).await?;
+        running.push(Running {
+            size,
+            url,
+            built,
+            service,
+        });
     }
-    let (main_url, main_built, service) = main.ok_or_else(|| anyhow::anyhow!("no main size"))?;
+    let sizes = measure_sizes(&args, &mut runs, &running).await?;
+    let main = running
+        .into_iter()
+        .find(|r| r.size == args.main_size)
+        .ok_or_else(|| anyhow::anyhow!("no main size"))?;
+    let (main_url, main_built, service) = (main.url, main.built, main.service);
     let customers = main_built.regular_customers;
     let m = args.main_size;
     let secs = args.seconds;
