@@ -1,9 +1,10 @@
 //! The list call's queries.
 //!
-//! One page costs a bounded number of statements, whatever its size:
-//! the customer lookup, the page itself, a count when the page alone cannot
-//! tell the total (a full page, or one past the end), and, when the page has
-//! rows, one batched `IN` query each for images, owners and claims.
+//! One page costs a bounded number of statements, whatever its size: the
+//! page itself, which finds the customer and carries the number of matching
+//! rows, and, when it has rows, one statement for their images, owners and
+//! claims. An empty page adds the customer lookup (a missing customer is a
+//! 404, not an empty page), and a page past the end a count.
 
 use std::collections::HashMap;
 
