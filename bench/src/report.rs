@@ -65,6 +65,11 @@ pub struct Args {
 const CONCURRENCY: usize = 16;
 /// Concurrency of the memory goal.
 const MEMORY_CONCURRENCY: usize = 64;
+/// Workers (each a client with its own connection) sharing an open loop's
+/// schedule: enough that a worker is seldom still busy when its next call is
+/// due below saturation, few enough to be a client population like the
+/// closed loop's (hundreds of connections cost the service more per call).
+const OPEN_LOOP_WORKERS: usize = 32;
 /// Offered load of the latency curve, as fractions of gRPC saturation.
 const CURVE: [f64; 7] = [0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 1.2];
 
@@ -212,8 +217,13 @@ async fn start_service(
     Ok(process)
 }
 
-/// Starts the trivial reference servers.
-fn start_trivial(args: &Args, grpc_answer: &Path, rest_answer: &Path) -> anyhow::Result<Process> {
+/// Starts the trivial reference servers; returns the process and the REST
+/// address (the process's `addr` is the gRPC one).
+fn start_trivial(
+    args: &Args,
+    grpc_answer: &Path,
+    rest_answer: &Path,
+) -> anyhow::Result<(Process, String)> {
     let (grpc, rest) = (free_addr()?, free_addr()?);
     let child = Command::new(std::env::current_exe()?)
         .args(["trivial", "--grpc-listen", &grpc, "--rest-listen", &rest])
@@ -224,12 +234,7 @@ fn start_trivial(args: &Args, grpc_answer: &Path, rest_answer: &Path) -> anyhow:
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(args.work.join("trivial.log"))?)
         .spawn()?;
-    // `addr` holds the gRPC one; the REST one is returned by `trivial_rest`.
-    let process = Process {
-        child,
-        addr: format!("{grpc} {rest}"),
-    };
-    Ok(process)
+    Ok((Process { child, addr: grpc }, rest))
 }
 
 async fn wait_http(addr: &str, path: &str) -> anyhow::Result<()> {
@@ -761,7 +766,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             &format!("{m}: gRPC first page, open loop at {half_first}/s (half saturation)"),
             Spec {
                 rate: Some(half_first),
-                concurrency: 64,
+                concurrency: OPEN_LOOP_WORKERS,
                 ..spec(&addr, customers, secs)
             },
         )
@@ -775,7 +780,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             Spec {
                 shape: Shape::Deep,
                 rate: Some(half_deep),
-                concurrency: 64,
+                concurrency: OPEN_LOOP_WORKERS,
                 ..spec(&addr, customers, secs)
             },
         )
@@ -789,7 +794,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             Spec {
                 shape: Shape::DeepKeyset,
                 rate: Some(half_keyset),
-                concurrency: 64,
+                concurrency: OPEN_LOOP_WORKERS,
                 ..spec(&addr, customers, secs)
             },
         )
@@ -804,7 +809,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 &format!("{m}: gRPC first page, open loop at {rate}/s ({f} × saturation)"),
                 Spec {
                     rate: Some(rate),
-                    concurrency: 128,
+                    concurrency: OPEN_LOOP_WORKERS,
                     ..spec(&addr, customers, secs)
                 },
             )
@@ -823,7 +828,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             ),
             Spec {
                 rate: Some(twice),
-                concurrency: 256,
+                concurrency: 2 * OPEN_LOOP_WORKERS,
                 ..spec(&capped.addr, customers, secs)
             },
         )
@@ -831,12 +836,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     drop(capped);
 
     // The transport's ceiling: trivial handlers with the same answer.
-    let trivial = start_trivial(&args, &grpc_answer, &rest_answer)?;
-    let (trivial_grpc_addr, trivial_rest_addr) = trivial
-        .addr
-        .split_once(' ')
-        .map(|(a, b)| (a.to_owned(), b.to_owned()))
-        .ok_or_else(|| anyhow::anyhow!("trivial addresses"))?;
+    let (trivial, trivial_rest_addr) = start_trivial(&args, &grpc_answer, &rest_answer)?;
+    let trivial_grpc_addr = trivial.addr.clone();
     wait_http(
         &trivial_rest_addr,
         &format!("/api_gateway/v1/badges/management/{FIRST_REGULAR}"),
