@@ -1162,8 +1162,9 @@ fn render(r: Rendered) -> String {
     let _ = writeln!(
         s,
         "# Benchmark report\n\n\
-         Written by `bench/run` ({:.0} min); do not edit by hand. How to read it and what\n\
-         bounds each figure: [README.md](README.md).\n\n\
+         Written by `bench/run` ({:.0} min); do not edit by hand. How each figure is made:\n\
+         [README.md](README.md). Each goal not met is explained there, with the measurements\n\
+         of this report that bound it: [where the goals stand](README.md#where-the-goals-stand).\n\n\
          | | |\n| --- | --- |\n\
          | date | {} |\n| commit | {} |\n| CPU | {} |\n| cores | {} |\n| memory | {} |\n\
          | kernel | {} |\n| PostgreSQL | {} (same machine) |\n| Rust | {} |\n\
