@@ -62,8 +62,9 @@ pub fn init(format: LogFormat) -> TelemetryGuard {
     };
     // The log formatter renders the fields of every span it sees when the
     // span opens. SeaORM's statement spans carry the statement text (about
-    // 1.5 kB for a list page), and no log line needs it: rendering it cost a
-    // visible share of a call's CPU. Those spans still reach the trace exporter.
+    // 1.5 kB for a list page), which no log line shows, so the formatter
+    // skips them: no copy of the SQL per statement. They still reach the
+    // trace exporter.
     let fmt = fmt.with_filter(tracing_subscriber::filter::filter_fn(|meta| {
         !(meta.is_span() && meta.target().starts_with("sea_orm"))
     }));

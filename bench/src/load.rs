@@ -317,15 +317,15 @@ pub async fn measure(spec: &Spec) -> anyhow::Result<Outcome> {
     } else {
         Vec::new()
     });
-    let caller = |transport| Caller {
+    let caller = |transport, grpc| Caller {
         transport,
-        grpc: grpc.clone(),
+        grpc,
         http: reqwest::Client::new(),
         addr: spec.addr.clone(),
         auth: auth.clone(),
         keyset_tokens: tokens.clone(),
     };
-    let mut probe = caller(spec.transport);
+    let mut probe = caller(spec.transport, grpc.clone());
     anyhow::ensure!(
         matches!(probe.call(spec, 0).await, Answer::Ok),
         "a first call failed: is the server up with the bench dataset?"
@@ -342,16 +342,16 @@ pub async fn measure(spec: &Spec) -> anyhow::Result<Outcome> {
 
     let mut tasks = Vec::new();
     for w in 0..spec.concurrency {
-        let mut caller = caller(spec.transport);
         // Each worker is its own client with its own connection, as separate
         // callers are; one shared HTTP/2 connection would make its single
         // connection task the bottleneck of the measurement.
-        caller.grpc = CustomerBadgeServiceClient::new(
-            tonic::transport::Channel::from_shared(format!("http://{}", spec.addr))?
-                .connect()
-                .await?,
-        )
-        .max_decoding_message_size(16 * 1024 * 1024);
+        let own = tonic::transport::Channel::from_shared(format!("http://{}", spec.addr))?
+            .connect()
+            .await?;
+        let mut caller = caller(
+            spec.transport,
+            CustomerBadgeServiceClient::new(own).max_decoding_message_size(16 * 1024 * 1024),
+        );
         let (histogram, counts, counter, spec) = (
             histogram.clone(),
             counts.clone(),

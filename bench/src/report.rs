@@ -759,46 +759,33 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let (l, s) = single(Shape::DeepKeyset, "heavy customer's deepest page by keyset");
     let heavy_keyset = runs.run(&l, s).await?;
 
-    // P3: open loop at half of saturation.
-    let half_first = (grpc_first.throughput / 2.0).max(1.0) as u64;
-    let open_first = runs
-        .run(
-            &format!("{m}: gRPC first page, open loop at {half_first}/s (half saturation)"),
-            Spec {
-                rate: Some(half_first),
-                concurrency: OPEN_LOOP_WORKERS,
-                ..spec(&addr, customers, secs)
-            },
-        )
-        .await?;
-    let half_deep = (deep_sat.throughput / 2.0).max(1.0) as u64;
-    let open_deep = runs
-        .run(
-            &format!(
-                "{m}: gRPC deepest page (offset), open loop at {half_deep}/s (half saturation)"
-            ),
-            Spec {
-                shape: Shape::Deep,
-                rate: Some(half_deep),
-                concurrency: OPEN_LOOP_WORKERS,
-                ..spec(&addr, customers, secs)
-            },
-        )
-        .await?;
-    let half_keyset = (keyset_sat.throughput / 2.0).max(1.0) as u64;
-    let open_keyset = runs
-        .run(
-            &format!(
-                "{m}: gRPC deepest page (keyset), open loop at {half_keyset}/s (half saturation)"
-            ),
-            Spec {
-                shape: Shape::DeepKeyset,
-                rate: Some(half_keyset),
-                concurrency: OPEN_LOOP_WORKERS,
-                ..spec(&addr, customers, secs)
-            },
-        )
-        .await?;
+    // P3: open loop at half of each shape's saturation.
+    let mut half = Vec::new();
+    for (shape, what, saturated) in [
+        (Shape::First, "first page", &grpc_first),
+        (Shape::Deep, "deepest page (offset)", &deep_sat),
+        (Shape::DeepKeyset, "deepest page (keyset)", &keyset_sat),
+    ] {
+        let rate = (saturated.throughput / 2.0).max(1.0) as u64;
+        let o = runs
+            .run(
+                &format!("{m}: gRPC {what}, open loop at {rate}/s (half saturation)"),
+                Spec {
+                    shape,
+                    rate: Some(rate),
+                    concurrency: OPEN_LOOP_WORKERS,
+                    ..spec(&addr, customers, secs)
+                },
+            )
+            .await?;
+        half.push((rate, o));
+    }
+    let [
+        (half_first, open_first),
+        (half_deep, open_deep),
+        (half_keyset, open_keyset),
+    ] = <[(u64, Outcome); 3]>::try_from(half)
+        .map_err(|_| anyhow::anyhow!("three open-loop runs"))?;
 
     // Latency against offered load.
     let mut curve = Vec::new();

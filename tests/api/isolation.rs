@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tonic::metadata::MetadataValue;
 
 use crate::common::fixture::*;
-use crate::common::on_each_backend;
+use crate::common::{oauth_token, on_each_backend};
 
 const ALL: &str = "badgeType=AVAILABLE_TO_ISSUE,AVAILABLE,EARNED,EXPIRED&size=100";
 
@@ -19,18 +19,7 @@ async fn each_org_sees_only_its_own_by_every_path() {
         let base = format!("http://{}", server.addr);
         let token = |creds: (&'static str, &'static str)| {
             let (http, base) = (http.clone(), base.clone());
-            async move {
-                let v: Value = http
-                    .post(format!("{base}/v3/oauth/token/generate"))
-                    .json(&json!({"key": creds.0, "secret": creds.1}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                v["data"]["accessToken"].as_str().unwrap().to_owned()
-            }
+            async move { oauth_token(&http, &base, creds.0, creds.1).await }
         };
         let orgs = [
             (READER, vec![B1, B2, B3, B4, B5, B6, B7, B8]),

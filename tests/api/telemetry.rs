@@ -144,16 +144,7 @@ async fn spans_metrics_and_logs_of_the_real_binary() {
         .await
         .unwrap();
     assert_eq!(by_email.status(), 404);
-    let token: Value = http
-        .post(format!("{base}/v3/oauth/token/generate"))
-        .json(&json!({"key": "demo", "secret": "demo"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["data"]["accessToken"].as_str().unwrap().to_owned();
+    let token = crate::common::oauth_token(&http, &base, "demo", "demo").await;
     let upsert = http
         .put(format!("{base}/api_gateway/v1/badges/customers"))
         .header("X-CAP-API-OAUTH-TOKEN", &token)

@@ -268,3 +268,21 @@ where
         server.stop().await.expect("server stopped cleanly");
     }
 }
+
+/// Trades an API client's key and secret for an OAuth token over REST, as a
+/// caller would; `base` is `http://host:port`.
+pub async fn oauth_token(http: &reqwest::Client, base: &str, key: &str, secret: &str) -> String {
+    let answer: serde_json::Value = http
+        .post(format!("{base}/v3/oauth/token/generate"))
+        .json(&serde_json::json!({"key": key, "secret": secret}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["data"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token for {key}: {answer}"))
+        .to_owned()
+}
