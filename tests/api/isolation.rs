@@ -3,7 +3,7 @@
 //! card number, and a badge name; each sees only its own.
 
 use badges::proto::{BadgeType, CustomerIdentifierType, ListCustomerBadgesRequest};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tonic::metadata::MetadataValue;
 
 use crate::common::fixture::*;
