@@ -165,12 +165,12 @@ async fn serve(
     args: ServeArgs,
     sqlite: bool,
     url: &str,
-    pool: &store::PoolSettings,
+    settings: &store::PoolSettings,
 ) -> anyhow::Result<()> {
     if args.migrate && !sqlite {
-        store::migrate(url, pool).await?;
+        store::migrate(url, settings).await?;
     }
-    let store = open(url, pool, sqlite).await?;
+    let store = open(url, settings, sqlite).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let keys = token_keys(&args)?;
     if args.demo {
@@ -199,7 +199,9 @@ async fn serve(
         ServeOptions {
             grace: Duration::from_secs(args.shutdown_grace_seconds),
             max_connection_age: Duration::from_secs(args.max_connection_age_seconds.max(1)),
-            max_in_flight: args.max_in_flight,
+            max_in_flight: args
+                .max_in_flight
+                .unwrap_or(settings.max_connections as usize),
         },
     )
     .await;

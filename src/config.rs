@@ -183,9 +183,11 @@ pub struct ServeArgs {
     #[arg(long, env = "BADGES_RATE_LIMIT_BURST", default_value_t = 2000)]
     pub rate_limit_burst: u32,
 
-    /// Most calls served at once; more are refused at once with 429 / RESOURCE_EXHAUSTED.
-    #[arg(long, env = "BADGES_MAX_IN_FLIGHT", default_value_t = 1024)]
-    pub max_in_flight: usize,
+    /// Most calls served at once; more are refused at once with 429 /
+    /// RESOURCE_EXHAUSTED. Default: the pool's size (`--db-max-connections`),
+    /// so an accepted call never waits for a database connection.
+    #[arg(long, env = "BADGES_MAX_IN_FLIGHT")]
+    pub max_in_flight: Option<usize>,
 
     /// How long shutdown waits for calls in flight before it gives up (s).
     #[arg(long, env = "BADGES_SHUTDOWN_GRACE_SECONDS", default_value_t = 25)]

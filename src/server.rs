@@ -56,6 +56,8 @@ pub struct ServeOptions {
     /// HTTP/2 clients spread over new pods.
     pub max_connection_age: Duration,
     /// Most calls served at once; more are refused with 429 / RESOURCE_EXHAUSTED.
+    /// `badges serve` sets it to the pool's size unless told otherwise; the
+    /// default here (1024) is for embedding and tests that hold calls in flight.
     pub max_in_flight: usize,
 }
 

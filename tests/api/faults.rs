@@ -20,7 +20,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::common::fixture::*;
-use crate::common::{Backend, POSTGRES_ENV, TestDb, TestServer};
+use crate::common::{Backend, POSTGRES_ENV, TestDb, TestServer, spawn_binary};
 
 struct OwnPostgres {
     bin: PathBuf,
@@ -385,6 +385,92 @@ async fn a_slow_database_ends_calls_at_their_deadline() {
     txn.rollback().await.unwrap();
     assert_eq!(list(&client, &server).await.0, StatusCode::OK);
     server.stop().await.ok();
+    db.cleanup().await;
+}
+
+/// `badges serve` without `--max-in-flight` caps the calls in flight at the
+/// pool's size, so an accepted call never queues for a connection: with 2
+/// connections, 2 calls wait on a lock and every other call is refused with
+/// 429 while they wait.
+#[tokio::test]
+async fn the_binary_caps_calls_in_flight_at_the_pool_size() {
+    if std::env::var(POSTGRES_ENV).is_err() {
+        crate::common::say_once(&format!(
+            "in-flight cap test skipped: it needs PostgreSQL ({POSTGRES_ENV})"
+        ));
+        return;
+    }
+    let db = TestDb::new(Backend::Postgres).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = spawn_binary(
+        &["--demo", "--migrate"],
+        &[
+            ("BADGES_DATABASE_URL", db.url.clone()),
+            ("BADGES_DB_MAX_CONNECTIONS", "2".into()),
+        ],
+        &dir.path().join("server.log"),
+    )
+    .await;
+    let url = format!("{base}/api_gateway/v1/badges/management/62090013");
+    let call = |url: String| async move {
+        let r = reqwest::Client::new()
+            .get(url)
+            .basic_auth("demo", Some("demo"))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .unwrap();
+        let retry_after = r.headers().get("retry-after").cloned();
+        (r.status(), retry_after)
+    };
+    assert_eq!(call(url.clone()).await.0, StatusCode::OK);
+
+    let locker = Database::connect(db.url.as_str()).await.unwrap();
+    let txn = locker.begin().await.unwrap();
+    txn.execute_unprepared("LOCK TABLE awards IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let held: Vec<_> = (0..2).map(|_| tokio::spawn(call(url.clone()))).collect();
+    // Both pooled connections are now waiting on the lock.
+    let watcher = Database::connect(db.url.as_str()).await.unwrap();
+    let mut waiting = 0;
+    for _ in 0..100 {
+        let row = watcher
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT COUNT(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        waiting = row.try_get::<i64>("", "n").unwrap();
+        if waiting == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(waiting, 2, "two calls wait on the lock");
+
+    // Every further call is refused while the two still wait.
+    let refused: Vec<_> = (0..6).map(|_| tokio::spawn(call(url.clone()))).collect();
+    for r in refused {
+        let (status, retry_after) = r.await.unwrap();
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            retry_after.as_ref().and_then(|v| v.to_str().ok()),
+            Some("1")
+        );
+    }
+    txn.rollback().await.unwrap();
+    for h in held {
+        assert_eq!(h.await.unwrap().0, StatusCode::OK);
+    }
+    assert_eq!(call(url).await.0, StatusCode::OK);
+    child.kill().ok();
+    child.wait().ok();
+    watcher.close().await.ok();
+    locker.close().await.ok();
     db.cleanup().await;
 }
 

@@ -4,9 +4,8 @@
 //! emails and mobile numbers sent through every path and then searched for in
 //! the logs and the exported spans.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -17,6 +16,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
+
+use crate::common::spawn_binary;
 
 #[derive(Clone, Default)]
 struct Receiver {
@@ -39,14 +40,6 @@ impl TraceService for Receiver {
             partial_success: None,
         }))
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
@@ -83,38 +76,23 @@ async fn spans_metrics_and_logs_of_the_real_binary() {
     });
 
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
     let log_path = dir.path().join("server.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_badges"))
-        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-        .env(
-            "BADGES_DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()),
-        )
-        .env("BADGES_LOG_FORMAT", "json")
-        .env("RUST_LOG", "debug")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{otlp}"))
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-
+    let (mut child, base) = spawn_binary(
+        &["--demo"],
+        &[
+            (
+                "BADGES_DATABASE_URL",
+                format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()),
+            ),
+            ("BADGES_LOG_FORMAT", "json".into()),
+            ("RUST_LOG", "debug".into()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{otlp}")),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
+        ],
+        &log_path,
+    )
+    .await;
     let http = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..100 {
-        if http.get(format!("{base}/metrics")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        up,
-        "server did not start: {}",
-        std::fs::read_to_string(&log_path).unwrap_or_default()
-    );
 
     // Marker values through every path: a wrong secret, an email in the
     // path, identifiers in a write body, a token, gRPC metadata.

@@ -156,6 +156,41 @@ pub fn say_once(note: &str) {
     }
 }
 
+/// The real `badges` binary: `serve` on a free port with `args` and `env`,
+/// its log in `log`. Returns once `/metrics` answers, with the base URL.
+pub async fn spawn_binary(
+    args: &[&str],
+    env: &[(&str, String)],
+    log: &std::path::Path,
+) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_badges"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .spawn()
+        .expect("spawn badges");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http.get(format!("{base}/metrics")).send().await.is_ok() {
+            return (child, base);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!(
+        "server did not start: {}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
 /// A running server over a fresh, migrated database.
 pub struct TestServer {
     pub addr: SocketAddr,
