@@ -1,7 +1,8 @@
 //! The load generator: gRPC (tonic) or REST (HTTP/1.1) list calls against a
 //! running server, at a fixed concurrency (closed loop) or a fixed rate (open
-//! loop, a call delayed by a busy worker counted from its scheduled start, so
-//! a stall is not hidden), each for a fixed time. Each worker has its own
+//! loop: one schedule of arrivals, each taken by the next free worker; a call
+//! that starts late because every worker was busy counts from its scheduled
+//! start, so a stall is not hidden), each for a fixed time. Each worker has its own
 //! connection. Every answer's status is checked, gRPC
 //! status included; calls shed by the server (429 / RESOURCE_EXHAUSTED) are
 //! counted apart from other errors, and latencies are of OK calls only.
@@ -341,7 +342,7 @@ pub async fn measure(spec: &Spec) -> anyhow::Result<Outcome> {
     let counter = Arc::new(AtomicU64::new(0));
 
     let mut tasks = Vec::new();
-    for w in 0..spec.concurrency {
+    for _ in 0..spec.concurrency {
         // Each worker is its own client with its own connection, as separate
         // callers are; one shared HTTP/2 connection would make its single
         // connection task the bottleneck of the measurement.
@@ -360,19 +361,19 @@ pub async fn measure(spec: &Spec) -> anyhow::Result<Outcome> {
         );
         tasks.push(tokio::spawn(async move {
             let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
-            let workers = spec.concurrency as u64;
-            let mut k: u64 = 0;
             loop {
-                // Open loop: this worker's share of a fixed schedule. A call
-                // that starts late because this worker was still busy counts
-                // from its scheduled start (the server's stall is not hidden);
-                // one that starts late only by the timer's granularity (up to
-                // a millisecond) counts from when it was sent.
+                // Open loop: the next unclaimed arrival of one schedule shared
+                // by all workers, so a worker held by a slow call leaves its
+                // arrivals to the others (a fixed share per worker would count
+                // that worker's own delay as the server's). A call that starts
+                // late because every worker was busy counts from its scheduled
+                // start (the server's stall is not hidden); one that starts
+                // late only by the timer's granularity (up to a millisecond)
+                // counts from when it was sent.
+                let n = counter.fetch_add(1, Ordering::Relaxed);
                 let scheduled = match spec.rate {
                     Some(r) => {
-                        let at = started
-                            + Duration::from_secs_f64((k * workers + w as u64) as f64 / r as f64);
-                        k += 1;
+                        let at = started + Duration::from_secs_f64(n as f64 / r as f64);
                         if at >= end {
                             break;
                         }
@@ -388,7 +389,6 @@ pub async fn measure(spec: &Spec) -> anyhow::Result<Outcome> {
                         now
                     }
                 };
-                let n = counter.fetch_add(1, Ordering::Relaxed);
                 let answer = caller.call(&spec, n).await;
                 let done = Instant::now();
                 if scheduled < measure_from {
