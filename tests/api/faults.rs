@@ -20,7 +20,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::common::fixture::*;
-use crate::common::{Backend, POSTGRES_ENV, TestDb, TestServer, spawn_binary};
+use crate::common::{TestDb, TestServer, spawn_binary};
 
 struct OwnPostgres {
     bin: PathBuf,
@@ -318,13 +318,9 @@ async fn a_crash_during_writes_loses_and_duplicates_nothing() {
 
 #[tokio::test]
 async fn a_slow_database_ends_calls_at_their_deadline() {
-    if std::env::var(POSTGRES_ENV).is_err() {
-        crate::common::say_once(&format!(
-            "slow-database test skipped: it needs PostgreSQL ({POSTGRES_ENV})"
-        ));
+    let Some(db) = TestDb::postgres_or_skip("slow-database").await else {
         return;
-    }
-    let db = TestDb::new(Backend::Postgres).await;
+    };
     let server = server_on(
         &db.url,
         LimitSettings::default(),
@@ -394,13 +390,9 @@ async fn a_slow_database_ends_calls_at_their_deadline() {
 /// 429 while they wait.
 #[tokio::test]
 async fn the_binary_caps_calls_in_flight_at_the_pool_size() {
-    if std::env::var(POSTGRES_ENV).is_err() {
-        crate::common::say_once(&format!(
-            "in-flight cap test skipped: it needs PostgreSQL ({POSTGRES_ENV})"
-        ));
+    let Some(db) = TestDb::postgres_or_skip("in-flight cap").await else {
         return;
-    }
-    let db = TestDb::new(Backend::Postgres).await;
+    };
     let dir = tempfile::tempdir().unwrap();
     let (mut child, base) = spawn_binary(
         &["--demo", "--migrate"],
@@ -476,13 +468,9 @@ async fn the_binary_caps_calls_in_flight_at_the_pool_size() {
 
 #[tokio::test]
 async fn shutdown_under_load_finishes_every_call_in_flight() {
-    if std::env::var(POSTGRES_ENV).is_err() {
-        crate::common::say_once(&format!(
-            "shutdown-under-load test skipped: it needs PostgreSQL ({POSTGRES_ENV})"
-        ));
+    let Some(db) = TestDb::postgres_or_skip("shutdown-under-load").await else {
         return;
-    }
-    let db = TestDb::new(Backend::Postgres).await;
+    };
     let mut server = server_on(&db.url, LimitSettings::default(), ServeOptions::default()).await;
     let client = reqwest::Client::new();
     assert_eq!(list(&client, &server).await.0, StatusCode::OK);

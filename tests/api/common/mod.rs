@@ -95,6 +95,18 @@ impl TestDb {
         }
     }
 
+    /// A PostgreSQL database for the test named `test`, or `None` (saying
+    /// once that the test is skipped) when no PostgreSQL URL is set.
+    pub async fn postgres_or_skip(test: &str) -> Option<TestDb> {
+        if std::env::var(POSTGRES_ENV).is_err() {
+            say_once(&format!(
+                "{test} test skipped: it needs PostgreSQL ({POSTGRES_ENV})"
+            ));
+            return None;
+        }
+        Some(TestDb::new(Backend::Postgres).await)
+    }
+
     /// A database this harness neither made nor removes.
     pub fn external(url: String) -> TestDb {
         TestDb {
