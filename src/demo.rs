@@ -241,51 +241,70 @@ pub fn awards(org: i32) -> Vec<NewAward> {
     ]
 }
 
-/// Loads the demo data unless the demo org already exists.
+/// Loads the demo data unless the demo org already exists. Everything lands
+/// in one transaction: a process stopped half-way leaves nothing behind (so
+/// the next `--demo` start loads it all), and of two processes loading at
+/// once, one commits and the other finds the org already there.
 pub async fn load(store: &Store, now: Micros) -> Result<()> {
     if store.find_org_by_name(DEMO_ORG).await?.is_some() {
         tracing::info!("demo data already loaded");
         return Ok(());
     }
-    let org = store
+    match load_once(store, now).await {
+        Ok(org) => {
+            tracing::info!(org, "demo data loaded");
+            Ok(())
+        }
+        // Another process committed the same org first.
+        Err(e) => match store.find_org_by_name(DEMO_ORG).await {
+            Ok(Some(_)) => {
+                tracing::info!("demo data loaded by another process");
+                Ok(())
+            }
+            _ => Err(e),
+        },
+    }
+}
+
+async fn load_once(store: &Store, now: Micros) -> Result<i32> {
+    let txn = store.seed().await?;
+    let w = txn.writer();
+    let org = w
         .insert_org(NewOrg {
             name: DEMO_ORG.into(),
             created_at: now,
         })
         .await?;
-    store
-        .insert_api_client(NewApiClient {
-            org_id: org,
-            username: DEMO_USERNAME.into(),
-            secret_hash: hash_secret(DEMO_SECRET)?,
-            can_read: true,
-            can_write: true,
-            created_at: now,
-        })
-        .await?;
-    store
-        .insert_customer(NewCustomer {
-            org_id: org,
-            customer_id: DEMO_CUSTOMER_ID,
-            email: Some(DEMO_CUSTOMER_EMAIL.into()),
-            ..Default::default()
-        })
-        .await?;
-    store
-        .insert_group(NewGroup {
-            id: DEMO_GROUP_ID.into(),
-            org_id: org,
-            name: "2024 Badges".into(),
-            rank: 1,
-            created_at: ms(1707303948000),
-        })
-        .await?;
+    w.insert_api_client(NewApiClient {
+        org_id: org,
+        username: DEMO_USERNAME.into(),
+        secret_hash: hash_secret(DEMO_SECRET)?,
+        can_read: true,
+        can_write: true,
+        created_at: now,
+    })
+    .await?;
+    w.insert_customer(NewCustomer {
+        org_id: org,
+        customer_id: DEMO_CUSTOMER_ID,
+        email: Some(DEMO_CUSTOMER_EMAIL.into()),
+        ..Default::default()
+    })
+    .await?;
+    w.insert_group(NewGroup {
+        id: DEMO_GROUP_ID.into(),
+        org_id: org,
+        name: "2024 Badges".into(),
+        rank: 1,
+        created_at: ms(1707303948000),
+    })
+    .await?;
     for badge in badges(org) {
-        store.insert_badge(badge).await?;
+        w.insert_badge(badge).await?;
     }
     for award in awards(org) {
-        store.insert_award(award).await?;
+        w.insert_award(award).await?;
     }
-    tracing::info!(org, "demo data loaded");
-    Ok(())
+    txn.commit().await?;
+    Ok(org)
 }

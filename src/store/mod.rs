@@ -19,7 +19,9 @@ use sea_orm::{
 
 use crate::error::Result;
 
-pub use writes::{NewApiClient, NewAward, NewBadge, NewCustomer, NewEnrolment, NewGroup, NewOrg};
+pub use writes::{
+    NewApiClient, NewAward, NewBadge, NewCustomer, NewEnrolment, NewGroup, NewOrg, SeedTxn, Writer,
+};
 
 /// An arbitrary constant that names the migration lock among PostgreSQL's
 /// advisory locks ("badges" in ASCII).

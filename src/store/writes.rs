@@ -1,8 +1,11 @@
 //! Inserts: orgs and API clients for the command line, and the badge data
-//! that demo loading and tests (and later the admin API) write. Each call is
-//! one transaction.
+//! that demo loading and tests write. On the pool each call is its own
+//! transaction; [`Store::seed`] runs many of them as one.
 
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    TransactionSession, TransactionTrait,
+};
 
 use super::Store;
 use super::entity::{
@@ -94,16 +97,59 @@ pub struct NewAward {
 /// The JSON of the default expiry rule, "never".
 const EXPIRY_NEVER: &str = r#"{"expiryType":"NEVER"}"#;
 
+/// The inserts, on the pool or inside a transaction.
+pub struct Writer<'c, C>(&'c C);
+
+/// Inserts that land together or not at all: [`SeedTxn::commit`] makes them
+/// visible; dropping it rolls them back.
+pub struct SeedTxn(DatabaseTransaction);
+
+impl SeedTxn {
+    pub fn writer(&self) -> Writer<'_, DatabaseTransaction> {
+        Writer(&self.0)
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.0.commit().await?)
+    }
+}
+
 impl Store {
+    /// Begins a transaction for inserts that must land together.
+    pub async fn seed(&self) -> Result<SeedTxn> {
+        Ok(SeedTxn(self.db.begin().await?))
+    }
+
+    fn writer(&self) -> Writer<'_, sea_orm::DatabaseConnection> {
+        Writer(&self.db)
+    }
+
     pub async fn insert_org(&self, new: NewOrg) -> Result<i32> {
-        let res = org::Entity::insert(org::ActiveModel {
-            name: Set(new.name),
-            created_at: Set(new.created_at.0),
-            ..Default::default()
-        })
-        .exec(&self.db)
-        .await?;
-        Ok(res.last_insert_id)
+        self.writer().insert_org(new).await
+    }
+
+    pub async fn insert_api_client(&self, new: NewApiClient) -> Result<i32> {
+        self.writer().insert_api_client(new).await
+    }
+
+    pub async fn insert_customer(&self, new: NewCustomer) -> Result<()> {
+        self.writer().insert_customer(new).await
+    }
+
+    pub async fn insert_group(&self, new: NewGroup) -> Result<()> {
+        self.writer().insert_group(new).await
+    }
+
+    pub async fn insert_badge(&self, new: NewBadge) -> Result<()> {
+        self.writer().insert_badge(new).await
+    }
+
+    pub async fn insert_enrolment(&self, new: NewEnrolment) -> Result<()> {
+        self.writer().insert_enrolment(new).await
+    }
+
+    pub async fn insert_award(&self, new: NewAward) -> Result<()> {
+        self.writer().insert_award(new).await
     }
 
     pub async fn find_org_by_name(&self, name: &str) -> Result<Option<i32>> {
@@ -112,22 +158,6 @@ impl Store {
             .one(&self.db)
             .await?
             .map(|o| o.id))
-    }
-
-    pub async fn insert_api_client(&self, new: NewApiClient) -> Result<i32> {
-        let res = api_client::Entity::insert(api_client::ActiveModel {
-            org_id: Set(new.org_id),
-            username: Set(new.username),
-            secret_hash: Set(new.secret_hash),
-            can_read: Set(new.can_read),
-            can_write: Set(new.can_write),
-            disabled: Set(false),
-            created_at: Set(new.created_at.0),
-            ..Default::default()
-        })
-        .exec(&self.db)
-        .await?;
-        Ok(res.last_insert_id)
     }
 
     pub async fn find_api_client(&self, username: &str) -> Result<Option<api_client::Model>> {
@@ -165,6 +195,35 @@ impl Store {
         }
         Ok(update.exec(&self.db).await?.rows_affected > 0)
     }
+}
+
+impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
+    pub async fn insert_org(&self, new: NewOrg) -> Result<i32> {
+        let res = org::Entity::insert(org::ActiveModel {
+            name: Set(new.name),
+            created_at: Set(new.created_at.0),
+            ..Default::default()
+        })
+        .exec(self.0)
+        .await?;
+        Ok(res.last_insert_id)
+    }
+
+    pub async fn insert_api_client(&self, new: NewApiClient) -> Result<i32> {
+        let res = api_client::Entity::insert(api_client::ActiveModel {
+            org_id: Set(new.org_id),
+            username: Set(new.username),
+            secret_hash: Set(new.secret_hash),
+            can_read: Set(new.can_read),
+            can_write: Set(new.can_write),
+            disabled: Set(false),
+            created_at: Set(new.created_at.0),
+            ..Default::default()
+        })
+        .exec(self.0)
+        .await?;
+        Ok(res.last_insert_id)
+    }
 
     pub async fn insert_customer(&self, new: NewCustomer) -> Result<()> {
         customer::Entity::insert(customer::ActiveModel {
@@ -175,7 +234,7 @@ impl Store {
             external_id: Set(new.external_id),
             card_number: Set(new.card_number),
         })
-        .exec_without_returning(&self.db)
+        .exec_without_returning(self.0)
         .await?;
         Ok(())
     }
@@ -188,14 +247,14 @@ impl Store {
             rank: Set(new.rank),
             created_at: Set(new.created_at.0),
         })
-        .exec_without_returning(&self.db)
+        .exec_without_returning(self.0)
         .await?;
         Ok(())
     }
 
     /// Inserts a badge with its images, owners and claims, all or nothing.
     pub async fn insert_badge(&self, new: NewBadge) -> Result<()> {
-        let txn = self.db.begin().await?;
+        let txn = self.0.begin().await?;
         badge::Entity::insert(badge::ActiveModel {
             id: Set(new.id.clone()),
             org_id: Set(new.org_id),
@@ -269,7 +328,7 @@ impl Store {
             event_at: Set(None),
             ..Default::default()
         })
-        .exec_without_returning(&self.db)
+        .exec_without_returning(self.0)
         .await?;
         Ok(())
     }
@@ -289,7 +348,7 @@ impl Store {
             triggered_by_reference: Set(None),
             ..Default::default()
         })
-        .exec_without_returning(&self.db)
+        .exec_without_returning(self.0)
         .await?;
         Ok(())
     }

@@ -3,6 +3,7 @@
 use badges::demo::{self, DEMO_CUSTOMER_EMAIL, DEMO_CUSTOMER_ID, DEMO_SECRET, DEMO_USERNAME};
 use badges::domain::Micros;
 use badges::proto::{BadgeStatus, BadgeType, CustomerIdentifierType, ListCustomerBadgesRequest};
+use badges::store::{NewApiClient, NewOrg};
 use prost_types::Timestamp;
 
 use crate::common::fixture::authed;
@@ -86,6 +87,71 @@ async fn demo_customer_answers_by_id_and_by_email() {
             .map(|b| b.badge_meta_id.as_str())
             .collect();
         assert_eq!(ids, ["6673b08c39c6a546eb054726"], "{backend:?}");
+        server
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn demo_loading_is_all_or_nothing_and_safe_to_race() {
+    on_each_backend(JUNE_2024, |backend, server| async move {
+        // A client named like the demo one, in another org, makes loading
+        // fail half-way (after the org, before the customer and badges).
+        let other = server
+            .store
+            .insert_org(NewOrg {
+                name: "other".into(),
+                created_at: JUNE_2024,
+            })
+            .await
+            .unwrap();
+        server
+            .store
+            .insert_api_client(NewApiClient {
+                org_id: other,
+                username: DEMO_USERNAME.into(),
+                secret_hash: "unused".into(),
+                can_read: true,
+                can_write: false,
+                created_at: JUNE_2024,
+            })
+            .await
+            .unwrap();
+        assert!(demo::load(&server.store, JUNE_2024).await.is_err());
+        assert_eq!(
+            server.store.find_org_by_name(demo::DEMO_ORG).await.unwrap(),
+            None,
+            "{backend:?}: the failed load left its org behind"
+        );
+        server
+    })
+    .await;
+
+    // Two loads at once: both succeed, and the demo data is whole.
+    on_each_backend(JUNE_2024, |backend, server| async move {
+        let (a, b) = tokio::join!(
+            demo::load(&server.store, JUNE_2024),
+            demo::load(&server.store, JUNE_2024)
+        );
+        a.unwrap();
+        b.unwrap();
+        let earned = server
+            .client()
+            .await
+            .list_customer_badges(authed(
+                (DEMO_USERNAME, DEMO_SECRET),
+                ListCustomerBadgesRequest {
+                    customer_id: DEMO_CUSTOMER_ID.to_string(),
+                    badge_type: vec![BadgeType::Earned as i32],
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .customer_badges
+            .len();
+        assert_eq!(earned, 2, "{backend:?}");
         server
     })
     .await;
