@@ -66,8 +66,8 @@ const CONCURRENCY: usize = 16;
 /// Concurrency of the memory goal.
 const MEMORY_CONCURRENCY: usize = 64;
 /// Workers (each a client with its own connection) sharing an open loop's
-/// schedule: enough that a worker is seldom still busy when its next call is
-/// due below saturation, few enough to be a client population like the
+/// schedule: enough that a free worker is there when an arrival is due (at
+/// twice saturation 16 of them hold accepted calls), few enough to be a client population like the
 /// closed loop's (hundreds of connections cost the service more per call).
 const OPEN_LOOP_WORKERS: usize = 32;
 /// In-flight cap of the services that measure the query path (issue 6): the
@@ -642,6 +642,28 @@ struct OverloadPair {
     overloaded: Outcome,
 }
 
+impl OverloadPair {
+    /// Accepted calls' p50 under overload over that at saturation.
+    fn p50_ratio(&self) -> f64 {
+        ratio(self.overloaded.p50_ms, self.saturated.p50_ms)
+    }
+
+    fn p99_ratio(&self) -> f64 {
+        ratio(self.overloaded.p99_ms, self.saturated.p99_ms)
+    }
+
+    /// Calls that failed other than by shedding, and any shed at saturation
+    /// (where the cap should refuse none).
+    fn failed(&self) -> u64 {
+        self.overloaded.errors + self.saturated.errors + self.saturated.shed
+    }
+}
+
+/// `a / b`, or 0 when `b` is not positive.
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { 0.0 }
+}
+
 /// The middle value (the lower middle of an even count); 0 when empty.
 fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut v: Vec<f64> = values.collect();
@@ -926,7 +948,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     drop(sqlite);
 
     // Goals.
-    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     let mut goals = Vec::new();
     let p1 = ratio(grpc_first.throughput, pg_first.tps);
     goals.push(Goal {
@@ -1035,21 +1056,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         met: p7 <= 1.5,
     });
 
-    let p50_kept = median(
-        overload
-            .iter()
-            .map(|o| ratio(o.overloaded.p50_ms, o.saturated.p50_ms)),
-    );
-    let p99_kept = median(
-        overload
-            .iter()
-            .map(|o| ratio(o.overloaded.p99_ms, o.saturated.p99_ms)),
-    );
+    let p50_kept = median(overload.iter().map(OverloadPair::p50_ratio));
+    let p99_kept = median(overload.iter().map(OverloadPair::p99_ratio));
     let shed: u64 = overload.iter().map(|o| o.overloaded.shed).sum();
-    let failed: u64 = overload
-        .iter()
-        .map(|o| o.overloaded.errors + o.saturated.errors + o.saturated.shed)
-        .sum();
+    let failed: u64 = overload.iter().map(OverloadPair::failed).sum();
     goals.push(Goal {
         id: "O1",
         goal: format!(
@@ -1366,11 +1376,11 @@ fn render(r: Rendered) -> String {
             o.rate,
             b.throughput,
             b.shed,
-            b.errors + a.errors + a.shed,
+            o.failed(),
             b.p50_ms,
             b.p99_ms,
-            b.p50_ms / a.p50_ms.max(f64::MIN_POSITIVE),
-            b.p99_ms / a.p99_ms.max(f64::MIN_POSITIVE)
+            o.p50_ratio(),
+            o.p99_ratio()
         );
     }
     let q = r.queued;

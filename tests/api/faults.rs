@@ -20,7 +20,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::common::fixture::*;
-use crate::common::{TestDb, TestServer, spawn_binary};
+use crate::common::{Binary, TestDb, TestServer};
 
 struct OwnPostgres {
     bin: PathBuf,
@@ -394,7 +394,7 @@ async fn the_binary_caps_calls_in_flight_at_the_pool_size() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, base) = spawn_binary(
+    let server = Binary::spawn(
         &["--demo", "--migrate"],
         &[
             ("BADGES_DATABASE_URL", db.url.clone()),
@@ -403,7 +403,7 @@ async fn the_binary_caps_calls_in_flight_at_the_pool_size() {
         &dir.path().join("server.log"),
     )
     .await;
-    let url = format!("{base}/api_gateway/v1/badges/management/62090013");
+    let url = format!("{}/api_gateway/v1/badges/management/62090013", server.base);
     let call = |url: String| async move {
         let r = reqwest::Client::new()
             .get(url)
@@ -459,8 +459,7 @@ async fn the_binary_caps_calls_in_flight_at_the_pool_size() {
         assert_eq!(h.await.unwrap().0, StatusCode::OK);
     }
     assert_eq!(call(url).await.0, StatusCode::OK);
-    child.kill().ok();
-    child.wait().ok();
+    drop(server);
     watcher.close().await.ok();
     locker.close().await.ok();
     db.cleanup().await;

@@ -4,7 +4,6 @@
 //! emails and mobile numbers sent through every path and then searched for in
 //! the logs and the exported spans.
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
@@ -17,7 +16,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::common::spawn_binary;
+use crate::common::Binary;
 
 #[derive(Clone, Default)]
 struct Receiver {
@@ -77,7 +76,7 @@ async fn spans_metrics_and_logs_of_the_real_binary() {
 
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("server.log");
-    let (mut child, base) = spawn_binary(
+    let server = Binary::spawn(
         &["--demo"],
         &[
             (
@@ -92,6 +91,7 @@ async fn spans_metrics_and_logs_of_the_real_binary() {
         &log_path,
     )
     .await;
+    let base = server.base.clone();
     let http = reqwest::Client::new();
 
     // Marker values through every path: a wrong secret, an email in the
@@ -177,12 +177,7 @@ async fn spans_metrics_and_logs_of_the_real_binary() {
     }
 
     // Stop: the exporter flushes on the way out.
-    let pid = child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = server.terminate().await;
     assert!(status.success(), "server exit: {status}");
 
     let spans = receiver.spans.lock().unwrap().clone();

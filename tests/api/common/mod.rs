@@ -168,39 +168,73 @@ pub fn say_once(note: &str) {
     }
 }
 
-/// The real `badges` binary: `serve` on a free port with `args` and `env`,
-/// its log in `log`. Returns once `/metrics` answers, with the base URL.
-pub async fn spawn_binary(
-    args: &[&str],
-    env: &[(&str, String)],
-    log: &std::path::Path,
-) -> (std::process::Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_badges"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(log).expect("log file"))
-        .spawn()
-        .expect("spawn badges");
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if http.get(format!("{base}/metrics")).send().await.is_ok() {
-            return (child, base);
+/// The real `badges` binary, serving. Killed when dropped, so a test that
+/// fails half-way leaves no server running.
+pub struct Binary {
+    child: Option<std::process::Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl Binary {
+    /// `serve` on a free port with `args` and `env`, its log in `log`;
+    /// returns once `/metrics` answers.
+    pub async fn spawn(args: &[&str], env: &[(&str, String)], log: &std::path::Path) -> Binary {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_badges"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(log).expect("log file"))
+            .spawn()
+            .expect("spawn badges");
+        let binary = Binary {
+            child: Some(child),
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let http = reqwest::Client::new();
+        for _ in 0..100 {
+            if http
+                .get(format!("{}/metrics", binary.base))
+                .send()
+                .await
+                .is_ok()
+            {
+                return binary;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        panic!(
+            "server did not start: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!(
-        "server did not start: {}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .expect("wait task")
+            .expect("wait")
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// A running server over a fresh, migrated database.
