@@ -1,16 +1,14 @@
 //! The commands of the `badges` binary.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::app::App;
 use crate::auth::{TokenKeys, generate_secret, hash_secret};
 use crate::config::{Cli, ClientCommand, Command, OrgCommand, Right, ServeArgs};
 use crate::domain::{Clock, SystemClock};
-use crate::server::ServeOptions;
-use crate::service::{BadgeService, LimitSettings};
 use crate::store::{self, NewApiClient, NewOrg, Store};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -181,30 +179,9 @@ async fn serve(
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, "serving gRPC");
     let pool = store.clone();
-    let service = BadgeService::with_limits(
-        store,
-        clock,
-        keys,
-        LimitSettings {
-            auth_max_failures: args.auth_max_failures,
-            auth_failure_window_seconds: args.auth_failure_window_seconds,
-            rate_per_second: args.rate_limit_per_second,
-            rate_burst: args.rate_limit_burst,
-        },
-    );
-    let outcome = crate::server::serve(
-        listener,
-        service,
-        shutdown_signal(),
-        ServeOptions {
-            grace: Duration::from_secs(args.shutdown_grace_seconds),
-            max_connection_age: Duration::from_secs(args.max_connection_age_seconds.max(1)),
-            max_in_flight: args
-                .max_in_flight
-                .unwrap_or(settings.max_connections as usize),
-        },
-    )
-    .await;
+    let app = App::new(store, clock, keys, &args.limits());
+    let outcome =
+        crate::server::serve(listener, app, shutdown_signal(), args.serve_options()).await;
     // Close the pool, so the database's sessions end with a goodbye rather
     // than a reset connection (which PostgreSQL logs, once per connection).
     if let Err(e) = pool.close().await {

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::limits::Limits;
+use crate::server::ServeOptions;
 use crate::store::PoolSettings;
 
 /// The SQLite file used when no database is configured.
@@ -164,23 +166,27 @@ pub struct ServeArgs {
     pub token_ttl_seconds: u64,
 
     /// Close connections after this long (s), so HTTP/2 clients rebalance across pods.
-    #[arg(long, env = "BADGES_MAX_CONNECTION_AGE_SECONDS", default_value_t = 300)]
+    #[arg(long, env = "BADGES_MAX_CONNECTION_AGE_SECONDS", default_value_t = ServeOptions::DEFAULT.max_connection_age.as_secs())]
     pub max_connection_age_seconds: u64,
 
     /// Failed credential checks per username before it is locked out (0: never).
-    #[arg(long, env = "BADGES_AUTH_MAX_FAILURES", default_value_t = 10)]
+    #[arg(long, env = "BADGES_AUTH_MAX_FAILURES", default_value_t = Limits::DEFAULT.auth_max_failures)]
     pub auth_max_failures: u32,
 
     /// How long failed checks count, and a lockout lasts (s).
-    #[arg(long, env = "BADGES_AUTH_FAILURE_WINDOW_SECONDS", default_value_t = 60)]
+    #[arg(long, env = "BADGES_AUTH_FAILURE_WINDOW_SECONDS", default_value_t = Limits::DEFAULT.auth_failure_window_seconds)]
     pub auth_failure_window_seconds: u64,
 
+    /// Most usernames the lockout tracks at once.
+    #[arg(long, env = "BADGES_LOCKOUT_CAPACITY", default_value_t = Limits::DEFAULT.lockout_capacity)]
+    pub lockout_capacity: usize,
+
     /// Calls per second per API client (0: no limit).
-    #[arg(long, env = "BADGES_RATE_LIMIT_PER_SECOND", default_value_t = 1000)]
+    #[arg(long, env = "BADGES_RATE_LIMIT_PER_SECOND", default_value_t = Limits::DEFAULT.rate_per_second)]
     pub rate_limit_per_second: u32,
 
     /// Calls an API client may make at once before the rate applies.
-    #[arg(long, env = "BADGES_RATE_LIMIT_BURST", default_value_t = 2000)]
+    #[arg(long, env = "BADGES_RATE_LIMIT_BURST", default_value_t = Limits::DEFAULT.rate_burst)]
     pub rate_limit_burst: u32,
 
     /// Most calls served at once; more are refused at once with 429 /
@@ -189,9 +195,59 @@ pub struct ServeArgs {
     #[arg(long, env = "BADGES_MAX_IN_FLIGHT")]
     pub max_in_flight: Option<usize>,
 
+    /// Most calls one API client may have in flight. Default: three quarters
+    /// of `--max-in-flight`, so one client at its limit leaves room for others.
+    #[arg(long, env = "BADGES_MAX_IN_FLIGHT_PER_CLIENT")]
+    pub max_in_flight_per_client: Option<usize>,
+
+    /// How long a caller may take to send a request's body (ms); then 408.
+    #[arg(long, env = "BADGES_BODY_READ_TIMEOUT_MS", default_value_t = Limits::DEFAULT.body_read_timeout_ms)]
+    pub body_read_timeout_ms: u64,
+
+    /// Threads that verify secrets (argon2id); 0: one per core.
+    #[arg(long, env = "BADGES_ARGON2_WORKERS", default_value_t = Limits::DEFAULT.argon2_workers)]
+    pub argon2_workers: usize,
+
+    /// Secret checks that may wait for a worker; past it, 429 at once. 0: four per worker.
+    #[arg(long, env = "BADGES_ARGON2_QUEUE", default_value_t = Limits::DEFAULT.argon2_queue)]
+    pub argon2_queue: usize,
+
+    /// Ping idle HTTP/2 connections after this long (s); one that does not
+    /// answer within 10 s is closed.
+    #[arg(long, env = "BADGES_HTTP2_KEEPALIVE_SECONDS", default_value_t = ServeOptions::DEFAULT.http2_keepalive_interval.as_secs())]
+    pub http2_keepalive_seconds: u64,
+
     /// How long shutdown waits for calls in flight before it gives up (s).
-    #[arg(long, env = "BADGES_SHUTDOWN_GRACE_SECONDS", default_value_t = 25)]
+    #[arg(long, env = "BADGES_SHUTDOWN_GRACE_SECONDS", default_value_t = ServeOptions::DEFAULT.grace.as_secs())]
     pub shutdown_grace_seconds: u64,
+}
+
+impl ServeArgs {
+    /// The caller limits these flags set.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            auth_max_failures: self.auth_max_failures,
+            auth_failure_window_seconds: self.auth_failure_window_seconds,
+            lockout_capacity: self.lockout_capacity,
+            rate_per_second: self.rate_limit_per_second,
+            rate_burst: self.rate_limit_burst,
+            max_in_flight: self.max_in_flight,
+            max_in_flight_per_client: self.max_in_flight_per_client,
+            body_read_timeout_ms: self.body_read_timeout_ms,
+            argon2_workers: self.argon2_workers,
+            argon2_queue: self.argon2_queue,
+        }
+    }
+
+    /// How these flags say to serve.
+    pub fn serve_options(&self) -> ServeOptions {
+        ServeOptions {
+            grace: Duration::from_secs(self.shutdown_grace_seconds),
+            max_connection_age: Duration::from_secs(self.max_connection_age_seconds.max(1)),
+            http2_keepalive_interval: Duration::from_secs(self.http2_keepalive_seconds.max(1)),
+            ..ServeOptions::DEFAULT
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -21,6 +21,10 @@ pub enum Error {
     /// The addressed thing does not exist in the caller's org.
     #[error("not found")]
     NotFound(Problem),
+    /// The caller's client row changed (its generation moved) since it was
+    /// authenticated; the gate authenticates the caller again and retries.
+    #[error("client changed")]
+    StaleClient,
     /// Too many calls, or too many failed credential checks: try again after
     /// this many seconds.
     #[error("throttled")]
@@ -76,5 +80,8 @@ fn is_unavailable(e: &sea_orm::sqlx::Error) -> bool {
 fn is_timeout(e: &sea_orm::sqlx::Error) -> bool {
     matches!(e, sea_orm::sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
 }
+
+/// What a 503 tells the caller to wait before trying again (s).
+pub const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 1;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

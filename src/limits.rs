@@ -1,157 +1,260 @@
-//! Limits that keep one caller from hurting the others: throttling of
-//! repeated credential failures, and a request rate per API client. Both live
-//! in memory per process, bounded in size, and run on the service clock.
+//! Limits that keep one caller from hurting the others: the settings of every
+//! caller limit (each default is here and nowhere else), a request rate per
+//! API client, and the calls each client and the process may have in flight.
+//! All live in memory per process and are bounded in size.
 
 use std::collections::HashMap;
-use std::hash::Hash;
-use std::sync::Mutex;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use crate::domain::Micros;
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DashMapStateStore;
+use governor::{Quota, RateLimiter};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// Most keys either limiter tracks; past this it forgets everything, which
-/// only ever errs towards letting callers through.
-const MAX_KEYS: usize = 100_000;
+use crate::domain::clock::SharedClock;
 
-/// After `max_failures` failed credential checks for one username within
-/// `window`, further checks for it are refused until the window ends.
-#[derive(Debug)]
-pub struct FailureThrottle {
-    max_failures: u32,
-    window_micros: i64,
-    failures: Mutex<HashMap<String, (Micros, u32)>>,
+/// Every caller limit. `Limits::DEFAULT` holds the defaults that the command
+/// line, the tests and embedders share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Failed credential checks per username before it is locked out (0: never).
+    pub auth_max_failures: u32,
+    /// How long failed checks count, and a lockout lasts (s).
+    pub auth_failure_window_seconds: u64,
+    /// Most usernames the lockout table tracks.
+    pub lockout_capacity: usize,
+    /// Calls per second per API client (0: no limit).
+    pub rate_per_second: u32,
+    /// Calls an API client may make at once before the rate applies.
+    pub rate_burst: u32,
+    /// Calls in flight per process; `None`: the database pool's size.
+    pub max_in_flight: Option<usize>,
+    /// Calls in flight per API client; `None`: three quarters of
+    /// `max_in_flight` (at least 1), so that one client at its limit leaves
+    /// room for the others.
+    pub max_in_flight_per_client: Option<usize>,
+    /// How long a caller may take to send a request's body (ms).
+    pub body_read_timeout_ms: u64,
+    /// argon2 workers; 0: one per core.
+    pub argon2_workers: usize,
+    /// Checks that may wait for an argon2 worker; 0: four per worker.
+    pub argon2_queue: usize,
 }
 
-impl FailureThrottle {
-    pub fn new(max_failures: u32, window_seconds: u64) -> Self {
-        FailureThrottle {
-            max_failures,
-            window_micros: (window_seconds as i64).saturating_mul(1_000_000),
-            failures: Mutex::new(HashMap::new()),
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        auth_max_failures: 10,
+        auth_failure_window_seconds: 60,
+        lockout_capacity: 10_000,
+        rate_per_second: 1000,
+        rate_burst: 2000,
+        max_in_flight: None,
+        max_in_flight_per_client: None,
+        body_read_timeout_ms: 10_000,
+        argon2_workers: 0,
+        argon2_queue: 0,
+    };
+
+    /// Calls in flight per process, given the pool's size.
+    pub fn in_flight(&self, pool_size: u32) -> usize {
+        self.max_in_flight.unwrap_or(pool_size as usize).max(1)
+    }
+
+    /// Calls in flight per client, given the process's cap.
+    pub fn in_flight_per_client(&self, in_flight: usize) -> usize {
+        self.max_in_flight_per_client
+            .unwrap_or((in_flight * 3).div_ceil(4))
+            .clamp(1, in_flight)
+    }
+
+    pub fn argon2_workers(&self) -> usize {
+        if self.argon2_workers > 0 {
+            self.argon2_workers
+        } else {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
         }
     }
 
-    /// `Some(seconds to wait)` while `key` is locked out.
-    pub fn locked(&self, key: &str, now: Micros) -> Option<u64> {
-        if self.max_failures == 0 {
+    pub fn argon2_queue(&self) -> usize {
+        if self.argon2_queue > 0 {
+            self.argon2_queue
+        } else {
+            4 * self.argon2_workers()
+        }
+    }
+
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_read_timeout_ms.max(1))
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// The service clock as governor reads it: time since the epoch.
+#[derive(Clone, Debug)]
+struct GovernorClock(SharedClock);
+
+impl governor::clock::Clock for GovernorClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        Duration::from_micros(u64::try_from(self.0.now().0).unwrap_or(0))
+    }
+}
+
+/// A token bucket per API client (governor's GCRA): `burst` calls at once,
+/// refilled at `per_second`, on the service clock.
+pub struct RateLimit {
+    limiter:
+        Option<RateLimiter<i32, DashMapStateStore<i32>, GovernorClock, NoOpMiddleware<Duration>>>,
+    clock: GovernorClock,
+}
+
+impl std::fmt::Debug for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RateLimit")
+    }
+}
+
+impl RateLimit {
+    /// `per_second` of 0 turns the limit off.
+    pub fn new(per_second: u32, burst: u32, clock: SharedClock) -> Self {
+        let clock = GovernorClock(clock);
+        let limiter = NonZeroU32::new(per_second).map(|rate| {
+            let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+            RateLimiter::dashmap_with_clock(
+                Quota::per_second(rate).allow_burst(burst),
+                clock.clone(),
+            )
+        });
+        RateLimit { limiter, clock }
+    }
+
+    /// Takes one call from `client`'s bucket; `Err(seconds to wait)` when empty.
+    pub fn check(&self, client: i32) -> Result<(), u64> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        limiter.check_key(&client).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&self.clock));
+            (wait.as_secs_f64().ceil() as u64).max(1)
+        })
+    }
+}
+
+/// Calls in flight: a cap for the process, and a smaller one per API client.
+#[derive(Clone, Debug)]
+pub struct Shares {
+    inner: Arc<SharesInner>,
+}
+
+#[derive(Debug)]
+struct SharesInner {
+    process: Arc<Semaphore>,
+    per_client: usize,
+    clients: Mutex<HashMap<i32, usize>>,
+}
+
+/// One call's place in flight; released when dropped.
+#[derive(Debug)]
+pub struct Slot {
+    shares: Arc<SharesInner>,
+    client: i32,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Shares {
+    pub fn new(in_flight: usize, per_client: usize) -> Self {
+        Shares {
+            inner: Arc::new(SharesInner {
+                process: Arc::new(Semaphore::new(in_flight.max(1))),
+                per_client: per_client.max(1),
+                clients: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// A place for a call of `client`, or `None` when the client has its
+    /// share in flight or the process is full.
+    pub fn try_enter(&self, client: i32) -> Option<Slot> {
+        let mut clients = self.inner.clients.lock().ok()?;
+        let count = clients.entry(client).or_insert(0);
+        if *count >= self.inner.per_client {
             return None;
         }
-        let failures = self.failures.lock().ok()?;
-        let (since, count) = *failures.get(key)?;
-        let ends = since.0.saturating_add(self.window_micros);
-        (count >= self.max_failures && now.0 < ends).then(|| seconds_until(now, ends))
-    }
-
-    pub fn failed(&self, key: &str, now: Micros) {
-        let Ok(mut failures) = self.failures.lock() else {
-            return;
+        let permit = self.inner.process.clone().try_acquire_owned().ok();
+        let Some(permit) = permit else {
+            if *count == 0 {
+                clients.remove(&client);
+            }
+            return None;
         };
-        if failures.len() >= MAX_KEYS {
-            failures.clear();
-        }
-        let entry = failures.entry(key.to_owned()).or_insert((now, 0));
-        if now.0 >= entry.0.0.saturating_add(self.window_micros) {
-            *entry = (now, 0);
-        }
-        entry.1 = entry.1.saturating_add(1);
-    }
-
-    pub fn succeeded(&self, key: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(key);
-        }
+        *count += 1;
+        Some(Slot {
+            shares: self.inner.clone(),
+            client,
+            _permit: permit,
+        })
     }
 }
 
-/// A token bucket per key: `burst` calls at once, refilled at `per_second`.
-#[derive(Debug)]
-pub struct RateLimiter<K> {
-    per_second: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<K, (f64, Micros)>>,
-}
-
-impl<K: Hash + Eq + Clone> RateLimiter<K> {
-    /// `per_second` of 0 turns the limit off.
-    pub fn new(per_second: u32, burst: u32) -> Self {
-        RateLimiter {
-            per_second: f64::from(per_second),
-            burst: f64::from(burst.max(1)),
-            buckets: Mutex::new(HashMap::new()),
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Ok(mut clients) = self.shares.clients.lock()
+            && let Some(count) = clients.get_mut(&self.client)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                clients.remove(&self.client);
+            }
         }
     }
-
-    /// Takes one token; `Err(seconds to wait)` when there is none.
-    pub fn take(&self, key: &K, now: Micros) -> Result<(), u64> {
-        if self.per_second <= 0.0 {
-            return Ok(());
-        }
-        let Ok(mut buckets) = self.buckets.lock() else {
-            return Ok(());
-        };
-        if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
-            buckets.clear();
-        }
-        let (tokens, at) = buckets.entry(key.clone()).or_insert((self.burst, now));
-        let elapsed = (now.0 - at.0).max(0) as f64 / 1e6;
-        *tokens = (*tokens + elapsed * self.per_second).min(self.burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - *tokens) / self.per_second).ceil().max(1.0) as u64)
-        }
-    }
-}
-
-fn seconds_until(now: Micros, then: i64) -> u64 {
-    ((then - now.0).max(0) as u64).div_ceil(1_000_000).max(1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const S: i64 = 1_000_000;
-
-    #[test]
-    fn failures_lock_out_until_the_window_ends() {
-        let t = FailureThrottle::new(3, 60);
-        for i in 0..3 {
-            assert_eq!(t.locked("u", Micros(i * S)), None);
-            t.failed("u", Micros(i * S));
-        }
-        assert_eq!(t.locked("u", Micros(3 * S)), Some(57));
-        assert_eq!(t.locked("other", Micros(3 * S)), None);
-        assert_eq!(t.locked("u", Micros(60 * S)), None, "the window has passed");
-        t.failed("u", Micros(61 * S));
-        assert_eq!(
-            t.locked("u", Micros(61 * S)),
-            None,
-            "a new window counts afresh"
-        );
-        t.succeeded("u");
-        assert_eq!(t.locked("u", Micros(61 * S)), None);
-    }
+    use crate::domain::{FixedClock, Micros};
 
     #[test]
     fn buckets_allow_a_burst_then_the_rate() {
-        let r = RateLimiter::new(2, 4);
+        let r = RateLimit::new(2, 4, Arc::new(FixedClock(Micros(1_000_000))));
         for _ in 0..4 {
-            assert_eq!(r.take(&1, Micros(0)), Ok(()));
+            assert_eq!(r.check(1), Ok(()));
         }
-        assert_eq!(r.take(&1, Micros(0)), Err(1));
-        assert_eq!(r.take(&2, Micros(0)), Ok(()), "keys are independent");
+        assert_eq!(r.check(1), Err(1));
+        assert_eq!(r.check(2), Ok(()), "clients are independent");
         assert_eq!(
-            r.take(&1, Micros(S / 2)),
-            Ok(()),
-            "half a second refills one"
-        );
-        assert_eq!(r.take(&1, Micros(S / 2)), Err(1));
-        assert_eq!(
-            RateLimiter::new(0, 0).take(&1, Micros(0)),
+            RateLimit::new(0, 0, Arc::new(FixedClock(Micros(0)))).check(1),
             Ok(()),
             "0 is off"
         );
+    }
+
+    #[test]
+    fn one_client_at_its_share_leaves_room_for_others() {
+        let shares = Shares::new(4, 3);
+        let greedy: Vec<_> = (0..10).filter_map(|_| shares.try_enter(1)).collect();
+        assert_eq!(greedy.len(), 3);
+        let other = shares.try_enter(2).expect("room for another client");
+        assert!(shares.try_enter(3).is_none(), "the process is full");
+        drop(other);
+        drop(greedy);
+        let held: Vec<_> = (0..10).filter_map(|_| shares.try_enter(3)).collect();
+        assert_eq!(held.len(), 3, "released on drop");
+    }
+
+    #[test]
+    fn defaults_follow_the_pool() {
+        let l = Limits::DEFAULT;
+        assert_eq!(l.in_flight(16), 16);
+        assert_eq!(l.in_flight_per_client(16), 12);
+        assert_eq!(l.in_flight_per_client(1), 1);
     }
 }

@@ -18,6 +18,7 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use crate::auth::gate::is_grpc;
 use crate::telemetry::{CallLabels, Metrics};
 
 pub struct Observer {
@@ -65,13 +66,6 @@ impl Extractor for Headers<'_> {
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(|k| k.as_str()).collect()
     }
-}
-
-fn is_grpc(headers: &HeaderMap) -> bool {
-    headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"))
 }
 
 pub async fn observe(
@@ -129,34 +123,4 @@ pub async fn observe(
         .metrics
         .observe(CallLabels { method, code }, elapsed);
     response
-}
-
-/// Caps the calls in flight; past the cap a call is refused at once (429 /
-/// RESOURCE_EXHAUSTED) instead of queueing, so accepted calls keep their
-/// latency under overload. Health checks and metrics are never refused.
-pub async fn shed(
-    State(slots): State<Arc<tokio::sync::Semaphore>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let path = request.uri().path();
-    if path.starts_with("/grpc.health.v1.Health/") || path == crate::server::METRICS_ROUTE {
-        return next.run(request).await;
-    }
-    let Ok(_slot) = slots.clone().try_acquire_owned() else {
-        let retry_after_seconds = 1;
-        if is_grpc(request.headers()) {
-            let mut status = tonic::Status::resource_exhausted("Too many requests in flight");
-            if let Ok(v) = "1".parse() {
-                status.metadata_mut().insert("retry-after", v);
-            }
-            return status.into_http();
-        }
-        return axum::response::IntoResponse::into_response(crate::rest::ApiError(
-            crate::error::Error::Throttled {
-                retry_after_seconds,
-            },
-        ));
-    };
-    next.run(request).await
 }

@@ -17,10 +17,10 @@ use axum::http::header;
 use axum::middleware;
 use axum::routing::get;
 
+use crate::app::App;
 use crate::grpc::admin::{BadgeAdminServiceServer, GrpcBadgeAdmin};
 use crate::grpc::{CustomerBadgeServiceServer, GrpcCustomerBadges};
-use crate::observe::{Observer, observe, shed};
-use crate::service::BadgeService;
+use crate::observe::{Observer, observe};
 use crate::store::Store;
 use crate::telemetry::Metrics;
 
@@ -37,8 +37,6 @@ pub const LIVENESS: &str = "liveness";
 /// How often readiness re-checks the database.
 const READINESS_INTERVAL: Duration = Duration::from_secs(2);
 
-/// Serves until `shutdown` completes, then stops accepting, reports
-/// NOT_SERVING, and lets the calls in flight finish (for up to `grace`).
 /// Largest accepted ListCustomerBadges request message.
 pub const MAX_LIST_REQUEST_BYTES: usize = 64 * 1024;
 /// Largest accepted admin request message (as the REST body limit).
@@ -53,30 +51,43 @@ pub struct ServeOptions {
     /// How long calls in flight may take to finish once shutdown begins.
     pub grace: Duration,
     /// Connections are closed (gracefully) after this long, so long-lived
-    /// HTTP/2 clients spread over new pods.
+    /// HTTP/2 clients spread over new pods; one that has not closed a grace
+    /// period later is closed.
     pub max_connection_age: Duration,
-    /// Most calls served at once; more are refused with 429 / RESOURCE_EXHAUSTED.
-    /// `badges serve` sets it to the pool's size unless told otherwise; the
-    /// default here (1024) is for embedding and tests that hold calls in flight.
-    pub max_in_flight: usize,
+    /// An HTTP/2 connection is pinged after this long without a frame, and
+    /// closed when the ping is not answered within `http2_keepalive_timeout`.
+    pub http2_keepalive_interval: Duration,
+    pub http2_keepalive_timeout: Duration,
+}
+
+impl ServeOptions {
+    pub const DEFAULT: ServeOptions = ServeOptions {
+        grace: Duration::from_secs(25),
+        max_connection_age: Duration::from_secs(300),
+        http2_keepalive_interval: Duration::from_secs(30),
+        http2_keepalive_timeout: Duration::from_secs(10),
+    };
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        ServeOptions {
-            grace: Duration::from_secs(25),
-            max_connection_age: Duration::from_secs(300),
-            max_in_flight: 1024,
-        }
+        ServeOptions::DEFAULT
     }
 }
 
+/// Serves until `shutdown` completes, then stops accepting, reports
+/// NOT_SERVING, and lets the calls in flight finish (for up to `grace`).
 pub async fn serve(
     listener: TcpListener,
-    service: Arc<BadgeService>,
+    app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
     options: ServeOptions,
 ) -> anyhow::Result<()> {
+    let App {
+        service,
+        gate,
+        store,
+    } = app;
     let grace = options.grace;
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
@@ -92,7 +103,6 @@ pub async fn serve(
         .set_serving::<BadgeAdminServiceServer<GrpcBadgeAdmin>>()
         .await;
 
-    let store = service.store().clone();
     let (stopping_tx, stopping_rx) = watch::channel(false);
     // Serialises readiness updates between the watcher and shutdown.
     let readiness_lock = Arc::new(tokio::sync::Mutex::new(()));
@@ -143,7 +153,7 @@ pub async fn serve(
                 .max_decoding_message_size(MAX_ADMIN_REQUEST_BYTES),
         );
     // Metrics (no credentials) and one span and sample per call, around it all.
-    let metrics = Metrics::new(store.clone());
+    let metrics = Metrics::new(store.clone(), gate.authenticator().clone());
     let observer = Observer::new(
         metrics.clone(),
         &[
@@ -155,6 +165,12 @@ pub async fn serve(
     );
     let router = routes
         .into_axum_router()
+        // Authentication, rights, rates, request bodies and calls in flight,
+        // for every route that matched (REST and gRPC alike).
+        .route_layer(middleware::from_fn_with_state(
+            gate,
+            crate::auth::gate::gate,
+        ))
         .route(
             METRICS_ROUTE,
             get(move || async move {
@@ -167,15 +183,14 @@ pub async fn serve(
                 )
             }),
         )
-        .layer(middleware::from_fn_with_state(
-            Arc::new(tokio::sync::Semaphore::new(options.max_in_flight.max(1))),
-            shed,
-        ))
         .layer(middleware::from_fn_with_state(observer, observe));
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = Server::builder()
         .accept_http1(true)
         .max_connection_age(options.max_connection_age)
+        .max_connection_age_grace(grace)
+        .http2_keepalive_interval(Some(options.http2_keepalive_interval))
+        .http2_keepalive_timeout(Some(options.http2_keepalive_timeout))
         .add_routes(Routes::from(router))
         .serve_with_incoming_shutdown(incoming, signal);
     tokio::pin!(server);

@@ -29,6 +29,7 @@ use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use crate::auth::Authenticator;
 use crate::config::LogFormat;
 use crate::store::Store;
 
@@ -125,11 +126,13 @@ pub struct Metrics {
     pool_size: Gauge,
     pool_idle: Gauge,
     pool_max: Gauge,
+    lockout_usernames: Gauge,
     store: Store,
+    auth: Arc<Authenticator>,
 }
 
 impl Metrics {
-    pub fn new(store: Store) -> Arc<Self> {
+    pub fn new(store: Store, auth: Arc<Authenticator>) -> Arc<Self> {
         let mut registry = Registry::with_prefix("badges");
         let requests = Family::<CallLabels, Counter>::default();
         let latency = Family::<CallLabels, Histogram>::new_with_constructor(|| {
@@ -164,6 +167,28 @@ impl Metrics {
             "Most database connections the pool opens",
             pool_max.clone(),
         );
+        let hashing = auth.hasher().stats().clone();
+        registry.register(
+            "argon2_checks",
+            "Secret checks run by the argon2 workers",
+            hashing.verified,
+        );
+        registry.register(
+            "argon2_refused",
+            "Secret checks refused at once because the argon2 queue was full",
+            hashing.refused,
+        );
+        registry.register(
+            "argon2_skipped",
+            "Queued secret checks skipped because their caller had gone",
+            hashing.skipped,
+        );
+        let lockout_usernames = Gauge::default();
+        registry.register(
+            "lockout_usernames",
+            "Usernames the credential-failure lockout tracks",
+            lockout_usernames.clone(),
+        );
         Arc::new(Metrics {
             registry,
             requests,
@@ -171,7 +196,9 @@ impl Metrics {
             pool_size,
             pool_idle,
             pool_max,
+            lockout_usernames,
             store,
+            auth,
         })
     }
 
@@ -188,6 +215,7 @@ impl Metrics {
         self.pool_size.set(i64::from(pool.size));
         self.pool_idle.set(pool.idle as i64);
         self.pool_max.set(i64::from(pool.max));
+        self.lockout_usernames.set(self.auth.lockout().len() as i64);
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();

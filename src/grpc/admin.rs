@@ -6,7 +6,7 @@ use prost_types::Timestamp;
 use tonic::{Request, Response, Status};
 
 use super::convert::{images, owner, ownership, timestamp, ts};
-use super::{credentials, status::to_status};
+use super::{caller, status::to_status};
 use crate::domain::admin::{
     BadgeDefinition, CODE_OWNER_INVALID, ClaimCommand, EarnCommand, EnrolCommand, ExpiryRule,
     ImportItem, NewBadgeCommand, NewGroupCommand, RelativeUnit, RevokeCommand,
@@ -176,12 +176,12 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         &self,
         request: Request<proto::CreateGroupRequest>,
     ) -> Result<Response<proto::CreateGroupResponse>, Status> {
-        let creds = credentials(&request);
+        let caller = caller(&request)?;
         let r = request.into_inner();
         let g = self
             .service
             .create_group(
-                creds,
+                &caller,
                 NewGroupCommand {
                     name: r.name,
                     rank: r.rank,
@@ -203,7 +203,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         &self,
         request: Request<proto::CreateBadgeRequest>,
     ) -> Result<Response<proto::CreateBadgeResponse>, Status> {
-        let creds = credentials(&request);
+        let caller = caller(&request)?;
         let r = request.into_inner();
         let mut problems = Vec::new();
         let earn_type = match proto::EarnType::try_from(r.earn_type) {
@@ -257,7 +257,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         };
         let b = self
             .service
-            .create_badge(creds, command, problems)
+            .create_badge(&caller, command, problems)
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::CreateBadgeResponse {
@@ -269,11 +269,11 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         &self,
         request: Request<proto::ActivateBadgeRequest>,
     ) -> Result<Response<proto::ActivateBadgeResponse>, Status> {
-        let creds = credentials(&request);
+        let caller = caller(&request)?;
         let id = request.into_inner().badge_meta_id;
         let b = self
             .service
-            .set_badge_active(creds, &id, true)
+            .set_badge_active(&caller, &id, true)
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::ActivateBadgeResponse {
@@ -285,11 +285,11 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         &self,
         request: Request<proto::DeactivateBadgeRequest>,
     ) -> Result<Response<proto::DeactivateBadgeResponse>, Status> {
-        let creds = credentials(&request);
+        let caller = caller(&request)?;
         let id = request.into_inner().badge_meta_id;
         let b = self
             .service
-            .set_badge_active(creds, &id, false)
+            .set_badge_active(&caller, &id, false)
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::DeactivateBadgeResponse {
@@ -301,10 +301,10 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         &self,
         request: Request<proto::ClaimBadgeRequest>,
     ) -> Result<Response<proto::ClaimBadgeResponse>, Status> {
-        let creds = credentials(&request);
+        let caller = caller(&request)?;
         let r = request.into_inner();
         let b = self
-            .claim(creds, r.badge_meta_id, r.owner_type, r.reference_id, true)
+            .claim(&caller, r.badge_meta_id, r.owner_type, r.reference_id, true)
             .await?;
         Ok(Response::new(proto::ClaimBadgeResponse { badge: Some(b) }))
     }
@@ -313,10 +313,16 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         &self,
         request: Request<proto::UnclaimBadgeRequest>,
     ) -> Result<Response<proto::UnclaimBadgeResponse>, Status> {
-        let creds = credentials(&request);
+        let caller = caller(&request)?;
         let r = request.into_inner();
         let b = self
-            .claim(creds, r.badge_meta_id, r.owner_type, r.reference_id, false)
+            .claim(
+                &caller,
+                r.badge_meta_id,
+                r.owner_type,
+                r.reference_id,
+                false,
+            )
             .await?;
         Ok(Response::new(proto::UnclaimBadgeResponse {
             badge: Some(b),
@@ -327,7 +333,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         &self,
         request: Request<proto::UpsertCustomerRequest>,
     ) -> Result<Response<proto::UpsertCustomerResponse>, Status> {
-        let creds = credentials(&request);
+        let caller = caller(&request)?;
         let r = request.into_inner();
         let command = UpsertCustomerCommand {
             customer_id: r.customer_id,
@@ -338,7 +344,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         };
         let customer_id = self
             .service
-            .upsert_customer(creds, command, vec![])
+            .upsert_customer(&caller, command, vec![])
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::UpsertCustomerResponse { customer_id }))
@@ -348,7 +354,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         &self,
         request: Request<proto::EnrolCustomersRequest>,
     ) -> Result<Response<proto::EnrolCustomersResponse>, Status> {
-        let creds = credentials(&request);
+        let caller = caller(&request)?;
         let r = request.into_inner();
         let mut problems = Vec::new();
         let issued_at = timestamp(r.issue_event_date, "issueEventDate", &mut problems);
@@ -360,7 +366,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         };
         let outcomes = self
             .service
-            .enrol(creds, command, problems)
+            .enrol(&caller, command, problems)
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::EnrolCustomersResponse {
@@ -379,7 +385,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         &self,
         request: Request<proto::EarnBadgeRequest>,
     ) -> Result<Response<proto::EarnBadgeResponse>, Status> {
-        let creds = credentials(&request);
+        let caller = caller(&request)?;
         let r = request.into_inner();
         let mut problems = Vec::new();
         let event_at = timestamp(r.earn_event_date, "earnEventDate", &mut problems);
@@ -396,7 +402,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         };
         let o = self
             .service
-            .earn(creds, command, problems)
+            .earn(&caller, command, problems)
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::EarnBadgeResponse {
@@ -412,7 +418,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         &self,
         request: Request<proto::RevokeEarnRequest>,
     ) -> Result<Response<proto::RevokeEarnResponse>, Status> {
-        let creds = credentials(&request);
+        let caller = caller(&request)?;
         let r = request.into_inner();
         let earned_badge_id = r.earned_badge_id.clone();
         let command = RevokeCommand {
@@ -421,7 +427,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
             earned_badge_id: r.earned_badge_id,
         };
         self.service
-            .revoke(creds, command, vec![])
+            .revoke(&caller, command, vec![])
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::RevokeEarnResponse { earned_badge_id }))
@@ -431,7 +437,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         &self,
         request: Request<proto::ImportAwardsRequest>,
     ) -> Result<Response<proto::ImportAwardsResponse>, Status> {
-        let creds = credentials(&request);
+        let caller = caller(&request)?;
         let r = request.into_inner();
         let mut problems = Vec::new();
         let items = r
@@ -462,7 +468,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
             .collect();
         let outcomes = self
             .service
-            .import(creds, items, problems)
+            .import(&caller, items, problems)
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::ImportAwardsResponse {
@@ -492,7 +498,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
 impl GrpcBadgeAdmin {
     async fn claim(
         &self,
-        creds: Option<crate::auth::Credentials>,
+        caller: &crate::auth::Principal,
         badge_id: String,
         owner_type: i32,
         reference_id: String,
@@ -500,12 +506,7 @@ impl GrpcBadgeAdmin {
     ) -> Result<proto::BadgeDefinition, Status> {
         let mut problems = Vec::new();
         let Some(owner_type) = owner_required(owner_type, "ownerType", &mut problems) else {
-            // Credentials still come first.
-            let service = &self.service;
-            return Err(to_status(match service.check_writer(creds).await {
-                Ok(()) => crate::error::Error::Invalid(problems),
-                Err(e) => e,
-            }));
+            return Err(to_status(crate::error::Error::Invalid(problems)));
         };
         let command = ClaimCommand {
             badge_id,
@@ -514,7 +515,7 @@ impl GrpcBadgeAdmin {
         };
         let b = self
             .service
-            .set_claim(creds, command, active, problems)
+            .set_claim(caller, command, active, problems)
             .await
             .map_err(to_status)?;
         Ok(badge_out(b))

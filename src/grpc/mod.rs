@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use crate::auth::Credentials;
+use crate::auth::Principal;
 use crate::proto::customer_badge_service_server::CustomerBadgeService;
 use crate::proto::{ListCustomerBadgesRequest, ListCustomerBadgesResponse};
 use crate::service::BadgeService;
@@ -26,10 +26,14 @@ impl GrpcCustomerBadges {
     }
 }
 
-/// Credentials from the `x-cap-api-oauth-token` or `authorization` metadata.
-fn credentials<T>(request: &Request<T>) -> Option<Credentials> {
-    let text = |name: &str| request.metadata().get(name).and_then(|v| v.to_str().ok());
-    Credentials::from_headers(text("authorization"), text("x-cap-api-oauth-token"))
+/// The caller, as the gate (`crate::auth::gate`) authenticated it. Every
+/// method runs behind the gate, so a missing one is UNAUTHENTICATED.
+fn caller<T>(request: &Request<T>) -> Result<Principal, Status> {
+    request
+        .extensions()
+        .get::<Principal>()
+        .copied()
+        .ok_or_else(|| status::to_status(crate::error::Error::Unauthenticated))
 }
 
 #[tonic::async_trait]
@@ -38,11 +42,11 @@ impl CustomerBadgeService for GrpcCustomerBadges {
         &self,
         request: Request<ListCustomerBadgesRequest>,
     ) -> Result<Response<ListCustomerBadgesResponse>, Status> {
-        let credentials = credentials(&request);
+        let caller = caller(&request)?;
         let (params, problems) = convert::list_params(request.into_inner());
         let page = self
             .service
-            .list_customer_badges(credentials, params, problems)
+            .list_customer_badges(&caller, params, problems)
             .await
             .map_err(status::to_status)?;
         Ok(Response::new(convert::list_response(page)))

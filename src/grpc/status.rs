@@ -22,6 +22,14 @@ pub const ERROR_DOMAIN: &str = "badges.capillary";
 pub fn to_status(error: Error) -> Status {
     match error {
         Error::Unauthenticated => with_info(Code::Unauthenticated, "Unauthorized", 401, None),
+        Error::StaleClient => {
+            let mut status = with_info(Code::Unauthenticated, "Unauthorized", 401, None);
+            status.metadata_mut().insert(
+                crate::auth::gate::STALE_CLIENT_HEADER,
+                tonic::metadata::MetadataValue::from_static("1"),
+            );
+            status
+        }
         Error::PermissionDenied => with_info(Code::PermissionDenied, "Forbidden", 403, None),
         Error::NotFound(problem) => with_info(
             Code::NotFound,
@@ -41,26 +49,38 @@ pub fn to_status(error: Error) -> Status {
                 code_only(429),
             );
             details.set_retry_info(Some(std::time::Duration::from_secs(retry_after_seconds)));
-            let mut status =
-                Status::with_error_details(Code::ResourceExhausted, "Too many requests", details);
-            if let Ok(v) = retry_after_seconds.to_string().parse() {
-                status.metadata_mut().insert("retry-after", v);
-            }
-            status
+            retry_after(
+                Status::with_error_details(Code::ResourceExhausted, "Too many requests", details),
+                retry_after_seconds,
+            )
         }
         Error::Timeout(detail) => {
             tracing::warn!(error = %detail, "database deadline exceeded");
-            with_info(Code::DeadlineExceeded, "Service unavailable", 503, None)
+            retry_after(
+                with_info(Code::DeadlineExceeded, "Service unavailable", 503, None),
+                crate::error::UNAVAILABLE_RETRY_AFTER_SECONDS,
+            )
         }
         Error::Unavailable(detail) => {
             tracing::warn!(error = %detail, "database unavailable");
-            with_info(Code::Unavailable, "Service unavailable", 503, None)
+            retry_after(
+                with_info(Code::Unavailable, "Service unavailable", 503, None),
+                crate::error::UNAVAILABLE_RETRY_AFTER_SECONDS,
+            )
         }
         Error::Internal(detail) => {
             tracing::error!(error = %detail, "internal error");
             with_info(Code::Internal, "Internal server error", 500, None)
         }
     }
+}
+
+/// The REST header's twin, in metadata.
+fn retry_after(mut status: Status, seconds: u64) -> Status {
+    if let Ok(v) = seconds.to_string().parse() {
+        status.metadata_mut().insert("retry-after", v);
+    }
+    status
 }
 
 fn code_only(numeric: u32) -> HashMap<String, String> {

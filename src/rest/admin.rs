@@ -12,8 +12,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::Caller;
 use super::error::{ApiError, rejection};
 use super::json::{EpochSeconds, ErrorJson};
+use crate::auth::Principal;
 use crate::auth::Secret;
 use crate::domain::admin::{
     BadgeDefinition, CODE_OWNER_INVALID, ClaimCommand, EarnCommand, EnrolCommand, ExpiryRule,
@@ -35,11 +37,9 @@ fn ok<T: Serialize>(data: T) -> Response {
     Json(serde_json::json!({ "data": data, "errors": [], "warnings": [] })).into_response()
 }
 
-/// A body that could not be read: still 401/403 first, then 400.
-async fn bad_body(s: &BadgeService, headers: &HeaderMap, e: JsonRejection) -> Response {
-    if let Err(denied) = s.check_writer(super::credentials(headers)).await {
-        return ApiError(denied).into_response();
-    }
+/// A body that could not be read as its JSON (the gate already answered
+/// 401/403 for the caller).
+fn bad_body(e: JsonRejection) -> Response {
     let status = match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
         _ => StatusCode::BAD_REQUEST,
@@ -115,19 +115,20 @@ pub struct GroupBody {
     rank: Option<i32>,
 }
 
-pub async fn create_group(State(s): Svc, headers: HeaderMap, body: Body<GroupBody>) -> Response {
+pub async fn create_group(
+    State(s): Svc,
+    Caller(caller): Caller,
+    body: Body<GroupBody>,
+) -> Response {
     let Json(b) = match body {
         Ok(b) => b,
-        Err(e) => return bad_body(&s, &headers, e).await,
+        Err(e) => return bad_body(e),
     };
     let command = NewGroupCommand {
         name: b.name,
         rank: b.rank,
     };
-    match s
-        .create_group(super::credentials(&headers), command, vec![])
-        .await
-    {
+    match s.create_group(&caller, command, vec![]).await {
         Ok(g) => ok(serde_json::json!({ "id": g.id, "name": g.name, "rank": g.rank })),
         Err(e) => ApiError(e).into_response(),
     }
@@ -249,10 +250,15 @@ fn badge_answer(r: crate::error::Result<BadgeDefinition>) -> Response {
     }
 }
 
-pub async fn create_badge(State(s): Svc, headers: HeaderMap, body: Body<BadgeBody>) -> Response {
+pub async fn create_badge(
+    State(s): Svc,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    body: Body<BadgeBody>,
+) -> Response {
     let Json(b) = match body {
         Ok(b) => b,
-        Err(e) => return bad_body(&s, &headers, e).await,
+        Err(e) => return bad_body(e),
     };
     let mut problems = Vec::new();
     let earn_type = EarnType::parse(&b.earn_type);
@@ -305,24 +311,15 @@ pub async fn create_badge(State(s): Svc, headers: HeaderMap, body: Body<BadgeBod
     };
     // An owner list holding only invalid owners is reported as invalid (714)
     // and not also as empty (728): `service::checked` keeps one problem per field.
-    badge_answer(
-        s.create_badge(super::credentials(&headers), command, problems)
-            .await,
-    )
+    badge_answer(s.create_badge(&caller, command, problems).await)
 }
 
-pub async fn activate(State(s): Svc, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    badge_answer(
-        s.set_badge_active(super::credentials(&headers), &id, true)
-            .await,
-    )
+pub async fn activate(State(s): Svc, Caller(caller): Caller, Path(id): Path<String>) -> Response {
+    badge_answer(s.set_badge_active(&caller, &id, true).await)
 }
 
-pub async fn deactivate(State(s): Svc, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    badge_answer(
-        s.set_badge_active(super::credentials(&headers), &id, false)
-            .await,
-    )
+pub async fn deactivate(State(s): Svc, Caller(caller): Caller, Path(id): Path<String>) -> Response {
+    badge_answer(s.set_badge_active(&caller, &id, false).await)
 }
 
 #[derive(Deserialize)]
@@ -334,51 +331,44 @@ pub struct ClaimBody {
 
 async fn claim_or_unclaim(
     s: Arc<BadgeService>,
-    headers: HeaderMap,
+    caller: Principal,
     id: String,
     body: Body<ClaimBody>,
     active: bool,
 ) -> Response {
     let Json(b) = match body {
         Ok(b) => b,
-        Err(e) => return bad_body(&s, &headers, e).await,
+        Err(e) => return bad_body(e),
     };
     let mut problems = Vec::new();
     let owner_type = owner(&b.owner_type, "ownerType", &mut problems);
     let Some(owner_type) = owner_type else {
-        let answer = match s.check_writer(super::credentials(&headers)).await {
-            Ok(()) => crate::error::Error::Invalid(problems),
-            Err(denied) => denied,
-        };
-        return ApiError(answer).into_response();
+        return ApiError(crate::error::Error::Invalid(problems)).into_response();
     };
     let command = ClaimCommand {
         badge_id: id,
         owner_type,
         reference_id: b.reference_id,
     };
-    badge_answer(
-        s.set_claim(super::credentials(&headers), command, active, problems)
-            .await,
-    )
+    badge_answer(s.set_claim(&caller, command, active, problems).await)
 }
 
 pub async fn claim(
     State(s): Svc,
-    headers: HeaderMap,
+    Caller(caller): Caller,
     Path(id): Path<String>,
     body: Body<ClaimBody>,
 ) -> Response {
-    claim_or_unclaim(s, headers, id, body, true).await
+    claim_or_unclaim(s, caller, id, body, true).await
 }
 
 pub async fn unclaim(
     State(s): Svc,
-    headers: HeaderMap,
+    Caller(caller): Caller,
     Path(id): Path<String>,
     body: Body<ClaimBody>,
 ) -> Response {
-    claim_or_unclaim(s, headers, id, body, false).await
+    claim_or_unclaim(s, caller, id, body, false).await
 }
 
 // ---- customers
@@ -395,12 +385,12 @@ pub struct CustomerBody {
 
 pub async fn upsert_customer(
     State(s): Svc,
-    headers: HeaderMap,
+    Caller(caller): Caller,
     body: Body<CustomerBody>,
 ) -> Response {
     let Json(b) = match body {
         Ok(b) => b,
-        Err(e) => return bad_body(&s, &headers, e).await,
+        Err(e) => return bad_body(e),
     };
     let command = UpsertCustomerCommand {
         customer_id: b.customer_id,
@@ -409,10 +399,7 @@ pub async fn upsert_customer(
         external_id: b.external_id,
         card_number: b.card_number,
     };
-    match s
-        .upsert_customer(super::credentials(&headers), command, vec![])
-        .await
-    {
+    match s.upsert_customer(&caller, command, vec![]).await {
         Ok(id) => ok(serde_json::json!({ "customerId": id })),
         Err(e) => ApiError(e).into_response(),
     }
@@ -439,10 +426,10 @@ pub struct EnrolBody {
     issue_event_date_iso: Option<String>,
 }
 
-pub async fn enrol(State(s): Svc, headers: HeaderMap, body: Body<EnrolBody>) -> Response {
+pub async fn enrol(State(s): Svc, Caller(caller): Caller, body: Body<EnrolBody>) -> Response {
     let Json(b) = match body {
         Ok(b) => b,
-        Err(e) => return bad_body(&s, &headers, e).await,
+        Err(e) => return bad_body(e),
     };
     let mut problems = Vec::new();
     let issued_at = time(
@@ -459,10 +446,7 @@ pub async fn enrol(State(s): Svc, headers: HeaderMap, body: Body<EnrolBody>) -> 
         request_id: b.request_id,
         issued_at,
     };
-    match s
-        .enrol(super::credentials(&headers), command, problems)
-        .await
-    {
+    match s.enrol(&caller, command, problems).await {
         Ok(outcomes) => Json(
             outcomes
                 .into_iter()
@@ -506,10 +490,10 @@ pub struct EarnBody {
     triggered_by: Option<TriggeredByBody>,
 }
 
-pub async fn earn(State(s): Svc, headers: HeaderMap, body: Body<EarnBody>) -> Response {
+pub async fn earn(State(s): Svc, Caller(caller): Caller, body: Body<EarnBody>) -> Response {
     let Json(b) = match body {
         Ok(b) => b,
-        Err(e) => return bad_body(&s, &headers, e).await,
+        Err(e) => return bad_body(e),
     };
     let mut problems = Vec::new();
     let event_at = time(
@@ -529,10 +513,7 @@ pub async fn earn(State(s): Svc, headers: HeaderMap, body: Body<EarnBody>) -> Re
         event_at,
         triggered_by,
     };
-    match s
-        .earn(super::credentials(&headers), command, problems)
-        .await
-    {
+    match s.earn(&caller, command, problems).await {
         Ok(o) => ok(serde_json::json!({
             "badgeMetaId": o.badge_id,
             "customerId": o.customer_id,
@@ -552,10 +533,10 @@ pub struct RevokeBody {
     earned_badge_id: String,
 }
 
-pub async fn revoke(State(s): Svc, headers: HeaderMap, body: Body<RevokeBody>) -> Response {
+pub async fn revoke(State(s): Svc, Caller(caller): Caller, body: Body<RevokeBody>) -> Response {
     let Json(b) = match body {
         Ok(b) => b,
-        Err(e) => return bad_body(&s, &headers, e).await,
+        Err(e) => return bad_body(e),
     };
     let earned_badge_id = b.earned_badge_id.clone();
     let command = RevokeCommand {
@@ -563,10 +544,7 @@ pub async fn revoke(State(s): Svc, headers: HeaderMap, body: Body<RevokeBody>) -
         customer_id: b.customer_id,
         earned_badge_id: b.earned_badge_id,
     };
-    match s
-        .revoke(super::credentials(&headers), command, vec![])
-        .await
-    {
+    match s.revoke(&caller, command, vec![]).await {
         Ok(()) => ok(serde_json::json!({ "earnedBadgeId": earned_badge_id, "revoked": true })),
         Err(e) => ApiError(e).into_response(),
     }
@@ -585,10 +563,14 @@ pub struct ImportBody {
     earn_expires_on_iso: Option<String>,
 }
 
-pub async fn import(State(s): Svc, headers: HeaderMap, body: Body<Vec<ImportBody>>) -> Response {
+pub async fn import(
+    State(s): Svc,
+    Caller(caller): Caller,
+    body: Body<Vec<ImportBody>>,
+) -> Response {
     let Json(items) = match body {
         Ok(b) => b,
-        Err(e) => return bad_body(&s, &headers, e).await,
+        Err(e) => return bad_body(e),
     };
     let mut problems = Vec::new();
     let items: Vec<ImportItem> = items
@@ -622,10 +604,7 @@ pub async fn import(State(s): Svc, headers: HeaderMap, body: Body<Vec<ImportBody
             })
         })
         .collect();
-    match s
-        .import(super::credentials(&headers), items, problems)
-        .await
-    {
+    match s.import(&caller, items, problems).await {
         Ok(outcomes) => Json(
             outcomes
                 .into_iter()

@@ -48,6 +48,14 @@ impl IntoResponse for ApiError {
                 );
                 r
             }
+            Error::StaleClient => {
+                let mut r = envelope(StatusCode::UNAUTHORIZED, one(401, "Unauthorized"));
+                r.headers_mut().insert(
+                    crate::auth::gate::STALE_CLIENT_HEADER,
+                    HeaderValue::from_static("1"),
+                );
+                r
+            }
             Error::PermissionDenied => envelope(StatusCode::FORBIDDEN, one(403, "Forbidden")),
             Error::Invalid(problems) => envelope(
                 StatusCode::BAD_REQUEST,
@@ -68,10 +76,15 @@ impl IntoResponse for ApiError {
             }
             Error::Unavailable(detail) | Error::Timeout(detail) => {
                 tracing::warn!(error = %detail, "database unavailable or too slow");
-                envelope(
+                let mut r = envelope(
                     StatusCode::SERVICE_UNAVAILABLE,
                     one(503, "Service unavailable"),
-                )
+                );
+                r.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(crate::error::UNAVAILABLE_RETRY_AFTER_SECONDS),
+                );
+                r
             }
             Error::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");

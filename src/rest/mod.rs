@@ -19,19 +19,17 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
-use crate::auth::Credentials;
+use crate::auth::Principal;
 use crate::service::BadgeService;
-pub use error::ApiError;
-use error::rejection;
+pub use error::{ApiError, rejection};
 use json::{Envelope, ListData};
 
+pub use crate::auth::gate::{MAX_BODY_BYTES, OAUTH_TOKEN_HEADER};
 pub use admin::MIGRATION_HEADER;
 pub use query::{IDENTIFIER_HEADER, MAX_PARAMS};
 
-/// The upstream OAuth token header.
-pub const OAUTH_TOKEN_HEADER: &str = "X-CAP-API-OAUTH-TOKEN";
-/// Largest accepted request body.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Where clients trade their key and secret for an OAuth token.
+pub const TOKEN_ROUTE: &str = "/v3/oauth/token/generate";
 
 /// The list route; equal to the RPC's `google.api.http` annotation.
 pub const LIST_ROUTE: &str = "/api_gateway/v1/badges/management/{customer_id}";
@@ -45,13 +43,24 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// Most header bytes (names and values) a request may carry.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
-/// Credentials from `X-CAP-API-OAUTH-TOKEN` or `Authorization`.
-fn credentials(headers: &HeaderMap) -> Option<Credentials> {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    Credentials::from_headers(
-        text(header::AUTHORIZATION.as_str()),
-        text(OAUTH_TOKEN_HEADER),
-    )
+/// The caller, as the gate (`crate::auth::gate`) authenticated it. Every
+/// route that needs a caller runs behind the gate, so a missing one is a 401.
+pub struct Caller(pub Principal);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .copied()
+            .map(Caller)
+            .ok_or(ApiError(crate::error::Error::Unauthenticated))
+    }
 }
 
 pub fn router(service: Arc<BadgeService>) -> axum::Router {
@@ -59,7 +68,7 @@ pub fn router(service: Arc<BadgeService>) -> axum::Router {
     axum::Router::new()
         .route(LIST_ROUTE, get(list_customer_badges))
         .route(OPENAPI_ROUTE, get(openapi))
-        .route("/v3/oauth/token/generate", post(admin::generate_token))
+        .route(TOKEN_ROUTE, post(admin::generate_token))
         .route(&format!("{B}/group"), post(admin::create_group))
         .route(&format!("{B}/badgeMeta"), post(admin::create_badge))
         .route(
@@ -92,6 +101,7 @@ pub fn router(service: Arc<BadgeService>) -> axum::Router {
 
 async fn list_customer_badges(
     State(service): State<Arc<BadgeService>>,
+    Caller(caller): Caller,
     path: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -103,14 +113,13 @@ async fn list_customer_badges(
             Some("customerId"),
         );
     };
-    let credentials = credentials(&headers);
     let (params, problems) = query::list_params(
         customer_id,
         headers.get(IDENTIFIER_HEADER).map(|v| v.as_bytes()),
         query.as_deref(),
     );
     match service
-        .list_customer_badges(credentials, params, problems)
+        .list_customer_badges(&caller, params, problems)
         .await
     {
         Ok(page) => Json(Envelope {

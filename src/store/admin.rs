@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, SqlErr, TransactionTrait,
+    QueryFilter, QueryOrder, SqlErr,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,6 +19,7 @@ use super::entity::{
     award, badge, badge_claim, badge_group, badge_image, badge_owner, customer, enrolment,
     idempotency_key,
 };
+use crate::auth::Principal;
 use crate::domain::Micros;
 use crate::domain::Problem;
 use crate::domain::admin::{
@@ -93,13 +94,14 @@ impl Store {
     /// claimed it, or 809 when that call's body differed.
     async fn begin_write<T: DeserializeOwned, C: Serialize>(
         &self,
-        org: i32,
+        p: &Principal,
         kind: &str,
         request_id: Option<&str>,
         command: &C,
         now: Micros,
     ) -> Result<Begun<T>> {
-        let txn = self.db.begin().await?;
+        let org = p.org_id;
+        let txn = self.write_txn_as(p).await?;
         let Some(request_id) = request_id else {
             return Ok(Begun::Fresh(txn));
         };
@@ -162,10 +164,12 @@ impl Store {
 
     pub async fn create_group(
         &self,
-        org: i32,
+        p: &Principal,
         c: &NewGroupCommand,
         now: Micros,
     ) -> Result<GroupView> {
+        let org = p.org_id;
+        let txn = self.write_txn_as(p).await?;
         let id = new_object_id(now);
         let rank = c.rank.unwrap_or_default();
         let res = badge_group::Entity::insert(badge_group::ActiveModel {
@@ -175,14 +179,17 @@ impl Store {
             rank: Set(rank),
             created_at: Set(now.0),
         })
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&txn)
         .await;
         match res {
-            Ok(_) => Ok(GroupView {
-                id,
-                name: c.name.clone(),
-                rank,
-            }),
+            Ok(_) => {
+                txn.commit().await?;
+                Ok(GroupView {
+                    id,
+                    name: c.name.clone(),
+                    rank,
+                })
+            }
             Err(e) if is_unique_violation(&e) => Err(Error::Conflict(vec![problem(
                 CODE_GROUP_NAME_TAKEN,
                 "a group with this name already exists",
@@ -194,11 +201,12 @@ impl Store {
 
     pub async fn create_badge(
         &self,
-        org: i32,
+        p: &Principal,
         c: &NewBadgeCommand,
         now: Micros,
     ) -> Result<BadgeDefinition> {
-        let txn = self.db.begin().await?;
+        let org = p.org_id;
+        let txn = self.write_txn_as(p).await?;
         if let Some(group) = &c.group_id {
             let found = badge_group::Entity::find_by_id(group.clone())
                 .filter(badge_group::Column::OrgId.eq(org))
@@ -346,12 +354,13 @@ impl Store {
 
     pub async fn set_badge_active(
         &self,
-        org: i32,
+        p: &Principal,
         id: &str,
         active: bool,
         now: Micros,
     ) -> Result<BadgeDefinition> {
-        let txn = self.db.begin().await?;
+        let org = p.org_id;
+        let txn = self.write_txn_as(p).await?;
         let updated = badge::Entity::update_many()
             .col_expr(badge::Column::Active, Expr::value(active))
             .col_expr(badge::Column::LastUpdatedOn, Expr::value(now.0))
@@ -370,12 +379,13 @@ impl Store {
     /// Claims (`active`) or unclaims a badge for a module instance.
     pub async fn set_claim(
         &self,
-        org: i32,
+        p: &Principal,
         c: &ClaimCommand,
         active: bool,
         now: Micros,
     ) -> Result<BadgeDefinition> {
-        let txn = self.db.begin().await?;
+        let org = p.org_id;
+        let txn = self.write_txn_as(p).await?;
         self.find_badge(&txn, org, &c.badge_id).await?;
         let restricted =
             badge_owner::Entity::find_by_id((c.badge_id.clone(), c.owner_type.as_str().to_owned()))
@@ -429,9 +439,10 @@ impl Store {
         Ok(view)
     }
 
-    pub async fn upsert_customer(&self, org: i32, c: &UpsertCustomerCommand) -> Result<()> {
+    pub async fn upsert_customer(&self, p: &Principal, c: &UpsertCustomerCommand) -> Result<()> {
+        let org = p.org_id;
         let email = c.email.as_ref().map(|e| e.to_lowercase());
-        let txn = self.db.begin().await?;
+        let txn = self.write_txn_as(p).await?;
         let mut taken = Vec::new();
         for (field, column, value) in [
             ("email", customer::Column::Email, &email),
@@ -511,13 +522,14 @@ impl Store {
 
     pub async fn enrol(
         &self,
-        org: i32,
+        p: &Principal,
         c: &EnrolCommand,
         now: Micros,
     ) -> Result<Vec<EnrolOutcome>> {
+        let org = p.org_id;
         const KIND: &str = "enrol";
         let request = c.request_id.as_deref();
-        let txn = match self.begin_write(org, KIND, request, c, now).await? {
+        let txn = match self.begin_write(p, KIND, request, c, now).await? {
             Begun::Replay(answer) => return Ok(answer),
             Begun::Fresh(txn) => txn,
         };
@@ -601,10 +613,11 @@ impl Store {
         Ok(outcomes)
     }
 
-    pub async fn earn(&self, org: i32, c: &EarnCommand, now: Micros) -> Result<EarnOutcome> {
+    pub async fn earn(&self, p: &Principal, c: &EarnCommand, now: Micros) -> Result<EarnOutcome> {
+        let org = p.org_id;
         const KIND: &str = "earn";
         let request = c.request_id.as_deref();
-        let txn = match self.begin_write(org, KIND, request, c, now).await? {
+        let txn = match self.begin_write(p, KIND, request, c, now).await? {
             Begun::Replay(answer) => return Ok(answer),
             Begun::Fresh(txn) => txn,
         };
@@ -686,7 +699,9 @@ impl Store {
         Ok(outcome)
     }
 
-    pub async fn revoke(&self, org: i32, c: &RevokeCommand) -> Result<()> {
+    pub async fn revoke(&self, p: &Principal, c: &RevokeCommand) -> Result<()> {
+        let org = p.org_id;
+        let txn = self.write_txn_as(p).await?;
         let updated = award::Entity::update_many()
             .col_expr(award::Column::Revoked, Expr::value(true))
             .filter(award::Column::OrgId.eq(org))
@@ -694,7 +709,7 @@ impl Store {
             .filter(award::Column::BadgeId.eq(c.badge_id.as_str()))
             .filter(award::Column::CustomerId.eq(c.customer_id))
             .filter(award::Column::Revoked.eq(false))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         if updated.rows_affected == 0 {
             return Err(Error::Invalid(vec![problem(
@@ -703,6 +718,7 @@ impl Store {
                 "earnedBadgeId",
             )]));
         }
+        txn.commit().await?;
         Ok(())
     }
 
@@ -710,11 +726,12 @@ impl Store {
     /// the successful ones are written in one transaction.
     pub async fn import(
         &self,
-        org: i32,
+        p: &Principal,
         items: &[ImportItem],
         now: Micros,
     ) -> Result<Vec<ImportOutcome>> {
-        let txn = self.db.begin().await?;
+        let org = p.org_id;
+        let txn = self.write_txn_as(p).await?;
         let badge_ids: HashSet<&str> = items.iter().map(|i| i.badge_id.as_str()).collect();
         let badges: HashMap<String, badge::Model> = badge::Entity::find()
             .filter(badge::Column::OrgId.eq(org))

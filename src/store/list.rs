@@ -16,6 +16,7 @@ use sea_orm::{
 use super::Store;
 use super::entity::customer;
 use super::sql::Sql;
+use crate::auth::Principal;
 use crate::domain::Micros;
 use crate::domain::cursor::{Cursor, Keyset};
 use crate::domain::enums::{
@@ -85,10 +86,12 @@ impl Store {
     /// tell a missing customer from a page without rows.
     pub async fn list_customer_badges(
         &self,
-        org: i32,
+        p: &Principal,
         q: &ListQuery,
         now: Micros,
     ) -> Result<Option<ListPage>> {
+        self.check_client(p).await?;
+        let org = p.org_id;
         let rows = PageRow::find_by_statement(page_statement(self.backend(), org, q, now))
             .all(&self.db)
             .await?;

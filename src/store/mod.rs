@@ -13,11 +13,14 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QuerySelect, SqliteTransactionMode,
+    Statement, TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
-use crate::error::Result;
+use crate::auth::Principal;
+use crate::error::{Error, Result};
 
 pub use writes::{
     NewApiClient, NewAward, NewBadge, NewCustomer, NewEnrolment, NewGroup, NewOrg, SeedTxn, Writer,
@@ -52,25 +55,95 @@ pub struct PoolStats {
     pub max: u32,
 }
 
+/// The database, as a pool for reads and a connection for writes.
+///
+/// On PostgreSQL both are the same pool. SQLite lets one writer in at a time
+/// and answers a second with `database is locked`, so there writes go through
+/// a pool of one connection, where they wait their turn (up to the acquire
+/// timeout, then 503), and begin `IMMEDIATE`, taking the write lock at once
+/// instead of failing to upgrade a read.
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    writer: DatabaseConnection,
 }
 
 impl Store {
     /// Opens a pool on `url` (`sqlite://…` or `postgres://…`).
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self> {
-        Ok(Store {
-            db: Database::connect(connect_options(url, settings, settings.max_connections)).await?,
-        })
+        let db =
+            Database::connect(connect_options(url, settings, settings.max_connections)).await?;
+        let writer = match db.get_database_backend() {
+            DbBackend::Sqlite => Database::connect(connect_options(url, settings, 1)).await?,
+            _ => db.clone(),
+        };
+        Ok(Store { db, writer })
     }
 
     /// Calls `observer` with every statement this store runs (its text, never
     /// values): for diagnostics and the statement-count test.
     pub fn observe_statements(mut self, observer: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        let observer = std::sync::Arc::new(observer);
+        let reads = observer.clone();
         self.db
-            .set_metric_callback(move |info| observer(&info.statement.sql));
+            .set_metric_callback(move |info| reads(&info.statement.sql));
+        if self.backend() == DbBackend::Sqlite {
+            self.writer
+                .set_metric_callback(move |info| observer(&info.statement.sql));
+        } else {
+            self.writer = self.db.clone();
+        }
         self
+    }
+
+    /// Begins a write transaction for the caller `p`, whose client row must
+    /// still be what it was when the caller was authenticated
+    /// (`StaleClient` otherwise). On PostgreSQL the row is read `FOR SHARE`,
+    /// so a disable or rotation waits for this write, and the write is never
+    /// acknowledged after it.
+    pub(crate) async fn write_txn_as(&self, p: &Principal) -> Result<DatabaseTransaction> {
+        let txn = self.write_txn().await?;
+        let generation: Option<i64> = entity::api_client::Entity::find_by_id(p.client_id)
+            .select_only()
+            .column(entity::api_client::Column::Generation)
+            .filter(entity::api_client::Column::Disabled.eq(false))
+            .lock_shared()
+            .into_tuple()
+            .one(&txn)
+            .await?;
+        if generation != Some(p.generation) {
+            return Err(Error::StaleClient);
+        }
+        Ok(txn)
+    }
+
+    /// `StaleClient` unless the caller's client row is still what it was
+    /// when the caller was authenticated.
+    pub(crate) async fn check_client(&self, p: &Principal) -> Result<()> {
+        let generation: Option<i64> = entity::api_client::Entity::find_by_id(p.client_id)
+            .select_only()
+            .column(entity::api_client::Column::Generation)
+            .filter(entity::api_client::Column::Disabled.eq(false))
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        if generation == Some(p.generation) {
+            Ok(())
+        } else {
+            Err(Error::StaleClient)
+        }
+    }
+
+    /// Begins a write transaction (on SQLite, `BEGIN IMMEDIATE` on the one
+    /// writer connection).
+    pub(crate) async fn write_txn(&self) -> Result<DatabaseTransaction> {
+        Ok(self
+            .writer
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?)
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
@@ -112,6 +185,9 @@ impl Store {
     }
 
     pub async fn close(self) -> Result<()> {
+        if self.backend() == DbBackend::Sqlite {
+            self.writer.close().await?;
+        }
         Ok(self.db.close().await?)
     }
 }

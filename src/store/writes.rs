@@ -117,11 +117,11 @@ impl SeedTxn {
 impl Store {
     /// Begins a transaction for inserts that must land together.
     pub async fn seed(&self) -> Result<SeedTxn> {
-        Ok(SeedTxn(self.db.begin().await?))
+        Ok(SeedTxn(self.write_txn().await?))
     }
 
     fn writer(&self) -> Writer<'_, sea_orm::DatabaseConnection> {
-        Writer(&self.db)
+        Writer(&self.writer)
     }
 
     pub async fn insert_org(&self, new: NewOrg) -> Result<i32> {
@@ -176,24 +176,29 @@ impl Store {
             .await?)
     }
 
-    /// Disables a client, or gives it a new secret hash; `false` when there is
-    /// no such client.
+    /// Disables or enables a client, or gives it a new secret hash, and moves
+    /// its generation, which ends every token it had; `false` when there is no
+    /// such client.
     pub async fn update_api_client(
         &self,
         username: &str,
         disabled: Option<bool>,
         secret_hash: Option<String>,
     ) -> Result<bool> {
-        use sea_orm::sea_query::Expr;
-        let mut update =
-            api_client::Entity::update_many().filter(api_client::Column::Username.eq(username));
+        use sea_orm::sea_query::{Expr, ExprTrait};
+        let mut update = api_client::Entity::update_many()
+            .filter(api_client::Column::Username.eq(username))
+            .col_expr(
+                api_client::Column::Generation,
+                Expr::col(api_client::Column::Generation).add(Expr::val(1)),
+            );
         if let Some(d) = disabled {
             update = update.col_expr(api_client::Column::Disabled, Expr::value(d));
         }
         if let Some(h) = secret_hash {
             update = update.col_expr(api_client::Column::SecretHash, Expr::value(h));
         }
-        Ok(update.exec(&self.db).await?.rows_affected > 0)
+        Ok(update.exec(&self.writer).await?.rows_affected > 0)
     }
 }
 
@@ -218,6 +223,7 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
             can_write: Set(new.can_write),
             disabled: Set(false),
             created_at: Set(new.created_at.0),
+            generation: Set(1),
             ..Default::default()
         })
         .exec(self.0)

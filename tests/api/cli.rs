@@ -8,7 +8,6 @@ use std::time::Duration;
 use badges::auth::TokenKeys;
 use badges::domain::FixedClock;
 use badges::proto::ListCustomerBadgesRequest;
-use badges::service::BadgeService;
 use badges::store::{NewCustomer, PoolSettings, Store};
 use tokio::net::TcpListener;
 
@@ -75,7 +74,12 @@ async fn org_and_client_commands_make_working_credentials() {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(badges::server::serve(
         listener,
-        BadgeService::new(store, Arc::new(FixedClock(NOW)), TokenKeys::random(60)),
+        badges::app::App::new(
+            store,
+            Arc::new(FixedClock(NOW)),
+            TokenKeys::random(60),
+            &badges::limits::Limits::DEFAULT,
+        ),
         async move {
             let _ = rx.await;
         },

@@ -10,8 +10,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use badges::limits::Limits;
 use badges::server::{READINESS, ServeOptions};
-use badges::service::LimitSettings;
 use badges::store::{self, PoolSettings, Store};
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement, TransactionTrait};
@@ -139,7 +139,15 @@ fn fast_pool() -> PoolSettings {
     }
 }
 
-async fn server_on(url: &str, limits: LimitSettings, options: ServeOptions) -> TestServer {
+/// Room for every call these tests hold in flight at once: they are about
+/// the database, not the caps.
+const ROOMY: Limits = Limits {
+    max_in_flight: Some(64),
+    max_in_flight_per_client: Some(64),
+    ..Limits::DEFAULT
+};
+
+async fn server_on(url: &str, limits: Limits, options: ServeOptions) -> TestServer {
     store::migrate(url, &fast_pool()).await.unwrap();
     let store = Store::connect(url, &fast_pool()).await.unwrap();
     load(&store).await;
@@ -196,7 +204,7 @@ async fn readiness(server: &TestServer) -> i32 {
 #[tokio::test]
 async fn a_stopped_database_fails_fast_and_the_service_recovers() {
     let Some(pg) = own_postgres() else { return };
-    let server = server_on(&pg.url(), LimitSettings::default(), ServeOptions::default()).await;
+    let server = server_on(&pg.url(), ROOMY, ServeOptions::default()).await;
     let client = reqwest::Client::new();
     assert_eq!(list(&client, &server).await.0, StatusCode::OK);
 
@@ -249,8 +257,7 @@ async fn a_stopped_database_fails_fast_and_the_service_recovers() {
 #[tokio::test]
 async fn a_crash_during_writes_loses_and_duplicates_nothing() {
     let Some(pg) = own_postgres() else { return };
-    let server =
-        Arc::new(server_on(&pg.url(), LimitSettings::default(), ServeOptions::default()).await);
+    let server = Arc::new(server_on(&pg.url(), ROOMY, ServeOptions::default()).await);
     const WRITERS: usize = 8;
     const EACH: usize = 25;
     let mut tasks = Vec::new();
@@ -323,11 +330,12 @@ async fn a_slow_database_ends_calls_at_their_deadline() {
     };
     let server = server_on(
         &db.url,
-        LimitSettings::default(),
-        ServeOptions {
-            max_in_flight: 4,
-            ..Default::default()
+        Limits {
+            max_in_flight: Some(4),
+            max_in_flight_per_client: Some(4),
+            ..Limits::DEFAULT
         },
+        ServeOptions::DEFAULT,
     )
     .await;
     let client = reqwest::Client::new();
@@ -470,7 +478,7 @@ async fn shutdown_under_load_finishes_every_call_in_flight() {
     let Some(db) = TestDb::postgres_or_skip("shutdown-under-load").await else {
         return;
     };
-    let mut server = server_on(&db.url, LimitSettings::default(), ServeOptions::default()).await;
+    let mut server = server_on(&db.url, ROOMY, ServeOptions::default()).await;
     let client = reqwest::Client::new();
     assert_eq!(list(&client, &server).await.0, StatusCode::OK);
 

@@ -1,8 +1,8 @@
 //! Limits at their boundaries: credential-failure lockout, the per-client
 //! rate, and message and body sizes.
 
+use badges::limits::Limits;
 use badges::proto::ListCustomerBadgesRequest;
-use badges::service::LimitSettings;
 use reqwest::StatusCode;
 use tonic::Code;
 
@@ -35,10 +35,10 @@ async fn rest(server: &TestServer, creds: (&str, &str)) -> (StatusCode, Option<S
 
 #[tokio::test]
 async fn repeated_credential_failures_are_throttled() {
-    let limits = LimitSettings {
+    let limits = Limits {
         auth_max_failures: 3,
         auth_failure_window_seconds: 60,
-        ..Default::default()
+        ..Limits::DEFAULT
     };
     for backend in backends() {
         let server = TestServer::start_with(backend, NOW, limits).await;
@@ -84,10 +84,10 @@ async fn repeated_credential_failures_are_throttled() {
 async fn each_client_has_its_own_rate() {
     // The test clock stands still, so the bucket never refills: exactly
     // `burst` calls pass.
-    let limits = LimitSettings {
+    let limits = Limits {
         rate_per_second: 1,
         rate_burst: 3,
-        ..Default::default()
+        ..Limits::DEFAULT
     };
     for backend in backends() {
         let server = TestServer::start_with(backend, NOW, limits).await;

@@ -13,6 +13,8 @@ pub struct Model {
     pub can_write: bool,
     pub disabled: bool,
     pub created_at: i64,
+    /// Moves on every change of secret, rights or state; tokens carry it.
+    pub generation: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,11 +12,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use badges::app::App;
 use badges::auth::TokenKeys;
 use badges::domain::{FixedClock, Micros};
+use badges::limits::Limits;
 use badges::proto::customer_badge_service_client::CustomerBadgeServiceClient;
 use badges::server::ServeOptions;
-use badges::service::{BadgeService, LimitSettings};
 use badges::store::{self, PoolSettings, Store};
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use tokio::net::TcpListener;
@@ -248,10 +249,10 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(backend: Backend, now: Micros) -> TestServer {
-        Self::start_with(backend, now, LimitSettings::default()).await
+        Self::start_with(backend, now, Limits::DEFAULT).await
     }
 
-    pub async fn start_with(backend: Backend, now: Micros, limits: LimitSettings) -> TestServer {
+    pub async fn start_with(backend: Backend, now: Micros, limits: Limits) -> TestServer {
         let db = TestDb::new(backend).await;
         let settings = PoolSettings::default();
         store::migrate(&db.url, &settings).await.expect("migrate");
@@ -274,21 +275,21 @@ impl TestServer {
         store: Store,
         db: TestDb,
         now: Micros,
-        limits: LimitSettings,
+        limits: Limits,
         options: ServeOptions,
     ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let service = BadgeService::with_limits(
+        let app = App::new(
             store.clone(),
             Arc::new(FixedClock(now)),
             TokenKeys::new(TOKEN_KEY, 3600),
-            limits,
+            &limits,
         );
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(badges::server::serve(
             listener,
-            service,
+            app,
             async move {
                 let _ = rx.await;
             },

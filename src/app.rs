@@ -1,0 +1,39 @@
+//! The application, assembled once: the store, the credential checks and
+//! caller limits, and the service both transports call. `badges serve` and
+//! the tests build it the same way, so the tests run the app the binary runs.
+
+use std::sync::Arc;
+
+use crate::auth::gate::Gate;
+use crate::auth::{Authenticator, Hasher, Lockout, TokenKeys};
+use crate::domain::clock::SharedClock;
+use crate::limits::Limits;
+use crate::service::BadgeService;
+use crate::store::Store;
+
+/// Everything a server needs to serve.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub service: Arc<BadgeService>,
+    pub gate: Arc<Gate>,
+    pub store: Store,
+}
+
+impl App {
+    pub fn new(store: Store, clock: SharedClock, keys: TokenKeys, limits: &Limits) -> App {
+        let hasher = Hasher::new(limits.argon2_workers(), limits.argon2_queue());
+        let lockout = Lockout::new(
+            limits.auth_max_failures,
+            limits.auth_failure_window_seconds,
+            limits.lockout_capacity,
+        );
+        let auth = Arc::new(Authenticator::new(store.clone(), keys, hasher, lockout));
+        let in_flight = limits.in_flight(store.pool_stats().max);
+        let gate = Gate::new(auth.clone(), limits, in_flight, clock.clone());
+        App {
+            service: BadgeService::new(store.clone(), auth, clock),
+            gate,
+            store,
+        }
+    }
+}

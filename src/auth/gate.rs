@@ -1,0 +1,297 @@
+//! The one layer in front of every call, REST and gRPC alike: it decides what
+//! a call needs of its caller, and in this order
+//!
+//! 1. authenticates (Basic or OAuth token), with the lockout: 401, 429;
+//! 2. checks the right the call needs: 403;
+//! 3. takes one call from the client's rate: 429;
+//! 4. reads the whole request body within the read timeout and size cap:
+//!    408 (and the connection closes), 413;
+//! 5. takes a place in flight, within the client's share and the process's
+//!    cap: 429;
+//!
+//! and hands the call, with its [`Principal`] in the request's extensions, to
+//! the handler. So 401 → 403 → 400 holds for every handler by construction,
+//! and only calls whose request is complete and authenticated count against
+//! the caps: a caller that sends its body slowly holds nothing but its own
+//! connection, and only until the read timeout.
+//!
+//! Health checks, reflection, metrics and the OpenAPI document pass straight
+//! through; the OAuth token route gets the body timeout and size cap (its
+//! secret is checked by the handler, on the bounded argon2 pool).
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use super::{Access, Authenticator, Credentials, Principal};
+use crate::domain::clock::SharedClock;
+use crate::error::Error;
+use crate::limits::{Limits, RateLimit, Shares};
+
+/// The upstream OAuth token header.
+pub const OAUTH_TOKEN_HEADER: &str = "X-CAP-API-OAUTH-TOKEN";
+/// Largest accepted request body (REST and gRPC alike; gRPC adds a 5-byte
+/// frame header, and each gRPC method caps its own message below this).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+const GRPC_FRAME_HEADER: usize = 5;
+
+/// The shared state of the layer.
+#[derive(Debug)]
+pub struct Gate {
+    auth: Arc<Authenticator>,
+    rate: RateLimit,
+    shares: Shares,
+    body_timeout: std::time::Duration,
+    clock: SharedClock,
+}
+
+impl Gate {
+    /// `in_flight`: the process's cap (already resolved against the pool).
+    pub fn new(
+        auth: Arc<Authenticator>,
+        limits: &Limits,
+        in_flight: usize,
+        clock: SharedClock,
+    ) -> Arc<Self> {
+        Arc::new(Gate {
+            auth,
+            rate: RateLimit::new(limits.rate_per_second, limits.rate_burst, clock.clone()),
+            shares: Shares::new(in_flight, limits.in_flight_per_client(in_flight)),
+            body_timeout: limits.body_read_timeout(),
+            clock,
+        })
+    }
+
+    pub fn authenticator(&self) -> &Arc<Authenticator> {
+        &self.auth
+    }
+}
+
+impl Access {
+    /// What a call to `path` needs.
+    pub fn of(path: &str) -> Access {
+        const READ_SERVICE: &str = "/capillary.badges.v1.CustomerBadgeService/";
+        const WRITE_SERVICE: &str = "/capillary.badges.v1.BadgeAdminService/";
+        const REST: &str = "/api_gateway/v1/badges/";
+        const REST_READ: &str = "/api_gateway/v1/badges/management/";
+        if path.starts_with(READ_SERVICE) {
+            Access::Read
+        } else if path.starts_with(WRITE_SERVICE) {
+            Access::Write
+        } else if path == crate::rest::TOKEN_ROUTE {
+            Access::Token
+        } else if path.starts_with(REST_READ) {
+            // Any method: a reader learns that only GET is served (405).
+            Access::Read
+        } else if path.starts_with(REST) {
+            Access::Write
+        } else {
+            Access::Open
+        }
+    }
+}
+
+pub fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+/// Credentials from `X-CAP-API-OAUTH-TOKEN` or `Authorization` (HTTP headers
+/// and gRPC metadata alike).
+pub fn credentials(headers: &HeaderMap) -> Option<Credentials> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    Credentials::from_headers(
+        text(header::AUTHORIZATION.as_str()),
+        text(OAUTH_TOKEN_HEADER),
+    )
+}
+
+/// An error answer in the caller's transport.
+pub fn answer(error: Error, grpc: bool) -> Response {
+    if grpc {
+        crate::grpc::status::to_status(error).into_http()
+    } else {
+        crate::rest::ApiError(error).into_response()
+    }
+}
+
+pub async fn gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
+    let access = Access::of(request.uri().path());
+    let grpc = is_grpc(request.headers());
+    match access {
+        Access::Open => return next.run(request).await,
+        Access::Token => {
+            return match gate.read_body(request, grpc).await {
+                Ok((parts, body)) => next.run(Request::from_parts(parts, Body::from(body))).await,
+                Err(refused) => refused,
+            };
+        }
+        Access::Read | Access::Write => {}
+    }
+
+    let now = gate.clock.now();
+    let credentials = credentials(request.headers());
+    let mut principal = match gate.check(credentials.as_ref(), access, now, false).await {
+        Ok(p) => p,
+        Err(e) => return answer(e, grpc),
+    };
+    if let Err(retry_after_seconds) = gate.rate.check(principal.client_id) {
+        return answer(
+            Error::Throttled {
+                retry_after_seconds,
+            },
+            grpc,
+        );
+    }
+    let (parts, body) = match gate.read_body(request, grpc).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
+    };
+    let Some(_slot) = gate.shares.try_enter(principal.client_id) else {
+        return answer(
+            Error::Throttled {
+                retry_after_seconds: 1,
+            },
+            grpc,
+        );
+    };
+    // The handler checks the client row's generation in its own round trip
+    // to the database. When it moved since the row was cached, the caller is
+    // authenticated again from a fresh row, and the call runs once more.
+    let mut fresh = false;
+    loop {
+        let mut request = Request::from_parts(parts.clone(), Body::from(body.clone()));
+        request.extensions_mut().insert(principal);
+        let mut response = next.clone().run(request).await;
+        if response.headers_mut().remove(STALE_CLIENT_HEADER).is_none() {
+            return response;
+        }
+        gate.auth.forget(principal.client_id);
+        if fresh {
+            return answer(Error::Unauthenticated, grpc);
+        }
+        fresh = true;
+        principal = match gate.check(credentials.as_ref(), access, now, true).await {
+            Ok(p) => p,
+            Err(e) => return answer(e, grpc),
+        };
+    }
+}
+
+/// Marks an answer whose call found the caller's client row changed; the
+/// gate removes it before the answer leaves.
+pub const STALE_CLIENT_HEADER: &str = "x-badges-stale-client";
+
+impl Gate {
+    /// Authenticates and checks the right `access` needs.
+    async fn check(
+        &self,
+        credentials: Option<&Credentials>,
+        access: Access,
+        now: crate::domain::Micros,
+        fresh: bool,
+    ) -> Result<Principal, Error> {
+        let principal = self.auth.authenticate(credentials, now, fresh).await?;
+        tracing::Span::current().record("org_id", principal.org_id);
+        if principal.allows(access) {
+            Ok(principal)
+        } else {
+            Err(Error::PermissionDenied)
+        }
+    }
+
+    /// The request's head and whole body, or the answer to a body that came
+    /// too slowly (408, closing the connection) or was too large (413).
+    async fn read_body(&self, request: Request, grpc: bool) -> Result<(Parts, Bytes), Response> {
+        let (parts, body) = request.into_parts();
+        let cap = MAX_BODY_BYTES + if grpc { GRPC_FRAME_HEADER } else { 0 };
+        let read = tokio::time::timeout(self.body_timeout, Limited::new(body, cap).collect()).await;
+        match read {
+            Ok(Ok(collected)) => Ok((parts, collected.to_bytes())),
+            Err(_elapsed) => Err(too_slow(grpc)),
+            Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(if grpc {
+                tonic::Status::out_of_range("request message too large").into_http()
+            } else {
+                crate::rest::rejection(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Request body too large",
+                    Some("body"),
+                )
+            }),
+            Ok(Err(_broken)) => Err(if grpc {
+                tonic::Status::cancelled("request body not received").into_http()
+            } else {
+                crate::rest::rejection(
+                    StatusCode::BAD_REQUEST,
+                    "Request body not received",
+                    Some("body"),
+                )
+            }),
+        }
+    }
+}
+
+/// A body that did not arrive within the read timeout.
+fn too_slow(grpc: bool) -> Response {
+    if grpc {
+        return tonic::Status::deadline_exceeded("request body not received in time").into_http();
+    }
+    let mut r = crate::rest::rejection(
+        StatusCode::REQUEST_TIMEOUT,
+        "Request body not received in time",
+        Some("body"),
+    );
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_needs_what_it_should() {
+        let (get, post) = ("GET", "POST");
+        let cases = [
+            (&get, "/api_gateway/v1/badges/management/1", Access::Read),
+            (
+                &get,
+                "/api_gateway/v1/badges/management/1/badge/0000000000000000000000b1",
+                Access::Read,
+            ),
+            (&post, "/api_gateway/v1/badges/badgeMeta", Access::Write),
+            (&post, "/api_gateway/v1/badges/management/1", Access::Read),
+            (&post, "/v3/oauth/token/generate", Access::Token),
+            (
+                &post,
+                "/capillary.badges.v1.CustomerBadgeService/ListCustomerBadges",
+                Access::Read,
+            ),
+            (
+                &post,
+                "/capillary.badges.v1.BadgeAdminService/EarnBadge",
+                Access::Write,
+            ),
+            (&post, "/grpc.health.v1.Health/Check", Access::Open),
+            (
+                &post,
+                "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                Access::Open,
+            ),
+            (&get, "/metrics", Access::Open),
+            (&get, "/openapi.json", Access::Open),
+        ];
+        for (_, path, want) in cases {
+            assert_eq!(Access::of(path), want, "{path}");
+        }
+    }
+}
