@@ -3,7 +3,7 @@
 
 use crate::domain::Problem;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
     /// Missing or wrong credentials.
     #[error("unauthenticated")]

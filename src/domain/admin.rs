@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::enums::{EarnType, Owner};
 use super::list::{Claim, Image, is_object_id};
+use super::shape::{
+    MAX_CLAIMS, MAX_DESCRIPTION_BYTES, MAX_IDENTIFIER_BYTES, MAX_IMAGE_FIELD_BYTES, MAX_IMAGES,
+    MAX_NAME_BYTES, MAX_REFERENCE_BYTES, MAX_REQUEST_ID_BYTES, MAX_URL_BYTES, text,
+};
 use super::{Micros, Problem};
 
 pub const CODE_OWNER_INVALID: u32 = 714;
@@ -28,8 +32,6 @@ pub const CODE_BADGE_NOT_EARNABLE: u32 = 812;
 /// Enrolment into a badge that is not ISSUE_EARN.
 pub const CODE_NOT_ISSUE_EARN: u32 = 1041;
 
-/// Longest accepted name, description, reference id or identifier.
-pub const MAX_TEXT: usize = 1024;
 /// Most customers in one bulk enrolment, and items in one import.
 pub const MAX_BATCH: usize = 1000;
 
@@ -210,7 +212,7 @@ pub struct NewGroupCommand {
 
 pub fn validate_group(c: &NewGroupCommand) -> Vec<Problem> {
     let mut problems = Vec::new();
-    text("name", &c.name, true, &mut problems);
+    text("name", &c.name, true, MAX_NAME_BYTES, &mut problems);
     if c.rank.is_none() {
         problems.push(problem(
             CODE_GROUP_RANK_REQUIRED,
@@ -244,8 +246,14 @@ pub struct NewBadgeCommand {
 
 pub fn validate_badge(c: &NewBadgeCommand, now: Micros) -> Vec<Problem> {
     let mut problems = Vec::new();
-    text("name", &c.name, true, &mut problems);
-    text("description", &c.description, false, &mut problems);
+    text("name", &c.name, true, MAX_NAME_BYTES, &mut problems);
+    text(
+        "description",
+        &c.description,
+        false,
+        MAX_DESCRIPTION_BYTES,
+        &mut problems,
+    );
     if c.owners.is_empty() {
         problems.push(problem(
             CODE_NO_OWNER,
@@ -288,14 +296,31 @@ pub fn validate_badge(c: &NewBadgeCommand, now: Micros) -> Vec<Problem> {
             "badgeGroupId",
         ));
     }
-    for (i, image) in c.images.iter().enumerate() {
-        for (field, value) in [
-            ("name", &image.name),
-            ("fileSvcHandle", &image.file_svc_handle),
-            ("url", &image.url),
-            ("tag", &image.tag),
+    if c.images.len() > MAX_IMAGES {
+        problems.push(problem(
+            400,
+            format!("a badge may have at most {MAX_IMAGES} images"),
+            "images",
+        ));
+    }
+    for (i, image) in c.images.iter().take(MAX_IMAGES).enumerate() {
+        for (field, value, max) in [
+            ("name", &image.name, MAX_IMAGE_FIELD_BYTES),
+            (
+                "fileSvcHandle",
+                &image.file_svc_handle,
+                MAX_IMAGE_FIELD_BYTES,
+            ),
+            ("url", &image.url, MAX_URL_BYTES),
+            ("tag", &image.tag, MAX_IMAGE_FIELD_BYTES),
         ] {
-            text(&format!("images[{i}].{field}"), value, false, &mut problems);
+            text(
+                &format!("images[{i}].{field}"),
+                value,
+                false,
+                max,
+                &mut problems,
+            );
         }
     }
     c.earned_badge_expiry
@@ -316,7 +341,13 @@ pub struct ClaimCommand {
 pub fn validate_claim(c: &ClaimCommand) -> Vec<Problem> {
     let mut problems = Vec::new();
     badge_id(&c.badge_id, &mut problems);
-    text("referenceId", &c.reference_id, true, &mut problems);
+    text(
+        "referenceId",
+        &c.reference_id,
+        true,
+        MAX_REFERENCE_BYTES,
+        &mut problems,
+    );
     problems
 }
 
@@ -342,7 +373,7 @@ pub fn validate_customer(c: &UpsertCustomerCommand) -> Vec<Problem> {
         ("cardNumber", &c.card_number),
     ] {
         if let Some(v) = value {
-            text(field, v, true, &mut problems);
+            text(field, v, true, MAX_IDENTIFIER_BYTES, &mut problems);
         }
     }
     problems
@@ -394,7 +425,13 @@ pub fn validate_earn(c: &EarnCommand) -> Vec<Problem> {
     badge_id(&c.badge_id, &mut problems);
     request_id(&c.request_id, &mut problems);
     if let Some((_, r)) = &c.triggered_by {
-        text("triggeredBy.referenceId", r, true, &mut problems);
+        text(
+            "triggeredBy.referenceId",
+            r,
+            true,
+            MAX_REFERENCE_BYTES,
+            &mut problems,
+        );
     }
     problems
 }
@@ -476,18 +513,6 @@ pub struct BadgeDefinition {
     pub last_updated_on: Micros,
 }
 
-fn text(field: &str, value: &str, required: bool, problems: &mut Vec<Problem>) {
-    if required && value.trim().is_empty() {
-        problems.push(problem(400, format!("{field} is required"), field));
-    } else if value.chars().count() > MAX_TEXT {
-        problems.push(problem(
-            400,
-            format!("{field} may be at most {MAX_TEXT} characters"),
-            field,
-        ));
-    }
-}
-
 fn badge_id(id: &str, problems: &mut Vec<Problem>) {
     if !is_object_id(id) {
         problems.push(problem(
@@ -499,14 +524,29 @@ fn badge_id(id: &str, problems: &mut Vec<Problem>) {
 }
 
 fn request_id(id: &Option<String>, problems: &mut Vec<Problem>) {
-    if let Some(id) = id
-        && (id.is_empty() || id.len() > 128)
-    {
-        problems.push(problem(
+    if let Some(id) = id {
+        if id.is_empty() || id.len() > MAX_REQUEST_ID_BYTES {
+            problems.push(problem(
+                400,
+                format!("requestId must be 1 to {MAX_REQUEST_ID_BYTES} bytes"),
+                "requestId",
+            ));
+        } else if id.contains('\0') {
+            problems.push(super::shape::no_nul("requestId"));
+        }
+    }
+}
+
+/// A new claim on a badge that already holds `claims` (active or not).
+pub fn check_new_claim(claims: usize) -> Vec<Problem> {
+    if claims >= MAX_CLAIMS {
+        vec![problem(
             400,
-            "requestId must be 1 to 128 characters",
-            "requestId",
-        ));
+            format!("a badge may hold at most {MAX_CLAIMS} claims"),
+            "referenceId",
+        )]
+    } else {
+        Vec::new()
     }
 }
 

@@ -34,6 +34,10 @@ pub enum Keyset {
     After(Cursor),
 }
 
+/// The deepest page a token may name: a page number fits the answer's
+/// 32-bit field, and the next one still does.
+pub const MAX_PAGE: i64 = i32::MAX as i64 - 1;
+
 /// Longest accepted token.
 pub const MAX_TOKEN_BYTES: usize = 512;
 
@@ -48,7 +52,9 @@ impl Cursor {
         }
         let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
         let cursor: Cursor = serde_json::from_slice(&bytes).ok()?;
-        (cursor.page > 0 && cursor.id.len() <= 24).then_some(cursor)
+        // Tokens are not signed: range-check what a forged one could carry.
+        ((1..=MAX_PAGE).contains(&cursor.page) && super::list::is_object_id(&cursor.id))
+            .then_some(cursor)
     }
 }
 
@@ -72,11 +78,23 @@ mod tests {
         assert_eq!(Cursor::decode(&c.encode()), Some(c.clone()));
         assert_eq!(Cursor::decode("not a token"), None);
         assert_eq!(Cursor::decode(&"A".repeat(600)), None);
-        let zero = Cursor { page: 0, ..c };
+        let zero = Cursor {
+            page: 0,
+            ..c.clone()
+        };
         assert_eq!(
             Cursor::decode(&zero.encode()),
             None,
             "page 0 is the empty token"
         );
+        for page in [i64::MAX, MAX_PAGE + 1, -1] {
+            let forged = Cursor { page, ..c.clone() };
+            assert_eq!(Cursor::decode(&forged.encode()), None, "page {page}");
+        }
+        let nul = Cursor {
+            id: "\0".into(),
+            ..c
+        };
+        assert_eq!(Cursor::decode(&nul.encode()), None, "ids are badge ids");
     }
 }

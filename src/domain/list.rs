@@ -13,8 +13,7 @@ pub const MAX_SIZE: i64 = 100;
 pub const MAX_OFFSET: i64 = 100_000;
 /// Longest accepted `name` filter, in characters.
 pub const MAX_NAME_CHARS: usize = 256;
-/// Longest accepted customer identifier, in bytes.
-pub const MAX_IDENTIFIER_BYTES: usize = 256;
+pub use super::shape::MAX_IDENTIFIER_BYTES;
 
 /// The parameters of a list call as a transport read them: typed where the
 /// transport could type them, unchecked otherwise. Problems the transport met
@@ -162,14 +161,15 @@ pub fn validate(params: ListParams, mut problems: Vec<Problem>) -> Result<ListQu
     }
 
     let name = params.name.filter(|n| !n.is_empty());
-    if name
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > MAX_NAME_CHARS)
-    {
-        problems.push(Problem::invalid(
-            "name",
-            format!("name may be at most {MAX_NAME_CHARS} characters"),
-        ));
+    if let Some(n) = &name {
+        if n.chars().count() > MAX_NAME_CHARS {
+            problems.push(Problem::invalid(
+                "name",
+                format!("name may be at most {MAX_NAME_CHARS} characters"),
+            ));
+        } else if n.contains('\0') {
+            problems.push(super::shape::no_nul("name"));
+        }
     }
 
     let start_on = date_filter(
@@ -279,13 +279,17 @@ fn customer_ref(
         ));
         return None;
     }
+    if raw.contains('\0') {
+        problems.push(super::shape::no_nul("customerId"));
+        return None;
+    }
     Some(match kind {
-        None => match raw.parse::<i64>() {
-            Ok(id) if id >= 0 => CustomerRef::Id(id),
-            _ => {
+        None => match canonical_id(raw) {
+            Some(id) => CustomerRef::Id(id),
+            None => {
                 problems.push(Problem::invalid(
                     "customerId",
-                    "customerId must be a numeric customer id unless X-CAP-CUSTOMER-IDENTIFIER names another identifier",
+                    "customerId must be a customer id in decimal (no sign, no leading zeros) unless X-CAP-CUSTOMER-IDENTIFIER names another identifier",
                 ));
                 return None;
             }
@@ -295,6 +299,14 @@ fn customer_ref(
         Some(IdentifierType::ExternalId) => CustomerRef::ExternalId(raw.to_owned()),
         Some(IdentifierType::CardNumber) => CustomerRef::CardNumber(raw.to_owned()),
     })
+}
+
+/// A customer id in canonical decimal: digits only, no sign, no leading
+/// zero (but `0` itself), within i64. `+7` and `0007` are not customer 7.
+fn canonical_id(raw: &str) -> Option<i64> {
+    let canonical =
+        raw.bytes().all(|b| b.is_ascii_digit()) && (raw == "0" || !raw.starts_with('0'));
+    if canonical { raw.parse().ok() } else { None }
 }
 
 fn date_filter(

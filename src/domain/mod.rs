@@ -8,6 +8,7 @@ pub mod enums;
 pub mod ids;
 pub mod list;
 pub mod problem;
+pub mod shape;
 pub mod time;
 
 pub use clock::{Clock, FixedClock, SystemClock};

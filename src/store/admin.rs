@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, SqlErr,
+    PaginatorTrait, QueryFilter, QueryOrder, SqlErr,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,7 +28,7 @@ use crate::domain::admin::{
     CODE_NO_ACTIVE_AWARD, CODE_NOT_ENROLLED, CODE_NOT_ISSUE_EARN, CODE_OWNER_INVALID,
     CODE_REQUEST_ID_REUSED, CODE_UNKNOWN_CLAIM, ClaimCommand, EarnCommand, EarnOutcome,
     EnrolCommand, EnrolOutcome, ExpiryRule, GroupView, ImportItem, ImportOutcome, NewBadgeCommand,
-    NewGroupCommand, RevokeCommand, UpsertCustomerCommand, problem,
+    NewGroupCommand, RevokeCommand, UpsertCustomerCommand, check_new_claim, problem,
 };
 use crate::domain::enums::{EarnType, Owner};
 use crate::domain::ids::new_object_id;
@@ -413,6 +413,14 @@ impl Store {
                 )]));
             }
             (None, true) => {
+                let claims = badge_claim::Entity::find()
+                    .filter(badge_claim::Column::BadgeId.eq(c.badge_id.as_str()))
+                    .count(&txn)
+                    .await?;
+                let problems = check_new_claim(usize::try_from(claims).unwrap_or(usize::MAX));
+                if !problems.is_empty() {
+                    return Err(Error::Invalid(problems));
+                }
                 badge_claim::Entity::insert(badge_claim::ActiveModel {
                     badge_id: Set(c.badge_id.clone()),
                     owner_type: Set(c.owner_type.as_str().to_owned()),

@@ -193,6 +193,7 @@ impl Store {
 }
 
 fn connect_options(url: &str, settings: &PoolSettings, max_connections: u32) -> ConnectOptions {
+    let busy_timeout = settings.acquire_timeout;
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.max_connections(max_connections)
         .min_connections(1)
@@ -203,10 +204,12 @@ fn connect_options(url: &str, settings: &PoolSettings, max_connections: u32) -> 
         .sqlx_logging(false)
         // Statements are parameterised: their text holds no values.
         .record_stmt_in_spans(true)
-        .map_sqlx_sqlite_opts(|o| {
+        .map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5))
+                // A write waits for SQLite's lock as long as a call waits
+                // for a connection, then fails with 503.
+                .busy_timeout(busy_timeout)
                 .foreign_keys(true)
                 .create_if_missing(true)
         });

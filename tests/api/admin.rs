@@ -463,12 +463,17 @@ async fn tokens_and_rights_are_checked() {
         assert_eq!(s, StatusCode::UNAUTHORIZED);
 
         let now = NOW.0 / 1_000_000;
-        let claims = |exp: i64, aud: &str| json!({"org_id": 1, "client_id": 1, "iat": now, "exp": exp, "aud": aud});
+        // Client 1 of org 1 is READER, at its first generation: a token with
+        // these claims, signed with the right key, is good, so each bad
+        // token below fails for its own reason only.
+        let claims = |exp: i64, aud: &str| json!({"org_id": 1, "client_id": 1, "gen": 1, "iat": now, "exp": exp, "aud": aud});
         let sign = |claims: Value, key: &[u8]| jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(key)).unwrap();
         // The harness clock is fixed in 2025, but token expiry is checked
         // against the real clock by jsonwebtoken; an `exp` in 2000 is expired either way.
         let expired = sign(claims(946_684_800, "badges"), TOKEN_KEY);
-        let far = 4_102_444_800; // 2100
+        let far = now + 600;
+        let good = sign(claims(far, "badges"), TOKEN_KEY);
+        assert_eq!(http(&server, "GET", list, &Auth::Bearer(good), None).await.0, StatusCode::OK, "{backend:?}: the control token");
         let other_key = sign(claims(far, "badges"), b"another-key-0123456789abcdef01234567");
         let other_audience = sign(claims(far, "elsewhere"), TOKEN_KEY);
         let mut parts: Vec<String> = t.split('.').map(str::to_owned).collect();

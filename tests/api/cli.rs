@@ -1,7 +1,6 @@
 //! The command line: `org create` and `client create` print one JSON line; the
 //! printed secret works against the server, and only it does.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,34 +10,18 @@ use badges::proto::ListCustomerBadgesRequest;
 use badges::store::{NewCustomer, PoolSettings, Store};
 use tokio::net::TcpListener;
 
+use crate::common::cli;
 use crate::common::fixture::{NOW, authed};
-
-fn badges(db: &str, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_badges"))
-        .args(args)
-        .env("BADGES_DATABASE_URL", db)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run badges");
-    assert!(
-        out.status.success(),
-        "badges {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(stdout.lines().count(), 1, "one JSON line: {stdout}");
-    serde_json::from_str(&stdout).unwrap()
-}
 
 #[tokio::test]
 async fn org_and_client_commands_make_working_credentials() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}?mode=rwc", dir.path().join("cli.db").display());
 
-    let org = badges(&db, &["org", "create", "--name", "acme"]);
+    let org = cli(&db, &["org", "create", "--name", "acme"]);
     let org_id = org["orgId"].as_i64().unwrap();
     assert_eq!(org["name"], "acme");
-    let client = badges(
+    let client = cli(
         &db,
         &[
             "client",

@@ -2,6 +2,7 @@
 //! TCP, and a real database per test (SQLite, and PostgreSQL when
 //! `BADGES_TEST_POSTGRES_URL` is set).
 
+mod abuse;
 mod admin;
 mod cli;
 mod common;
