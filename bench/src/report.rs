@@ -212,8 +212,10 @@ async fn start_service(
     cmd.arg("serve")
         .env("BADGES_DATABASE_URL", database_url)
         .env("BADGES_LISTEN", &addr)
-        // One client drives all the load: no per-client limit in the way.
+        // One client drives all the load: no per-client limit in the way,
+        // and its share of calls in flight is the whole process's.
         .env("BADGES_RATE_LIMIT_PER_SECOND", "0")
+        .env("BADGES_MAX_IN_FLIGHT_PER_CLIENT", "100000")
         .stdout(Stdio::null())
         .stderr(log);
     if let Some(n) = max_in_flight {
