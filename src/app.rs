@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::auth::gate::Gate;
 use crate::auth::{Authenticator, Hasher, Lockout, TokenKeys};
+use crate::catalogue::Catalogues;
 use crate::domain::clock::SharedClock;
 use crate::limits::Limits;
 use crate::service::BadgeService;
@@ -30,8 +31,9 @@ impl App {
         let auth = Arc::new(Authenticator::new(store.clone(), keys, hasher, lockout));
         let in_flight = limits.in_flight(store.pool_stats().max);
         let gate = Gate::new(auth.clone(), limits, in_flight, clock.clone());
+        let catalogues = Catalogues::new(limits.catalogue_cache_bytes);
         App {
-            service: BadgeService::new(store.clone(), auth, clock),
+            service: BadgeService::new(store.clone(), auth, catalogues, clock),
             gate,
             store,
         }

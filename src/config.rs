@@ -212,6 +212,11 @@ pub struct ServeArgs {
     #[arg(long, env = "BADGES_ARGON2_QUEUE", default_value_t = Limits::DEFAULT.argon2_queue)]
     pub argon2_queue: usize,
 
+    /// Bytes of orgs' catalogues kept in memory; past it, the least recently
+    /// used orgs are evicted (and reloaded when called for).
+    #[arg(long, env = "BADGES_CATALOGUE_CACHE_BYTES", default_value_t = Limits::DEFAULT.catalogue_cache_bytes)]
+    pub catalogue_cache_bytes: u64,
+
     /// Ping idle HTTP/2 connections after this long (s); one that does not
     /// answer within 10 s is closed.
     #[arg(long, env = "BADGES_HTTP2_KEEPALIVE_SECONDS", default_value_t = ServeOptions::DEFAULT.http2_keepalive_interval.as_secs())]
@@ -236,6 +241,7 @@ impl ServeArgs {
             body_read_timeout_ms: self.body_read_timeout_ms,
             argon2_workers: self.argon2_workers,
             argon2_queue: self.argon2_queue,
+            catalogue_cache_bytes: self.catalogue_cache_bytes,
         }
     }
 

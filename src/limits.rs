@@ -1,6 +1,7 @@
-//! Limits that keep one caller from hurting the others: the settings of every
-//! caller limit (each default is here and nowhere else), a request rate per
-//! API client, and the calls each client and the process may have in flight.
+//! Limits that keep one caller from hurting the others, and the process
+//! within its memory: the settings of every limit (each default is here and
+//! nowhere else), a request rate per API client, and the calls each client
+//! and the process may have in flight.
 //! All live in memory per process and are bounded in size.
 
 use std::collections::HashMap;
@@ -41,6 +42,8 @@ pub struct Limits {
     pub argon2_workers: usize,
     /// Checks that may wait for an argon2 worker; 0: four per worker.
     pub argon2_queue: usize,
+    /// Bytes of orgs' catalogues kept in memory.
+    pub catalogue_cache_bytes: u64,
 }
 
 impl Limits {
@@ -55,6 +58,7 @@ impl Limits {
         body_read_timeout_ms: 10_000,
         argon2_workers: 0,
         argon2_queue: 0,
+        catalogue_cache_bytes: 32 * 1024 * 1024,
     };
 
     /// Calls in flight per process, given the pool's size.

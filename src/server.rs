@@ -149,11 +149,15 @@ pub async fn serve(
                 .max_decoding_message_size(MAX_LIST_REQUEST_BYTES),
         )
         .add_service(
-            BadgeAdminServiceServer::new(GrpcBadgeAdmin::new(service))
+            BadgeAdminServiceServer::new(GrpcBadgeAdmin::new(service.clone()))
                 .max_decoding_message_size(MAX_ADMIN_REQUEST_BYTES),
         );
     // Metrics (no credentials) and one span and sample per call, around it all.
-    let metrics = Metrics::new(store.clone(), gate.authenticator().clone());
+    let metrics = Metrics::new(
+        store.clone(),
+        gate.authenticator().clone(),
+        service.catalogues().clone(),
+    );
     let observer = Observer::new(
         metrics.clone(),
         &[
@@ -179,7 +183,7 @@ pub async fn serve(
                         header::CONTENT_TYPE,
                         "text/plain; version=0.0.4; charset=utf-8",
                     )],
-                    metrics.render(),
+                    metrics.render().await,
                 )
             }),
         )

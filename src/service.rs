@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::auth::{Authenticator, IssuedToken, Principal, Secret};
+use crate::catalogue::Catalogues;
 use crate::domain::Problem;
 use crate::domain::admin::{
     self, BadgeDefinition, ClaimCommand, EarnCommand, EarnOutcome, EnrolCommand, EnrolOutcome,
@@ -13,6 +14,7 @@ use crate::domain::admin::{
 };
 use crate::domain::clock::SharedClock;
 use crate::domain::list::{self, ListPage, ListParams};
+use crate::domain::page;
 use crate::error::{Error, Result};
 use crate::store::Store;
 
@@ -22,12 +24,27 @@ use crate::store::Store;
 pub struct BadgeService {
     store: Store,
     auth: Arc<Authenticator>,
+    catalogues: Catalogues,
     clock: SharedClock,
 }
 
 impl BadgeService {
-    pub fn new(store: Store, auth: Arc<Authenticator>, clock: SharedClock) -> Arc<Self> {
-        Arc::new(BadgeService { store, auth, clock })
+    pub fn new(
+        store: Store,
+        auth: Arc<Authenticator>,
+        catalogues: Catalogues,
+        clock: SharedClock,
+    ) -> Arc<Self> {
+        Arc::new(BadgeService {
+            store,
+            auth,
+            catalogues,
+            clock,
+        })
+    }
+
+    pub fn catalogues(&self) -> &Catalogues {
+        &self.catalogues
     }
 
     pub fn store(&self) -> &Store {
@@ -35,7 +52,9 @@ impl BadgeService {
     }
 
     /// `ListCustomerBadges`: every parameter, then the customer in the
-    /// caller's org, then the page.
+    /// caller's org, then the page. One round trip to the database reads the
+    /// customer's state (and checks the caller's client row and the org's
+    /// catalogue version); the page is computed in memory.
     pub async fn list_customer_badges(
         &self,
         p: &Principal,
@@ -43,10 +62,16 @@ impl BadgeService {
         problems: Vec<Problem>,
     ) -> Result<ListPage> {
         let query = list::validate(params, problems).map_err(Error::Invalid)?;
-        self.store
-            .list_customer_badges(p, &query, self.clock.now())
-            .await?
-            .ok_or_else(|| Error::NotFound(Problem::customer_not_found()))
+        let now = self.clock.now();
+        let read = self.store.read_customer(p, &query.customer).await?;
+        let state = read
+            .state
+            .ok_or_else(|| Error::NotFound(Problem::customer_not_found()))?;
+        let catalogue = self
+            .catalogues
+            .get(&self.store, p.org_id, read.catalogue_version)
+            .await?;
+        Ok(page::page(&catalogue, &state, &query, now))
     }
 
     /// Trades a client's key and secret for an OAuth token.

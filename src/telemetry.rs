@@ -30,6 +30,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::auth::Authenticator;
+use crate::catalogue::Catalogues;
 use crate::config::LogFormat;
 use crate::store::Store;
 
@@ -127,12 +128,14 @@ pub struct Metrics {
     pool_idle: Gauge,
     pool_max: Gauge,
     lockout_usernames: Gauge,
+    catalogue_bytes: Gauge,
     store: Store,
     auth: Arc<Authenticator>,
+    catalogues: Catalogues,
 }
 
 impl Metrics {
-    pub fn new(store: Store, auth: Arc<Authenticator>) -> Arc<Self> {
+    pub fn new(store: Store, auth: Arc<Authenticator>, catalogues: Catalogues) -> Arc<Self> {
         let mut registry = Registry::with_prefix("badges");
         let requests = Family::<CallLabels, Counter>::default();
         let latency = Family::<CallLabels, Histogram>::new_with_constructor(|| {
@@ -183,6 +186,40 @@ impl Metrics {
             "Queued secret checks skipped because their caller had gone",
             hashing.skipped,
         );
+        let cached = catalogues.stats().clone();
+        registry.register(
+            "catalogue_hits",
+            "List calls answered from a cached catalogue of the version they read",
+            cached.hits,
+        );
+        registry.register(
+            "catalogue_misses",
+            "List calls that found no catalogue of their org in memory",
+            cached.misses,
+        );
+        registry.register(
+            "catalogue_reloads",
+            "Catalogues loaded from the database (cold, changed, or over the budget)",
+            cached.reloads,
+        );
+        registry.register(
+            "catalogue_evictions",
+            "Catalogues evicted to keep the cache within its budget",
+            cached.evictions,
+        );
+        let catalogue_bytes = Gauge::default();
+        registry.register(
+            "catalogue_bytes",
+            "Bytes the cached catalogues take",
+            catalogue_bytes.clone(),
+        );
+        let catalogue_budget: Gauge = Gauge::default();
+        catalogue_budget.set(i64::try_from(catalogues.budget()).unwrap_or(i64::MAX));
+        registry.register(
+            "catalogue_budget_bytes",
+            "Bytes the catalogue cache may take",
+            catalogue_budget,
+        );
         let lockout_usernames = Gauge::default();
         registry.register(
             "lockout_usernames",
@@ -197,8 +234,10 @@ impl Metrics {
             pool_idle,
             pool_max,
             lockout_usernames,
+            catalogue_bytes,
             store,
             auth,
+            catalogues,
         })
     }
 
@@ -210,7 +249,9 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    pub async fn render(&self) -> String {
+        self.catalogue_bytes
+            .set(i64::try_from(self.catalogues.bytes().await).unwrap_or(i64::MAX));
         let pool = self.store.pool_stats();
         self.pool_size.set(i64::from(pool.size));
         self.pool_idle.set(pool.idle as i64);

@@ -7,6 +7,8 @@
 //!   enrolment): `awards / 10` of them, so `--awards` sets the size;
 //! - 1,000 heavy customers holding every badge (ids 1..=1000): 1M awards at
 //!   every size;
+//! - (the catalogue datasets of goal P8 change the number of badges and have
+//!   no heavy customers: `--badges`, `--heavy`);
 //! - edge customers: 0 holds nothing, 1001 holds exactly one page (10 badges).
 //!
 //! Rows are generated inside the database (`generate_series` on PostgreSQL,
@@ -26,6 +28,24 @@ pub struct Args {
     /// Awards of regular customers: 10000, 2000000 (default) or 10000000.
     #[arg(long, default_value_t = 2_000_000)]
     pub awards: i64,
+    /// Badges of the org's catalogue.
+    #[arg(long, default_value_t = BADGES)]
+    pub badges: i64,
+    /// Heavy customers, each holding every badge.
+    #[arg(long, default_value_t = HEAVY)]
+    pub heavy: i64,
+}
+
+impl Args {
+    /// The standard dataset of `awards` regular awards.
+    pub fn sized(database_url: String, awards: i64) -> Self {
+        Args {
+            database_url,
+            awards,
+            badges: BADGES,
+            heavy: HEAVY,
+        }
+    }
 }
 
 pub const BADGES: i64 = 1000;
@@ -90,6 +110,9 @@ impl Series {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Built {
     pub org: i32,
+    /// Badges of the catalogue (builds before this field had 1,000).
+    #[serde(default = "default_badges")]
+    pub badges: i64,
     pub regular_customers: i64,
     pub awards: i64,
     pub enrolments: i64,
@@ -97,7 +120,12 @@ pub struct Built {
     pub rows_per_second: f64,
 }
 
+fn default_badges() -> i64 {
+    BADGES
+}
+
 pub async fn run(args: Args) -> anyhow::Result<Built> {
+    let (badges, heavy) = (args.badges.max(PER_CUSTOMER), args.heavy.max(0));
     let started = Instant::now();
     // Bulk statements run for minutes; the service's 5 s deadline is not for them.
     let settings = PoolSettings {
@@ -150,7 +178,7 @@ pub async fn run(args: Args) -> anyhow::Result<Built> {
         id("67000000", "i")
     ))
     .await?;
-    let (with, from) = series.single(0, BADGES - 1);
+    let (with, from) = series.single(0, badges - 1);
     exec(format!(
         "{with}INSERT INTO badges (id, org_id, name, name_lower, description, earn_type, active, starts_on, expires_on, \
          created_on, last_updated_on, group_id, rank, earned_badge_expiry, issued_badge_expiry) \
@@ -222,11 +250,11 @@ pub async fn run(args: Args) -> anyhow::Result<Built> {
     // bound, each batch one transaction.
     let mut batches: Vec<(i64, i64, i64, String)> = Vec::new();
     let every_badge = id("66000000", "j");
-    for from in (1..=HEAVY).step_by(100) {
-        batches.push((from, (from + 99).min(HEAVY), BADGES, every_badge.clone()));
+    for from in (1..=heavy).step_by(100) {
+        batches.push((from, (from + 99).min(heavy), badges, every_badge.clone()));
     }
     batches.push((ONE_PAGE, ONE_PAGE, PER_CUSTOMER, every_badge));
-    let regular_badge = id("66000000", &format!("(i * 7 + j * 101) % {BADGES}"));
+    let regular_badge = id("66000000", &format!("(i * 7 + j * 101) % {badges}"));
     let batch = 20_000;
     let mut from = FIRST_REGULAR;
     while from < end {
@@ -244,7 +272,7 @@ pub async fn run(args: Args) -> anyhow::Result<Built> {
                     "{with}INSERT INTO awards (earned_badge_id, org_id, badge_id, customer_id, awarded_at, event_at, expires_at, revoked) \
                      SELECT {}, {org}, {badge}, i, {STARTS} + (i * 31 + j) * 1000000, {STARTS} + (i * 31 + j) * 1000000 - 5000000, \
                      CASE WHEN j % 10 = 9 THEN {STARTS} + 86400000000 ELSE NULL END, FALSE FROM {range}",
-                    id("65000000", &format!("i * {BADGES} + j")),
+                    id("65000000", &format!("i * {badges} + j")),
                 ),
                 format!(
                     "INSERT INTO enrolments (org_id, badge_id, customer_id, issued_at, expires_at, revoked) \
@@ -274,6 +302,7 @@ pub async fn run(args: Args) -> anyhow::Result<Built> {
     let seconds = started.elapsed().as_secs_f64();
     let built = Built {
         org,
+        badges,
         regular_customers: regular,
         awards: loaded,
         enrolments,

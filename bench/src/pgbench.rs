@@ -1,17 +1,22 @@
-//! The database reference: `pgbench -M prepared` replaying exactly the
-//! statements the service issues for one list call, built by the service's own
-//! query code (`badges::store::list_call_statements`).
+//! The database references, run with `pgbench -M prepared`:
+//! - the customer-state statement of goal P1 (issue 13), as the issue gives
+//!   it: the customer's awards and enrolments, read by index, the statement a
+//!   list call cannot avoid;
+//! - the service's own statement of a list call, built by the service's own
+//!   query code (`badges::store::customer_state_statement`): the same reads,
+//!   plus the header row with the catalogue version and the client's
+//!   generation.
 
 use std::path::Path;
 use std::process::Command;
 
-use badges::domain::Micros;
-use badges::domain::list::{CustomerRef, ListQuery};
-use badges::store::list_call_statements;
+use badges::auth::Principal;
+use badges::domain::list::CustomerRef;
+use badges::store::customer_state_statement;
 use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder, Value};
 use sea_orm::{DbBackend, Statement};
 
-/// A customer id no dataset holds: where the statements carry it, the script
+/// A customer id no dataset holds: where the statement carries it, the script
 /// puts the pgbench variable `:c` instead.
 const PLACEHOLDER_CUSTOMER: i64 = 987_654_321_987;
 
@@ -21,27 +26,41 @@ pub struct Customers {
     pub last: i64,
 }
 
-/// Writes a pgbench script of one list call: each statement with its values
-/// inlined, the customer drawn at random per transaction. pgbench's prepared
-/// mode makes each a prepared statement with `:c` as its parameter.
-pub fn write_script(
+fn draw(customers: &Customers) -> String {
+    format!("\\set c random({}, {})\n", customers.first, customers.last)
+}
+
+/// Writes the script of goal P1's reference: the customer-state statement
+/// exactly as issue 13 gives it, the customer drawn at random per transaction.
+pub fn write_reference_script(
     path: &Path,
     org: i32,
-    q: &ListQuery,
-    now: Micros,
-    page_ids: &[String],
     customers: &Customers,
 ) -> anyhow::Result<String> {
-    let q = ListQuery {
-        customer: CustomerRef::Id(PLACEHOLDER_CUSTOMER),
-        ..q.clone()
-    };
-    let statements = list_call_statements(DbBackend::Postgres, "bench", org, &q, now, page_ids);
-    let mut script = format!("\\set c random({}, {})\n", customers.first, customers.last);
-    for s in &statements {
-        script.push_str(&inline(s)?);
-        script.push_str(";\n");
-    }
+    let script = format!(
+        "{}SELECT badge_id, awarded_at, event_at, expires_at, revoked FROM awards \
+         WHERE org_id = {org} AND customer_id = :c \
+         UNION ALL SELECT badge_id, issued_at, NULL, expires_at, revoked FROM enrolments \
+         WHERE org_id = {org} AND customer_id = :c;\n",
+        draw(customers)
+    );
+    std::fs::write(path, &script)?;
+    Ok(script)
+}
+
+/// Writes the script of the service's own statement for one list call of
+/// `caller`, with its values inlined except the customer.
+pub fn write_service_script(
+    path: &Path,
+    caller: &Principal,
+    customers: &Customers,
+) -> anyhow::Result<String> {
+    let statement = customer_state_statement(
+        DbBackend::Postgres,
+        caller,
+        &CustomerRef::Id(PLACEHOLDER_CUSTOMER),
+    );
+    let script = format!("{}{};\n", draw(customers), inline(&statement)?);
     std::fs::write(path, &script)?;
     Ok(script)
 }

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_initial;
 mod m20261126_000002_writes;
 mod m20261203_000003_client_generation;
+mod m20261203_000004_catalogue_version;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261126_000002_writes::Migration),
             Box::new(m20261203_000003_client_generation::Migration),
+            Box::new(m20261203_000004_catalogue_version::Migration),
         ]
     }
 }

@@ -2,11 +2,13 @@
 //! a badge's status follows from the clock. No I/O and no transport types.
 
 pub mod admin;
+pub mod catalogue;
 pub mod clock;
 pub mod cursor;
 pub mod enums;
 pub mod ids;
 pub mod list;
+pub mod page;
 pub mod problem;
 pub mod shape;
 pub mod time;

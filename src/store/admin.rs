@@ -183,6 +183,7 @@ impl Store {
         .await;
         match res {
             Ok(_) => {
+                super::bump_catalogue(&txn, org).await?;
                 txn.commit().await?;
                 Ok(GroupView {
                     id,
@@ -279,6 +280,7 @@ impl Store {
         .exec_without_returning(&txn)
         .await?;
         let view = self.badge_definition(&txn, org, &id).await?;
+        super::bump_catalogue(&txn, org).await?;
         txn.commit().await?;
         Ok(view)
     }
@@ -372,6 +374,7 @@ impl Store {
             return Err(badge_not_found());
         }
         let view = self.badge_definition(&txn, org, id).await?;
+        super::bump_catalogue(&txn, org).await?;
         txn.commit().await?;
         Ok(view)
     }
@@ -443,6 +446,7 @@ impl Store {
             .exec(&txn)
             .await?;
         let view = self.badge_definition(&txn, org, &c.badge_id).await?;
+        super::bump_catalogue(&txn, org).await?;
         txn.commit().await?;
         Ok(view)
     }

@@ -1,347 +1,69 @@
-//! The list call's queries.
-//!
-//! One page costs a bounded number of statements, whatever its size: the
-//! page itself, which finds the customer and carries the number of matching
-//! rows, and, when it has rows, one statement for their images, owners and
-//! claims. An empty page adds the customer lookup (a missing customer is a
-//! 404, not an empty page), and a page past the end a count.
+//! What the list call reads: the customer's state, in one statement that
+//! also re-checks the caller's client row and reads the org's catalogue
+//! version; and, when that version moved, the org's catalogue.
 
 use std::collections::HashMap;
 
+use sea_orm::sea_query::Query;
 use sea_orm::{
-    ColumnTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, QueryTrait,
-    Select, Statement,
+    AccessMode, ColumnTrait, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult,
+    IsolationLevel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement,
+    TransactionOptions, TransactionTrait,
 };
 
 use super::Store;
-use super::entity::customer;
+use super::entity::{badge, badge_claim, badge_group, badge_image, badge_owner, org};
 use super::sql::Sql;
 use crate::auth::Principal;
 use crate::domain::Micros;
-use crate::domain::cursor::{Cursor, Keyset};
-use crate::domain::enums::{
-    BadgeStatus, BadgeType, EarnType, IssueStatus, Operator, Owner, SortOn, SortOrder,
-};
-use crate::domain::list::{
-    Claim, CustomerBadge, CustomerRef, Image, LatestAward, ListPage, ListQuery,
-};
-use crate::domain::time::NEVER;
+use crate::domain::admin::ExpiryRule;
+use crate::domain::catalogue::{AwardRow, Catalogue, CatalogueBadge, CustomerState, EnrolmentRow};
+use crate::domain::enums::{EarnType, Owner};
+use crate::domain::list::{Claim, CustomerRef, Image};
 use crate::error::{Error, Result};
 
-/// The columns of one page row.
-#[derive(Debug, FromQueryResult)]
-struct PageRow {
-    id: String,
-    name: String,
-    description: String,
-    earn_type: String,
-    active: bool,
-    starts_on: i64,
-    expires_on: i64,
-    created_on: i64,
-    last_updated_on: i64,
-    group_id: Option<String>,
-    rank: Option<i32>,
-    group_name: Option<String>,
-    earn_count: Option<i64>,
-    awarded_at: Option<i64>,
-    event_at: Option<i64>,
-    enrol_expires_at: Option<i64>,
-    enrol_revoked: Option<bool>,
-    sort_key: Option<i64>,
-    /// Rows matching the filters, whatever the page (a window count).
-    total: i64,
+/// What one round trip tells a list call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerRead {
+    /// The org's catalogue version when the statement ran.
+    pub catalogue_version: i64,
+    /// The customer's state, or `None` when no customer of the org matches.
+    pub state: Option<CustomerState>,
 }
 
+/// One row of the customer-state statement: the header (what the call
+/// checks), or one award or enrolment of the customer.
 #[derive(Debug, FromQueryResult)]
-struct CountRow {
-    total: i64,
-}
-
-/// One image, owner or claim of a page's badges (`kind` 0, 1 or 2).
-#[derive(Debug, FromQueryResult)]
-struct DetailRow {
+struct StateRow {
+    /// 0 header, 1 award, 2 enrolment.
     kind: i32,
-    badge_id: String,
-    a: String,
-    b: Option<String>,
-    c: Option<String>,
-    d: Option<String>,
-    flag: bool,
+    badge_id: Option<String>,
+    seq: Option<i64>,
+    at: Option<i64>,
+    event_at: Option<i64>,
+    expires_at: Option<i64>,
+    revoked: Option<bool>,
+    catalogue_version: Option<i64>,
+    client_generation: Option<i64>,
+    customer_id: Option<i64>,
 }
 
-impl Store {
-    /// The customer's id in `org`, or `None` when no customer of that org
-    /// matches: another org's customer is exactly as absent as a missing one.
-    pub async fn find_customer(&self, org: i32, customer: &CustomerRef) -> Result<Option<i64>> {
-        Ok(customer_query(org, customer)
-            .into_tuple::<i64>()
-            .one(&self.db)
-            .await?)
-    }
+const HEADER: i32 = 0;
+const AWARD: i32 = 1;
+const ENROLMENT: i32 = 2;
 
-    /// One page of the customer `q.customer` of `org`, as seen at `now`, or
-    /// `None` when no customer of that org matches. The page statement finds
-    /// the customer itself; only an empty page needs the customer lookup, to
-    /// tell a missing customer from a page without rows.
-    pub async fn list_customer_badges(
-        &self,
-        p: &Principal,
-        q: &ListQuery,
-        now: Micros,
-    ) -> Result<Option<ListPage>> {
-        self.check_client(p).await?;
-        let org = p.org_id;
-        let rows = PageRow::find_by_statement(page_statement(self.backend(), org, q, now))
-            .all(&self.db)
-            .await?;
-
-        // The page carries the total; a page past the end (or past every row
-        // after its cursor) needs the count statement.
-        let total = match rows.first() {
-            Some(row) => row.total,
-            None => match self.find_customer(org, &q.customer).await? {
-                None => return Ok(None),
-                Some(_) if q.page == 0 => 0,
-                Some(_) => self.count(org, q, now).await?,
-            },
-        };
-
-        let next_page_token = match (&q.keyset, rows.last()) {
-            (Some(_), Some(last)) if (q.page + 1).saturating_mul(q.size) < total => Some(
-                Cursor {
-                    page: q.page + 1,
-                    key: last.sort_key,
-                    id: last.id.clone(),
-                    query: q.fingerprint(),
-                }
-                .encode(),
-            ),
-            _ => None,
-        };
-        let rows = self.assemble(rows, now).await?;
-        Ok(Some(ListPage {
-            rows,
-            page: q.page,
-            requested_size: q.size,
-            total,
-            next_page_token,
-        }))
-    }
-
-    async fn count(&self, org: i32, q: &ListQuery, now: Micros) -> Result<i64> {
-        let row = CountRow::find_by_statement(count_statement(self.backend(), org, q, now))
-            .one(&self.db)
-            .await?;
-        Ok(row.map_or(0, |r| r.total))
-    }
-
-    /// Adds images, owners and claims to a page, in one batched statement.
-    async fn assemble(&self, rows: Vec<PageRow>, now: Micros) -> Result<Vec<CustomerBadge>> {
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut images: HashMap<String, Vec<Image>> = HashMap::new();
-        let mut owners: HashMap<String, Vec<Owner>> = HashMap::new();
-        let mut claims: HashMap<String, Vec<Claim>> = HashMap::new();
-        for d in DetailRow::find_by_statement(details_statement(self.backend(), &ids))
-            .all(&self.db)
-            .await?
-        {
-            match d.kind {
-                0 => images.entry(d.badge_id).or_default().push(Image {
-                    name: d.a,
-                    file_svc_handle: d.b.unwrap_or_default(),
-                    url: d.c.unwrap_or_default(),
-                    tag: d.d.unwrap_or_default(),
-                }),
-                1 => owners
-                    .entry(d.badge_id)
-                    .or_default()
-                    .push(stored(Owner::parse(&d.a), &d.a)?),
-                _ => claims.entry(d.badge_id).or_default().push(Claim {
-                    owner_type: stored(Owner::parse(&d.a), &d.a)?,
-                    reference_id: d.b.unwrap_or_default(),
-                    is_active: d.flag,
-                }),
-            }
-        }
-
-        rows.into_iter()
-            .map(|r| {
-                let starts_on = Micros(r.starts_on);
-                let expires_on = Micros(r.expires_on);
-                let issue_status = match (r.enrol_revoked, r.enrol_expires_at) {
-                    (None, _) => None,
-                    (Some(true), _) => Some(IssueStatus::Revoked),
-                    (Some(false), Some(exp)) if Micros(exp) <= now => Some(IssueStatus::Expired),
-                    (Some(false), _) => Some(IssueStatus::Live),
-                };
-                let latest_award = match (r.awarded_at, r.event_at) {
-                    (Some(a), Some(e)) => Some(LatestAward {
-                        awarded_at: Micros(a),
-                        event_at: Micros(e),
-                    }),
-                    _ => None,
-                };
-                Ok(CustomerBadge {
-                    earn_type: stored(EarnType::parse(&r.earn_type), &r.earn_type)?,
-                    images: images.remove(&r.id).unwrap_or_default(),
-                    restricted_to_owners: owners.remove(&r.id).unwrap_or_default(),
-                    claims: claims.remove(&r.id).unwrap_or_default(),
-                    status: BadgeStatus::at(now, starts_on, expires_on),
-                    id: r.id,
-                    name: r.name,
-                    description: r.description,
-                    group_id: r.group_id,
-                    group_name: r.group_name,
-                    rank: r.rank,
-                    created_on: Micros(r.created_on),
-                    last_updated_on: Micros(r.last_updated_on),
-                    starts_on,
-                    expires_on,
-                    earn_count: r.earn_count.unwrap_or(0),
-                    issue_status,
-                    active: r.active,
-                    latest_award,
-                })
-            })
-            .collect()
-    }
-}
-
-/// The customer lookup: the customer's id in `org`.
-fn customer_query(org: i32, customer: &CustomerRef) -> Select<customer::Entity> {
-    let query = customer::Entity::find().filter(customer::Column::OrgId.eq(org));
-    let query = match customer {
-        CustomerRef::Id(id) => query.filter(customer::Column::CustomerId.eq(*id)),
-        CustomerRef::Email(v) => query.filter(customer::Column::Email.eq(v.as_str())),
-        CustomerRef::Mobile(v) => query.filter(customer::Column::Mobile.eq(v.as_str())),
-        CustomerRef::ExternalId(v) => query.filter(customer::Column::ExternalId.eq(v.as_str())),
-        CustomerRef::CardNumber(v) => query.filter(customer::Column::CardNumber.eq(v.as_str())),
-    };
-    query.select_only().column(customer::Column::CustomerId)
-}
-
-/// The images (kind 0, in creation order), restricted owners (kind 1, in
-/// position order) and claims (kind 2, in creation order) of the badges `ids`.
-fn details_statement(backend: DbBackend, ids: &[String]) -> Statement {
-    let mut sql = Sql::new(backend);
-    sql.push(
-        "SELECT 0 AS kind, badge_id, id AS seq, name AS a, file_svc_handle AS b, url AS c, \
-         tag AS d, FALSE AS flag FROM badge_images WHERE badge_id IN ",
-    )
-    .bind_list(ids.iter().map(String::as_str))
-    .push(
-        " UNION ALL SELECT 1, badge_id, position, owner, NULL, NULL, NULL, FALSE \
-         FROM badge_owners WHERE badge_id IN ",
-    )
-    .bind_list(ids.iter().map(String::as_str))
-    .push(
-        " UNION ALL SELECT 2, badge_id, id, owner_type, reference_id, NULL, NULL, is_active \
-         FROM badge_claims WHERE badge_id IN ",
-    )
-    .bind_list(ids.iter().map(String::as_str))
-    .push(" ORDER BY 1, 2, 3");
-    sql.build()
-}
-
-/// Every statement of one list call that has rows, in the order the service
-/// issues them, built by the same code the service runs: the API client
-/// lookup of Basic credentials, the page (which finds the customer and
-/// carries the total), and the images, owners and claims of the page's rows
-/// `page_ids`. (An empty page adds the customer lookup, and a page past the
-/// end a count.) The benchmark replays them with pgbench.
-pub fn list_call_statements(
+/// The one statement of a list call: a header row with the org's catalogue
+/// version, the caller's client generation (NULL once disabled) and the
+/// customer's id (NULL when no customer of the org matches), then the
+/// customer's awards that are not revoked and their enrolments, by index.
+pub fn customer_state_statement(
     backend: DbBackend,
-    username: &str,
-    org: i32,
-    q: &ListQuery,
-    now: Micros,
-    page_ids: &[String],
-) -> Vec<Statement> {
-    vec![
-        // `.one()` asks for one row.
-        super::writes::api_client_query(username)
-            .limit(1)
-            .build(backend),
-        page_statement(backend, org, q, now),
-        details_statement(backend, page_ids),
-    ]
-}
-
-/// The page query of the list call, exactly as the service issues it.
-///
-/// `p` holds every matching badge with what ordering needs (its id, its sort
-/// key and how many match: a window count, so the page carries its total)
-/// and the customer's latest award and enrolment, hash-joined once for all
-/// rows. The page is cut from `p` (after the keyset cursor, if any) while its
-/// rows are still narrow, and only its own rows are joined, by primary key,
-/// to the badge's columns and group. (Joining the award and enrolment CTEs
-/// after the cut made the planner nest-loop them, row by row of the page:
-/// 25 ms for a heavy customer's keyset page.)
-pub fn page_statement(backend: DbBackend, org: i32, q: &ListQuery, now: Micros) -> Statement {
+    p: &Principal,
+    customer: &CustomerRef,
+) -> Statement {
     let mut sql = Sql::new(backend);
-    push_customer(&mut sql, org, &q.customer);
-    push_latest_award(&mut sql, org);
-    push_latest_enrolment(&mut sql, org);
-    sql.push(", p AS (SELECT b.id, ");
-    push_sort_key(&mut sql, q, now);
-    sql.push(
-        " AS sort_key, COUNT(*) OVER () AS total, \
-         la.earn_count, la.awarded_at, la.event_at, \
-         le.expires_at AS enrol_expires_at, le.revoked AS enrol_revoked \
-         FROM badges b LEFT JOIN la ON la.badge_id = b.id \
-         LEFT JOIN le ON le.badge_id = b.id",
-    );
-    push_where(&mut sql, org, q, now);
-    // No customer, no rows (whatever a missing customer would "hold").
-    sql.push(" AND EXISTS (SELECT 1 FROM cu)");
-    sql.push(
-        ") SELECT b.id, b.name, b.description, b.earn_type, b.active, b.starts_on, \
-         b.expires_on, b.created_on, b.last_updated_on, b.group_id, b.rank, \
-         g.name AS group_name, t.earn_count, t.awarded_at, t.event_at, \
-         t.enrol_expires_at, t.enrol_revoked, t.sort_key, t.total \
-         FROM (SELECT * FROM p t",
-    );
-    if let Some(Keyset::After(cursor)) = &q.keyset {
-        push_after(&mut sql, q, cursor);
-    }
-    push_order(&mut sql, q);
-    sql.push(" LIMIT ")
-        .bind(q.size)
-        .push(" OFFSET ")
-        .bind(q.skip());
-    sql.push(
-        ") t JOIN badges b ON b.id = t.id \
-         LEFT JOIN badge_groups g ON g.id = b.group_id",
-    );
-    push_order(&mut sql, q);
-    sql.build()
-}
-
-/// The count query of the list call, exactly as the service issues it (only
-/// for a page past the end).
-pub fn count_statement(backend: DbBackend, org: i32, q: &ListQuery, now: Micros) -> Statement {
-    let mut sql = Sql::new(backend);
-    push_customer(&mut sql, org, &q.customer);
-    push_latest_award(&mut sql, org);
-    sql.push(" SELECT COUNT(*) AS total FROM badges b LEFT JOIN la ON la.badge_id = b.id");
-    push_where(&mut sql, org, q, now);
-    sql.push(" AND EXISTS (SELECT 1 FROM cu)");
-    sql.build()
-}
-
-/// A stored enum value that no longer parses is corrupt data, not bad input.
-fn stored<T>(parsed: Option<T>, raw: &str) -> Result<T> {
-    parsed.ok_or_else(|| Error::Internal(format!("unknown stored enum value {raw:?}")))
-}
-
-/// `cu`: the customer, by whichever identifier addresses it, in `org` only.
-fn push_customer(sql: &mut Sql, org: i32, customer: &CustomerRef) {
     sql.push("WITH cu AS MATERIALIZED (SELECT customer_id FROM customers WHERE org_id = ")
-        .bind(org);
+        .bind(p.org_id);
     match customer {
         CustomerRef::Id(id) => sql.push(" AND customer_id = ").bind(*id),
         CustomerRef::Email(v) => sql.push(" AND email = ").bind(v.as_str()),
@@ -349,230 +71,257 @@ fn push_customer(sql: &mut Sql, org: i32, customer: &CustomerRef) {
         CustomerRef::ExternalId(v) => sql.push(" AND external_id = ").bind(v.as_str()),
         CustomerRef::CardNumber(v) => sql.push(" AND card_number = ").bind(v.as_str()),
     };
-    sql.push(")");
-}
-
-/// `la`: per badge, the customer's latest non-revoked award, with the count of
-/// such awards and the instant until which the customer holds the badge.
-/// `MATERIALIZED` (PostgreSQL 12+, SQLite 3.35+): computed once per statement,
-/// never once per badge row, whatever plan the planner picks. PostgreSQL
-/// takes the latest row with `DISTINCT ON`, whose row estimate (one per
-/// badge) lets the planner hash-join it; a `ROW_NUMBER() = 1` filter is
-/// estimated at a handful of rows, and the nested loop that follows costs a
-/// heavy customer 100 ms. SQLite has no `DISTINCT ON`.
-fn push_latest_award(sql: &mut Sql, org: i32) {
-    let postgres = sql.backend() == DbBackend::Postgres;
-    sql.push(if postgres {
-        ", la AS MATERIALIZED (SELECT DISTINCT ON (badge_id) "
-    } else {
-        ", aw AS (SELECT "
-    })
-    .push(
-        "badge_id, awarded_at, event_at, expires_at, \
-         COUNT(*) OVER (PARTITION BY badge_id) AS earn_count, \
-         MAX(COALESCE(expires_at, ",
-    )
-    .push(&NEVER.0.to_string())
-    .push(")) OVER (PARTITION BY badge_id) AS hold_until");
-    if !postgres {
-        sql.push(
-            ", ROW_NUMBER() OVER (PARTITION BY badge_id ORDER BY awarded_at DESC, id DESC) AS rn",
+    sql.push(") SELECT ")
+        .push(&HEADER.to_string())
+        .push(
+            " AS kind, NULL AS badge_id, NULL AS seq, NULL AS at, NULL AS event_at, \
+             NULL AS expires_at, NULL AS revoked, \
+             (SELECT catalogue_version FROM orgs WHERE id = ",
+        )
+        .bind(p.org_id)
+        .push(") AS catalogue_version, (SELECT generation FROM api_clients WHERE id = ")
+        .bind(p.client_id)
+        .push(
+            " AND disabled = FALSE) AS client_generation, \
+             (SELECT customer_id FROM cu) AS customer_id",
         );
-    }
-    sql.push(" FROM awards WHERE org_id = ")
-        .bind(org)
+    sql.push(" UNION ALL SELECT ")
+        .push(&AWARD.to_string())
+        .push(
+            ", badge_id, CAST(id AS BIGINT), awarded_at, event_at, expires_at, revoked, NULL, NULL, NULL \
+             FROM awards WHERE org_id = ",
+        )
+        .bind(p.org_id)
         .push(" AND customer_id = (SELECT customer_id FROM cu) AND revoked = FALSE");
-    sql.push(if postgres {
-        " ORDER BY badge_id, awarded_at DESC, id DESC)"
-    } else {
-        "), la AS MATERIALIZED (SELECT * FROM aw WHERE rn = 1)"
-    });
-}
-
-/// `le`: per badge, the customer's latest enrolment.
-fn push_latest_enrolment(sql: &mut Sql, org: i32) {
-    let postgres = sql.backend() == DbBackend::Postgres;
-    sql.push(if postgres {
-        ", le AS MATERIALIZED (SELECT DISTINCT ON (badge_id) badge_id, issued_at, expires_at, revoked"
-    } else {
-        ", en AS (SELECT badge_id, issued_at, expires_at, revoked, \
-         ROW_NUMBER() OVER (PARTITION BY badge_id ORDER BY issued_at DESC, id DESC) AS rn"
-    })
-    .push(" FROM enrolments WHERE org_id = ")
-    .bind(org)
-    .push(" AND customer_id = (SELECT customer_id FROM cu)");
-    sql.push(if postgres {
-        " ORDER BY badge_id, issued_at DESC, id DESC)"
-    } else {
-        "), le AS MATERIALIZED (SELECT * FROM en WHERE rn = 1)"
-    });
-}
-
-fn push_where(sql: &mut Sql, org: i32, q: &ListQuery, now: Micros) {
-    sql.push(" WHERE b.org_id = ").bind(org);
-
-    sql.push(" AND (");
-    for (i, t) in q.badge_types.iter().enumerate() {
-        if i > 0 {
-            sql.push(" OR ");
-        }
-        match t {
-            BadgeType::AvailableToIssue | BadgeType::Available => {
-                let earn_type = if *t == BadgeType::Available {
-                    EarnType::Earn
-                } else {
-                    EarnType::IssueEarn
-                };
-                sql.push("(b.earn_type = ")
-                    .bind(earn_type.as_str())
-                    .push(" AND (la.hold_until IS NULL OR la.hold_until <= ")
-                    .bind(now.0)
-                    .push("))");
-            }
-            BadgeType::Earned => {
-                sql.push("la.hold_until > ").bind(now.0);
-            }
-            BadgeType::Expired => {
-                sql.push("(b.expires_on <= ")
-                    .bind(now.0)
-                    .push(" OR la.hold_until <= ")
-                    .bind(now.0)
-                    .push(")");
-            }
-        }
-    }
-    sql.push(")");
-
-    if !q.active.is_empty() {
-        sql.push(" AND b.active IN ")
-            .bind_list(q.active.iter().copied());
-    }
-    if !q.statuses.is_empty() {
-        sql.push(" AND (");
-        for (i, s) in q.statuses.iter().enumerate() {
-            if i > 0 {
-                sql.push(" OR ");
-            }
-            match s {
-                BadgeStatus::Upcoming => sql.push("b.starts_on > ").bind(now.0),
-                BadgeStatus::Live => sql
-                    .push("(b.starts_on <= ")
-                    .bind(now.0)
-                    .push(" AND b.expires_on > ")
-                    .bind(now.0)
-                    .push(")"),
-                BadgeStatus::Expired => sql.push("b.expires_on <= ").bind(now.0),
-            };
-        }
-        sql.push(")");
-    }
-    if !q.owners.is_empty() {
-        sql.push(
-            " AND EXISTS (SELECT 1 FROM badge_owners o WHERE o.badge_id = b.id AND o.owner IN ",
+    sql.push(" UNION ALL SELECT ")
+        .push(&ENROLMENT.to_string())
+        .push(
+            ", badge_id, CAST(id AS BIGINT), issued_at, NULL, expires_at, revoked, NULL, NULL, NULL \
+             FROM enrolments WHERE org_id = ",
         )
-        .bind_list(q.owners.iter().map(|o| o.as_str()))
-        .push(")");
-    }
-    if !q.claimed_by.is_empty() {
-        sql.push(
-            " AND EXISTS (SELECT 1 FROM badge_claims c WHERE c.badge_id = b.id \
-             AND c.is_active = TRUE AND c.owner_type IN ",
-        )
-        .bind_list(q.claimed_by.iter().map(|o| o.as_str()))
-        .push(")");
-    }
-    if let Some(name) = &q.name {
-        sql.push(" AND b.name_lower LIKE ")
-            .bind(format!("%{}%", escape_like(name)))
-            .push(" ESCAPE '\\'");
-    }
-    for (column, filter) in [("b.starts_on", q.start_on), ("b.expires_on", q.expires_on)] {
-        if let Some(f) = filter {
-            let op = match f.operator {
-                Operator::LessThan => " < ",
-                Operator::GreaterThan => " > ",
-            };
-            sql.push(" AND ").push(column).push(op).bind(f.at.0);
+        .bind(p.org_id)
+        .push(" AND customer_id = (SELECT customer_id FROM cu)");
+    sql.build()
+}
+
+fn field<T>(value: Option<T>, name: &str) -> Result<T> {
+    value.ok_or_else(|| Error::Internal(format!("customer state row without {name}")))
+}
+
+impl Store {
+    /// The customer's state, the org's catalogue version and the caller's
+    /// client generation, in one round trip. `StaleClient` when the caller's
+    /// client row changed since it was authenticated.
+    pub async fn read_customer(
+        &self,
+        p: &Principal,
+        customer: &CustomerRef,
+    ) -> Result<CustomerRead> {
+        let rows =
+            StateRow::find_by_statement(customer_state_statement(self.backend(), p, customer))
+                .all(&self.db)
+                .await?;
+        let mut rows = rows.into_iter();
+        let header = rows
+            .next()
+            .filter(|h| h.kind == HEADER)
+            .ok_or_else(|| Error::Internal("customer state without its header".into()))?;
+        if header.client_generation != Some(p.generation) {
+            return Err(Error::StaleClient);
         }
-    }
-    if let Some(group) = &q.group_id {
-        sql.push(" AND b.group_id = ").bind(group.as_str());
-    }
-}
-
-/// The sort key's expression.
-fn push_sort_key(sql: &mut Sql, q: &ListQuery, now: Micros) {
-    match q.sort_on {
-        SortOn::ExpiresOn => sql.push("b.expires_on"),
-        SortOn::LastModifiedDate => sql.push("b.last_updated_on"),
-        SortOn::LastExpiredBadge => sql
-            .push("(CASE WHEN la.expires_at <= ")
-            .bind(now.0)
-            .push(" THEN la.expires_at ELSE b.expires_on END)"),
-        SortOn::LastIssuedDate => sql.push("le.issued_at"),
-        SortOn::LastEarnedEventDate => sql.push("la.event_at"),
-        SortOn::LastEarnedOnDate => sql.push("la.awarded_at"),
-    };
-}
-
-/// Whether rows can lack the sort key (they sort last).
-fn nullable(sort_on: SortOn) -> bool {
-    matches!(
-        sort_on,
-        SortOn::LastIssuedDate | SortOn::LastEarnedEventDate | SortOn::LastEarnedOnDate
-    )
-}
-
-/// ORDER BY the sort key, rows without a value last in both directions, ties
-/// broken by badge id ascending: the same order on every backend.
-fn push_order(sql: &mut Sql, q: &ListQuery) {
-    let dir = match q.order {
-        SortOrder::Desc => " DESC",
-        SortOrder::Asc => " ASC",
-    };
-    sql.push(" ORDER BY ");
-    if nullable(q.sort_on) {
-        sql.push("(t.sort_key IS NULL), ");
-    }
-    sql.push("t.sort_key").push(dir).push(", t.id ASC");
-}
-
-/// Keyset paging: only rows after the cursor in the order of `push_order`.
-fn push_after(sql: &mut Sql, q: &ListQuery, cursor: &Cursor) {
-    let beyond = match q.order {
-        SortOrder::Desc => " < ",
-        SortOrder::Asc => " > ",
-    };
-    sql.push(" WHERE (");
-    match cursor.key {
-        Some(key) => {
-            sql.push("t.sort_key")
-                .push(beyond)
-                .bind(key)
-                .push(" OR (t.sort_key = ")
-                .bind(key)
-                .push(" AND t.id > ")
-                .bind(cursor.id.as_str())
-                .push(")");
-            if nullable(q.sort_on) {
-                sql.push(" OR t.sort_key IS NULL");
+        let catalogue_version = field(header.catalogue_version, "catalogue_version")?;
+        if header.customer_id.is_none() {
+            return Ok(CustomerRead {
+                catalogue_version,
+                state: None,
+            });
+        }
+        let mut state = CustomerState::default();
+        for r in rows {
+            let badge_id = field(r.badge_id, "badge_id")?;
+            let seq = field(r.seq, "seq")?;
+            let at = Micros(field(r.at, "at")?);
+            let expires_at = r.expires_at.map(Micros);
+            match r.kind {
+                AWARD => state.awards.push(AwardRow {
+                    seq,
+                    badge_id,
+                    awarded_at: at,
+                    event_at: Micros(field(r.event_at, "event_at")?),
+                    expires_at,
+                }),
+                ENROLMENT => state.enrolments.push(EnrolmentRow {
+                    seq,
+                    badge_id,
+                    issued_at: at,
+                    expires_at,
+                    revoked: field(r.revoked, "revoked")?,
+                }),
+                other => return Err(Error::Internal(format!("state row of kind {other}"))),
             }
         }
-        None => {
-            sql.push("t.sort_key IS NULL AND t.id > ")
-                .bind(cursor.id.as_str());
-        }
+        Ok(CustomerRead {
+            catalogue_version,
+            state: Some(state),
+        })
     }
-    sql.push(")");
+
+    /// The org's whole catalogue, at one version: read in one transaction
+    /// (on PostgreSQL `REPEATABLE READ`), so the version is that of the rows.
+    pub async fn load_catalogue(&self, org: i32) -> Result<Catalogue> {
+        let txn = match self.backend() {
+            DbBackend::Postgres => {
+                self.db
+                    .begin_with_options(TransactionOptions {
+                        isolation_level: Some(IsolationLevel::RepeatableRead),
+                        access_mode: Some(AccessMode::ReadOnly),
+                        ..Default::default()
+                    })
+                    .await?
+            }
+            _ => self.db.begin().await?,
+        };
+        let catalogue = read_catalogue(&txn, org).await?;
+        txn.commit().await?;
+        Ok(catalogue)
+    }
 }
 
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
+/// A stored enum value or rule that no longer parses is corrupt data, not
+/// bad input.
+fn stored<T>(parsed: Option<T>, raw: &str) -> Result<T> {
+    parsed.ok_or_else(|| Error::Internal(format!("unknown stored value {raw:?}")))
+}
+
+fn rule(json: &str) -> Result<ExpiryRule> {
+    serde_json::from_str(json).map_err(|e| Error::Internal(format!("stored expiry rule: {e}")))
+}
+
+/// The queries that read an org's catalogue, each by index on the org.
+struct CatalogueQueries {
+    version: Select<org::Entity>,
+    groups: Select<badge_group::Entity>,
+    images: Select<badge_image::Entity>,
+    owners: Select<badge_owner::Entity>,
+    claims: Select<badge_claim::Entity>,
+    badges: Select<badge::Entity>,
+}
+
+fn catalogue_queries(org: i32) -> CatalogueQueries {
+    let of_org = || {
+        Query::select()
+            .column(badge::Column::Id)
+            .from(badge::Entity)
+            .and_where(badge::Column::OrgId.eq(org))
+            .to_owned()
+    };
+    CatalogueQueries {
+        version: org::Entity::find_by_id(org)
+            .select_only()
+            .column(org::Column::CatalogueVersion),
+        groups: badge_group::Entity::find().filter(badge_group::Column::OrgId.eq(org)),
+        images: badge_image::Entity::find()
+            .filter(badge_image::Column::BadgeId.in_subquery(of_org()))
+            .order_by_asc(badge_image::Column::Id),
+        owners: badge_owner::Entity::find()
+            .filter(badge_owner::Column::BadgeId.in_subquery(of_org()))
+            .order_by_asc(badge_owner::Column::Position),
+        claims: badge_claim::Entity::find()
+            .filter(badge_claim::Column::BadgeId.in_subquery(of_org()))
+            .order_by_asc(badge_claim::Column::Id),
+        badges: badge::Entity::find().filter(badge::Column::OrgId.eq(org)),
     }
-    out
+}
+
+/// The statements that load an org's catalogue, as the service issues them
+/// (for plan checks).
+pub fn catalogue_statements(backend: DbBackend, org: i32) -> Vec<Statement> {
+    let CatalogueQueries {
+        version,
+        groups,
+        images,
+        owners,
+        claims,
+        badges,
+    } = catalogue_queries(org);
+    vec![
+        version.build(backend),
+        groups.build(backend),
+        images.build(backend),
+        owners.build(backend),
+        claims.build(backend),
+        badges.build(backend),
+    ]
+}
+
+async fn read_catalogue(txn: &DatabaseTransaction, org: i32) -> Result<Catalogue> {
+    let CatalogueQueries {
+        version,
+        groups,
+        images: image_query,
+        owners: owner_query,
+        claims: claim_query,
+        badges: badge_query,
+    } = catalogue_queries(org);
+    let version: i64 = version
+        .into_tuple()
+        .one(txn)
+        .await?
+        .ok_or_else(|| Error::Internal(format!("org {org} has no row")))?;
+    let groups: HashMap<String, String> = groups
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|g| (g.id, g.name))
+        .collect();
+    let mut images: HashMap<String, Vec<Image>> = HashMap::new();
+    for i in image_query.all(txn).await? {
+        images.entry(i.badge_id).or_default().push(Image {
+            name: i.name,
+            file_svc_handle: i.file_svc_handle,
+            url: i.url,
+            tag: i.tag,
+        });
+    }
+    let mut owners: HashMap<String, Vec<Owner>> = HashMap::new();
+    for o in owner_query.all(txn).await? {
+        let owner = stored(Owner::parse(&o.owner), &o.owner)?;
+        owners.entry(o.badge_id).or_default().push(owner);
+    }
+    let mut claims: HashMap<String, Vec<Claim>> = HashMap::new();
+    for c in claim_query.all(txn).await? {
+        claims.entry(c.badge_id).or_default().push(Claim {
+            owner_type: stored(Owner::parse(&c.owner_type), &c.owner_type)?,
+            reference_id: c.reference_id,
+            is_active: c.is_active,
+        });
+    }
+    let badges = badge_query
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|b| {
+            Ok(CatalogueBadge {
+                earn_type: stored(EarnType::parse(&b.earn_type), &b.earn_type)?,
+                earned_badge_expiry: rule(&b.earned_badge_expiry)?,
+                issued_badge_expiry: rule(&b.issued_badge_expiry)?,
+                images: images.remove(&b.id).unwrap_or_default(),
+                owners: owners.remove(&b.id).unwrap_or_default(),
+                claims: claims.remove(&b.id).unwrap_or_default(),
+                group_name: b.group_id.as_ref().and_then(|g| groups.get(g).cloned()),
+                id: b.id,
+                name: b.name,
+                name_lower: b.name_lower,
+                description: b.description,
+                active: b.active,
+                starts_on: Micros(b.starts_on),
+                expires_on: Micros(b.expires_on),
+                created_on: Micros(b.created_on),
+                last_updated_on: Micros(b.last_updated_on),
+                group_id: b.group_id,
+                rank: b.rank,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Catalogue::new(org, version, badges))
 }

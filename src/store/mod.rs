@@ -5,7 +5,7 @@ mod admin;
 pub mod entity;
 mod list;
 
-pub use list::{count_statement, list_call_statements, page_statement};
+pub use list::{CustomerRead, catalogue_statements, customer_state_statement};
 mod sql;
 mod writes;
 
@@ -117,23 +117,6 @@ impl Store {
         Ok(txn)
     }
 
-    /// `StaleClient` unless the caller's client row is still what it was
-    /// when the caller was authenticated.
-    pub(crate) async fn check_client(&self, p: &Principal) -> Result<()> {
-        let generation: Option<i64> = entity::api_client::Entity::find_by_id(p.client_id)
-            .select_only()
-            .column(entity::api_client::Column::Generation)
-            .filter(entity::api_client::Column::Disabled.eq(false))
-            .into_tuple()
-            .one(&self.db)
-            .await?;
-        if generation == Some(p.generation) {
-            Ok(())
-        } else {
-            Err(Error::StaleClient)
-        }
-    }
-
     /// Begins a write transaction (on SQLite, `BEGIN IMMEDIATE` on the one
     /// writer connection).
     pub(crate) async fn write_txn(&self) -> Result<DatabaseTransaction> {
@@ -190,6 +173,22 @@ impl Store {
         }
         Ok(self.db.close().await?)
     }
+}
+
+/// Moves the org's catalogue version, in the transaction of the change to its
+/// catalogue: every process holding the catalogue in memory sees the new
+/// version with its next call and reloads.
+pub(crate) async fn bump_catalogue(conn: &impl ConnectionTrait, org: i32) -> Result<()> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    entity::org::Entity::update_many()
+        .col_expr(
+            entity::org::Column::CatalogueVersion,
+            Expr::col(entity::org::Column::CatalogueVersion).add(Expr::val(1)),
+        )
+        .filter(entity::org::Column::Id.eq(org))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 fn connect_options(url: &str, settings: &PoolSettings, max_connections: u32) -> ConnectOptions {

@@ -19,10 +19,6 @@ impl Sql {
         }
     }
 
-    pub fn backend(&self) -> DbBackend {
-        self.backend
-    }
-
     /// Appends SQL text.
     pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
@@ -42,18 +38,6 @@ impl Sql {
         self
     }
 
-    /// Appends `(p1, p2, …)` bound to `values`; `values` must not be empty.
-    pub fn bind_list<V: Into<Value>>(&mut self, values: impl IntoIterator<Item = V>) -> &mut Self {
-        self.push("(");
-        for (i, v) in values.into_iter().enumerate() {
-            if i > 0 {
-                self.push(", ");
-            }
-            self.bind(v);
-        }
-        self.push(")")
-    }
-
     pub fn build(self) -> Statement {
         Statement::from_sql_and_values(self.backend, self.text, self.values)
     }
@@ -67,13 +51,10 @@ mod tests {
     fn placeholders_follow_the_backend() {
         let build = |backend| {
             let mut sql = Sql::new(backend);
-            sql.push("a = ")
-                .bind(1i64)
-                .push(" AND b IN ")
-                .bind_list(["x", "y"]);
+            sql.push("a = ").bind(1i64).push(" AND b = ").bind("x");
             sql.build().sql
         };
-        assert_eq!(build(DbBackend::Postgres), "a = $1 AND b IN ($2, $3)");
-        assert_eq!(build(DbBackend::Sqlite), "a = ? AND b IN (?, ?)");
+        assert_eq!(build(DbBackend::Postgres), "a = $1 AND b = $2");
+        assert_eq!(build(DbBackend::Sqlite), "a = ? AND b = ?");
     }
 }

@@ -246,6 +246,8 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
     }
 
     pub async fn insert_group(&self, new: NewGroup) -> Result<()> {
+        let txn = self.0.begin().await?;
+        let org = new.org_id;
         badge_group::Entity::insert(badge_group::ActiveModel {
             id: Set(new.id),
             org_id: Set(new.org_id),
@@ -253,14 +255,17 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
             rank: Set(new.rank),
             created_at: Set(new.created_at.0),
         })
-        .exec_without_returning(self.0)
+        .exec_without_returning(&txn)
         .await?;
+        super::bump_catalogue(&txn, org).await?;
+        txn.commit().await?;
         Ok(())
     }
 
     /// Inserts a badge with its images, owners and claims, all or nothing.
     pub async fn insert_badge(&self, new: NewBadge) -> Result<()> {
         let txn = self.0.begin().await?;
+        let new_org = new.org_id;
         badge::Entity::insert(badge::ActiveModel {
             id: Set(new.id.clone()),
             org_id: Set(new.org_id),
@@ -318,6 +323,7 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
             .exec_without_returning(&txn)
             .await?;
         }
+        super::bump_catalogue(&txn, new_org).await?;
         txn.commit().await?;
         Ok(())
     }

@@ -1,75 +1,215 @@
-//! One page costs a fixed number of SQL statements, whatever its size: no
-//! query per row. Counted over a real call through the server, credential
-//! check included: a page with rows costs three (the client row's
-//! generation, the page, which finds the customer and carries the total, and
-//! the images, owners and claims of its rows); a page past the end also a
-//! count; a client's first call also reads its row.
+//! What a list call costs the database, counted over real calls through the
+//! server: once the client and the org are warm, one statement, whatever the
+//! page's size or depth (the customer's state, which also re-checks the
+//! client's generation and reads the org's catalogue version). A client's
+//! first call also reads its row; a call that finds the catalogue cold or
+//! changed also loads it (six statements, in one transaction). Calls for a
+//! cold org at once load it once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use badges::limits::Limits;
 use badges::server::ServeOptions;
-use badges::store::{PoolSettings, Store};
+use badges::store::{NewBadge, PoolSettings, Store};
 
 use crate::common::fixture::*;
-use crate::common::{TestDb, TestServer, backends};
+use crate::common::{TestDb, TestServer, backends, metric};
+
+/// A server over the fixture whose statements are counted (the readiness
+/// probe's ping aside).
+async fn counted(
+    backend: crate::common::Backend,
+    limits: Limits,
+) -> (TestServer, Arc<AtomicUsize>, World) {
+    let db = TestDb::new(backend).await;
+    badges::store::migrate(&db.url, &PoolSettings::default())
+        .await
+        .unwrap();
+    let store = Store::connect(&db.url, &PoolSettings::default())
+        .await
+        .unwrap();
+    let world = load(&store).await;
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    let store = store.observe_statements(move |sql| {
+        if sql != "SELECT 1" {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let server = TestServer::serve(store, db, NOW, limits, ServeOptions::DEFAULT).await;
+    (server, count, world)
+}
+
+async fn page(http: &reqwest::Client, server: &TestServer, size: i64, page: i64) -> usize {
+    let answer: serde_json::Value = http
+        .get(format!(
+            "http://{}/api_gateway/v1/badges/management/{CUSTOMER}\
+             ?badgeType=AVAILABLE_TO_ISSUE,AVAILABLE,EARNED,EXPIRED&size={size}&page={page}",
+            server.addr
+        ))
+        .header("authorization", basic(READER))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["data"]["customerBadges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .len()
+}
 
 #[tokio::test]
-async fn a_page_costs_at_most_four_statements_whatever_its_size() {
+async fn a_warm_call_costs_one_statement_whatever_its_page() {
     for backend in backends() {
-        let db = TestDb::new(backend).await;
-        badges::store::migrate(&db.url, &PoolSettings::default())
-            .await
-            .unwrap();
-        let count = Arc::new(AtomicUsize::new(0));
-        let counter = count.clone();
-        let store = Store::connect(&db.url, &PoolSettings::default())
-            .await
-            .unwrap();
-        load(&store).await;
-        // The readiness probe's ping is not part of a call.
-        let store = store.observe_statements(move |sql| {
-            if sql != "SELECT 1" {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        });
-        let server =
-            TestServer::serve(store, db, NOW, Limits::DEFAULT, ServeOptions::DEFAULT).await;
+        let (server, count, world) = counted(backend, Limits::DEFAULT).await;
         let http = reqwest::Client::new();
         let mut costs = Vec::new();
-        // The first call also reads the client's row, then cached.
-        for (size, page) in [(1, 0), (1, 0), (3, 1), (8, 0), (100, 0), (2, 50)] {
+        for (size, p) in [(1, 0), (1, 0), (3, 1), (8, 0), (100, 0), (2, 50)] {
             let before = count.load(Ordering::Relaxed);
-            let answer: serde_json::Value = http
-                .get(format!(
-                    "http://{}/api_gateway/v1/badges/management/{CUSTOMER}\
-                     ?badgeType=AVAILABLE_TO_ISSUE,AVAILABLE,EARNED,EXPIRED&size={size}&page={page}",
-                    server.addr
-                ))
-                .header("authorization", basic(READER))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let rows = answer["data"]["customerBadges"].as_array().unwrap().len();
-            let cost = count.load(Ordering::Relaxed) - before;
-            costs.push((size, page, rows, cost));
-            assert!(
-                cost <= 4,
-                "{backend:?}: size {size} page {page} cost {cost} statements"
-            );
+            let rows = page(&http, &server, size, p).await;
+            costs.push((size, p, rows, count.load(Ordering::Relaxed) - before));
         }
         eprintln!("{backend:?}: (size, page, rows, statements) = {costs:?}");
-        assert_eq!(costs[0].3, 4, "{backend:?}: a cold client: {costs:?}");
-        // A full page of 8, a page of 1 and a short last page cost the same:
-        // nothing per row, and no count while the page can tell the total.
-        assert_eq!(costs[1].3, 3, "{backend:?}: {costs:?}");
-        assert_eq!(costs[3].3, 3, "{backend:?}: {costs:?}");
-        assert_eq!(costs[4].3, 3, "{backend:?}: {costs:?}");
-        assert_eq!(costs[5].3, 4, "{backend:?}: {costs:?}");
+        assert_eq!(
+            costs[0].3, 8,
+            "{backend:?}: a cold call: the client row, the customer's state, the catalogue (6)"
+        );
+        for c in &costs[1..] {
+            assert_eq!(c.3, 1, "{backend:?}: a warm call: {costs:?}");
+        }
+        assert_eq!(
+            (costs[3].2, costs[5].2),
+            (8, 0),
+            "a full page and one past the end"
+        );
+
+        // A change to the catalogue: the next call reloads it, then one again.
+        server
+            .store
+            .insert_badge(NewBadge {
+                id: "0000000000000000000000c1".into(),
+                name: "Added".into(),
+                description: String::new(),
+                earn_type: badges::domain::enums::EarnType::Earn,
+                active: true,
+                starts_on: at(-DAY),
+                expires_on: at(DAY),
+                created_on: NOW,
+                last_updated_on: NOW,
+                group_id: None,
+                rank: None,
+                images: vec![],
+                owners: vec![],
+                claims: vec![],
+                org_id: world.org_a,
+            })
+            .await
+            .unwrap();
+        let before = count.load(Ordering::Relaxed);
+        assert_eq!(
+            page(&http, &server, 100, 0).await,
+            9,
+            "the new badge is listed"
+        );
+        let after_change = count.load(Ordering::Relaxed) - before;
+        let before = count.load(Ordering::Relaxed);
+        page(&http, &server, 100, 0).await;
+        let warm_again = count.load(Ordering::Relaxed) - before;
+        eprintln!("{backend:?}: after a catalogue change {after_change}, then {warm_again}");
+        assert_eq!((after_change, warm_again), (7, 1), "{backend:?}");
+        server.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn calls_for_a_cold_org_at_once_load_its_catalogue_once() {
+    for backend in backends() {
+        let roomy = Limits {
+            max_in_flight: Some(64),
+            max_in_flight_per_client: Some(64),
+            ..Limits::DEFAULT
+        };
+        let (server, _, world) = counted(backend, roomy).await;
+        // A catalogue large enough that its load takes a while, so that the
+        // calls below find it loading.
+        for i in 0..1000 {
+            server
+                .store
+                .insert_badge(NewBadge {
+                    id: format!("{:024x}", 0xd000 + i),
+                    name: format!("bulk {i}"),
+                    description: "a badge among many".into(),
+                    earn_type: badges::domain::enums::EarnType::Earn,
+                    active: true,
+                    starts_on: at(-DAY),
+                    expires_on: at(DAY),
+                    created_on: NOW,
+                    last_updated_on: NOW,
+                    group_id: None,
+                    rank: None,
+                    images: vec![],
+                    owners: vec![],
+                    claims: vec![],
+                    org_id: world.org_a,
+                })
+                .await
+                .unwrap();
+        }
+        let http = reqwest::Client::new();
+        // Warm the client's row first, so the calls race only for the catalogue.
+        let token = crate::common::oauth_token(
+            &http,
+            &format!("http://{}", server.addr),
+            READER.0,
+            READER.1,
+        )
+        .await;
+        let calls: Vec<_> = (0..32)
+            .map(|_| {
+                let (http, url, token) = (
+                    http.clone(),
+                    format!(
+                        "http://{}/api_gateway/v1/badges/management/{CUSTOMER}",
+                        server.addr
+                    ),
+                    token.clone(),
+                );
+                tokio::spawn(async move {
+                    http.get(url)
+                        .bearer_auth(token)
+                        .send()
+                        .await
+                        .unwrap()
+                        .status()
+                })
+            })
+            .collect();
+        for c in calls {
+            assert_eq!(c.await.unwrap(), reqwest::StatusCode::OK);
+        }
+        let text = reqwest::get(format!("http://{}/metrics", server.addr))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let (reloads, misses, hits) = (
+            metric(&text, "badges_catalogue_reloads_total"),
+            metric(&text, "badges_catalogue_misses_total"),
+            metric(&text, "badges_catalogue_hits_total"),
+        );
+        eprintln!(
+            "{backend:?}: 32 cold calls at once: {reloads} load, {misses} misses, {hits} hits"
+        );
+        assert_eq!(reloads, 1.0, "{backend:?}: one load for 32 calls");
+        assert!(
+            misses > 1.0,
+            "{backend:?}: calls found the catalogue loading"
+        );
+        assert_eq!(misses + hits, 32.0);
         server.stop().await.unwrap();
     }
 }

@@ -1,0 +1,206 @@
+//! One page of the list, computed in memory from the org's catalogue and the
+//! customer's state: which badges match, how they sort, how many there are,
+//! and the rows of the page. Nothing here reads a clock or a database; `now`
+//! is given, so badgeStatus, holding and expiry are those of the call.
+
+use std::cmp::Ordering;
+
+use super::Micros;
+use super::catalogue::{BadgeState, Catalogue, CatalogueBadge, CustomerState, Entry, OwnerSet};
+use super::cursor::{Cursor, Keyset};
+use super::enums::{BadgeStatus, BadgeType, EarnType, IssueStatus, Operator, SortOn, SortOrder};
+use super::list::{CustomerBadge, LatestAward, ListPage, ListQuery};
+
+/// The row of `badge` as the customer sees it at `now`: the same for the
+/// list and for the detail call.
+pub fn row(badge: &CatalogueBadge, state: &BadgeState, now: Micros) -> CustomerBadge {
+    let issue_status = state.latest_enrolment.map(|e| {
+        if e.revoked {
+            IssueStatus::Revoked
+        } else if e.expires_at.is_some_and(|x| x <= now) {
+            IssueStatus::Expired
+        } else {
+            IssueStatus::Live
+        }
+    });
+    CustomerBadge {
+        id: badge.id.clone(),
+        name: badge.name.clone(),
+        description: badge.description.clone(),
+        earn_type: badge.earn_type,
+        group_id: badge.group_id.clone(),
+        group_name: badge.group_name.clone(),
+        rank: badge.rank,
+        created_on: badge.created_on,
+        last_updated_on: badge.last_updated_on,
+        images: badge.images.clone(),
+        status: BadgeStatus::at(now, badge.starts_on, badge.expires_on),
+        starts_on: badge.starts_on,
+        expires_on: badge.expires_on,
+        earn_count: state.earn_count,
+        restricted_to_owners: badge.owners.clone(),
+        claims: badge.claims.clone(),
+        issue_status,
+        active: badge.active,
+        latest_award: state.latest_award.map(|a| LatestAward {
+            awarded_at: a.awarded_at,
+            event_at: a.event_at,
+        }),
+    }
+}
+
+/// The filters of a query, ready to test each badge.
+struct Filter<'q> {
+    q: &'q ListQuery,
+    owners: OwnerSet,
+    claimed_by: OwnerSet,
+    now: Micros,
+}
+
+impl Filter<'_> {
+    fn matches(&self, e: &Entry, s: &BadgeState) -> bool {
+        let (b, q, now) = (&e.badge, self.q, self.now);
+        let of_type = q.badge_types.iter().any(|t| match t {
+            BadgeType::AvailableToIssue => b.earn_type == EarnType::IssueEarn && !s.holds(now),
+            BadgeType::Available => b.earn_type == EarnType::Earn && !s.holds(now),
+            BadgeType::Earned => s.holds(now),
+            BadgeType::Expired => b.expires_on <= now || s.held_once(now),
+        });
+        // Each status by its own window test: a badge whose start is not
+        // before its end is both upcoming and expired, as the SQL said.
+        let status = q.statuses.is_empty()
+            || q.statuses.iter().any(|st| match st {
+                BadgeStatus::Upcoming => b.starts_on > now,
+                BadgeStatus::Live => b.starts_on <= now && b.expires_on > now,
+                BadgeStatus::Expired => b.expires_on <= now,
+            });
+        let date = |filter: Option<super::list::DateFilter>, at: Micros| {
+            filter.is_none_or(|f| match f.operator {
+                Operator::LessThan => at < f.at,
+                Operator::GreaterThan => at > f.at,
+            })
+        };
+        of_type
+            && status
+            && (q.active.is_empty() || q.active.contains(&b.active))
+            && (q.owners.is_empty() || e.owners.meets(self.owners))
+            && (q.claimed_by.is_empty() || e.active_claims.meets(self.claimed_by))
+            && q.name
+                .as_ref()
+                .is_none_or(|n| b.name_lower.contains(n.as_str()))
+            && date(q.start_on, b.starts_on)
+            && date(q.expires_on, b.expires_on)
+            && q.group_id
+                .as_ref()
+                .is_none_or(|g| b.group_id.as_ref() == Some(g))
+    }
+}
+
+/// The sort key of a badge for the customer.
+fn sort_key(sort_on: SortOn, b: &CatalogueBadge, s: &BadgeState, now: Micros) -> Option<i64> {
+    let award = s.latest_award;
+    match sort_on {
+        SortOn::ExpiresOn => Some(b.expires_on.0),
+        SortOn::LastModifiedDate => Some(b.last_updated_on.0),
+        SortOn::LastExpiredBadge => Some(
+            award
+                .and_then(|a| a.expires_at)
+                .filter(|x| *x <= now)
+                .unwrap_or(b.expires_on)
+                .0,
+        ),
+        SortOn::LastIssuedDate => s.latest_enrolment.map(|e| e.issued_at.0),
+        SortOn::LastEarnedEventDate => award.map(|a| a.event_at.0),
+        SortOn::LastEarnedOnDate => award.map(|a| a.awarded_at.0),
+    }
+}
+
+/// Rows without a key last in both directions, then the key in the asked
+/// direction, then the badge id ascending: one order on every backend.
+fn order(order: SortOrder, a: (Option<i64>, &str), b: (Option<i64>, &str)) -> Ordering {
+    let keys = match (a.0, b.0) {
+        (Some(x), Some(y)) => match order {
+            SortOrder::Asc => x.cmp(&y),
+            SortOrder::Desc => y.cmp(&x),
+        },
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    };
+    keys.then_with(|| a.1.cmp(b.1))
+}
+
+/// One page of the list for the customer whose state is `state`, at `now`.
+pub fn page(catalogue: &Catalogue, state: &CustomerState, q: &ListQuery, now: Micros) -> ListPage {
+    let filter = Filter {
+        q,
+        owners: OwnerSet::of(q.owners.iter().copied()),
+        claimed_by: OwnerSet::of(q.claimed_by.iter().copied()),
+        now,
+    };
+    let states = state.by_position(catalogue);
+    let none = BadgeState::default();
+    let mut next_state = states.iter().peekable();
+
+    // (sort key, position) of every matching badge.
+    let mut matching: Vec<(Option<i64>, u32)> = Vec::new();
+    for (pos, e) in catalogue.entries().iter().enumerate() {
+        let pos = pos as u32;
+        while next_state.next_if(|(p, _)| *p < pos).is_some() {}
+        let s = next_state
+            .next_if(|(p, _)| *p == pos)
+            .map_or(&none, |(_, s)| s);
+        if filter.matches(e, s) {
+            matching.push((sort_key(q.sort_on, &e.badge, s, now), pos));
+        }
+    }
+    let total = matching.len() as i64;
+
+    let entries = catalogue.entries();
+    let id = |pos: u32| entries[pos as usize].badge.id.as_str();
+    let cmp = |a: &(Option<i64>, u32), b: &(Option<i64>, u32)| {
+        order(q.order, (a.0, id(a.1)), (b.0, id(b.1)))
+    };
+    if let Some(Keyset::After(cursor)) = &q.keyset {
+        let at = (cursor.key, cursor.id.as_str());
+        matching.retain(|m| order(q.order, (m.0, id(m.1)), at) == Ordering::Greater);
+    }
+    let skip = usize::try_from(q.skip()).unwrap_or(usize::MAX);
+    let size = usize::try_from(q.size).unwrap_or(0);
+    let wanted = skip.saturating_add(size);
+    if matching.len() > wanted && wanted > 0 {
+        matching.select_nth_unstable_by(wanted - 1, cmp);
+        matching.truncate(wanted);
+    }
+    matching.sort_unstable_by(cmp);
+    let page: Vec<(Option<i64>, u32)> = matching.into_iter().skip(skip).take(size).collect();
+
+    let next_page_token = match (&q.keyset, page.last()) {
+        (Some(_), Some(&(key, pos))) if (q.page + 1).saturating_mul(q.size) < total => Some(
+            Cursor {
+                page: q.page + 1,
+                key,
+                id: id(pos).to_owned(),
+                query: q.fingerprint(),
+            }
+            .encode(),
+        ),
+        _ => None,
+    };
+    let rows = page
+        .iter()
+        .map(|&(_, pos)| {
+            let s = states
+                .binary_search_by_key(&pos, |(p, _)| *p)
+                .map_or(&none, |i| &states[i].1);
+            row(&entries[pos as usize].badge, s, now)
+        })
+        .collect();
+    ListPage {
+        rows,
+        page: q.page,
+        requested_size: q.size,
+        total,
+        next_page_token,
+    }
+}

@@ -1,0 +1,221 @@
+//! No stale reads across processes (BEHAVIOUR.md §6): two real servers on
+//! one database; every write acknowledged by process A is in the very next
+//! answer of process B, which holds the org's catalogue in memory. Over
+//! hundreds of interleaved write/read pairs, on each backend, once with B's
+//! cache at its default budget and once with a budget so small that every
+//! catalogue is evicted at once.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{Binary, TestDb, backends, cli};
+
+const DEMO: (&str, &str) = ("demo", "demo");
+/// Write/read pairs per run: seven per round.
+const ROUNDS: usize = 75;
+
+struct Pair<'a> {
+    http: &'a reqwest::Client,
+    writer: &'a str,
+    reader: &'a str,
+}
+
+impl Pair<'_> {
+    async fn write(&self, method: &str, path: &str, body: Value) -> Value {
+        let url = format!("{}/api_gateway/v1/badges{path}", self.writer);
+        let request = match method {
+            "PUT" => self.http.put(url),
+            _ => self.http.post(url),
+        };
+        let r = request
+            .basic_auth(DEMO.0, Some(DEMO.1))
+            .header("X-CAP-BADGES-MIGRATION", "migration")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        r.json().await.unwrap()
+    }
+
+    /// Badges of `customer` that B lists for `query`.
+    async fn read(&self, customer: i64, query: &str) -> Vec<Value> {
+        let r = self
+            .http
+            .get(format!(
+                "{}/api_gateway/v1/badges/management/{customer}?{query}",
+                self.reader
+            ))
+            .basic_auth(DEMO.0, Some(DEMO.1))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{query}");
+        let body: Value = r.json().await.unwrap();
+        body["data"]["customerBadges"].as_array().unwrap().clone()
+    }
+}
+
+/// Runs the rounds; returns (pairs, stale answers).
+async fn rounds(p: &Pair<'_>) -> (usize, usize) {
+    let (mut pairs, mut stale) = (0, 0);
+    let mut check = |fresh: bool, what: &str| {
+        pairs += 1;
+        if !fresh {
+            stale += 1;
+            eprintln!("stale: {what}");
+        }
+    };
+    for i in 0..ROUNDS {
+        let name = format!("consistency {i}");
+        let by_name = format!("badgeType=AVAILABLE&name={}", name.replace(' ', "%20"));
+        let created = p
+            .write(
+                "POST",
+                "/badgeMeta",
+                json!({"name": name, "earnType": "EARN", "startOnISO": "2025-01-01T00:00:00Z",
+                       "expiresOnISO": "2099-01-01T00:00:00Z", "active": true,
+                       "ownership": {"restrictedToOwners": ["Loyalty"]}}),
+            )
+            .await;
+        let id = created["data"]["id"].as_str().unwrap().to_owned();
+        let seen = p.read(62090013, &by_name).await;
+        check(
+            seen.iter().any(|b| b["badgeMetaId"] == id.as_str()),
+            "create",
+        );
+
+        p.write("PUT", &format!("/badgeMeta/{id}/deactivate"), json!({}))
+            .await;
+        let seen = p
+            .read(62090013, &format!("{by_name}&action=DEACTIVATED"))
+            .await;
+        check(seen.len() == 1 && seen[0]["active"] == false, "deactivate");
+
+        p.write("PUT", &format!("/badgeMeta/{id}/activate"), json!({}))
+            .await;
+        let seen = p
+            .read(62090013, &format!("{by_name}&action=ACTIVATED"))
+            .await;
+        check(seen.len() == 1 && seen[0]["active"] == true, "activate");
+
+        p.write(
+            "POST",
+            &format!("/badgeMeta/{id}/claim"),
+            json!({"ownerType": "Loyalty", "referenceId": format!("journey-{i}")}),
+        )
+        .await;
+        let seen = p
+            .read(62090013, &format!("{by_name}&claimedBy=Loyalty"))
+            .await;
+        check(
+            seen.len() == 1
+                && seen[0]["ownership"]["claims"][0]["referenceId"] == format!("journey-{i}"),
+            "claim",
+        );
+
+        let customer = 5_000_000 + i as i64;
+        p.write("PUT", "/customers", json!({"customerId": customer}))
+            .await;
+        let r = p
+            .http
+            .get(format!(
+                "{}/api_gateway/v1/badges/management/{customer}",
+                p.reader
+            ))
+            .basic_auth(DEMO.0, Some(DEMO.1))
+            .send()
+            .await
+            .unwrap();
+        check(r.status() == StatusCode::OK, "new customer");
+
+        let earned = p
+            .write(
+                "POST",
+                "/customer/earn",
+                json!({"badgeMetaId": id, "customerId": customer, "requestId": format!("c-{i}")}),
+            )
+            .await;
+        let seen = p.read(customer, "badgeType=EARNED").await;
+        check(seen.len() == 1 && seen[0]["earnCount"] == 1, "earn");
+
+        p.write(
+            "POST",
+            "/customer/revokeEarn",
+            json!({"badgeMetaId": id, "customerId": customer,
+                   "earnedBadgeId": earned["data"]["earnedBadgeId"]}),
+        )
+        .await;
+        let seen = p.read(customer, "badgeType=EARNED").await;
+        check(seen.is_empty(), "revoke");
+    }
+    (pairs, stale)
+}
+
+#[tokio::test]
+async fn what_one_process_writes_the_next_read_of_another_sees() {
+    for backend in backends() {
+        for budget in [None, Some("1")] {
+            let db = TestDb::new(backend).await;
+            let dir = tempfile::tempdir().unwrap();
+            let env = |extra: Option<&str>| {
+                let mut env = vec![("BADGES_DATABASE_URL", db.url.clone())];
+                if let Some(b) = extra {
+                    env.push(("BADGES_CATALOGUE_CACHE_BYTES", b.to_owned()));
+                }
+                env
+            };
+            let a = Binary::spawn(
+                &["--demo", "--migrate"],
+                &env(None),
+                &dir.path().join("a.log"),
+            )
+            .await;
+            let b = Binary::spawn(
+                &["--demo", "--migrate"],
+                &env(budget),
+                &dir.path().join("b.log"),
+            )
+            .await;
+            let http = reqwest::Client::new();
+            let pair = Pair {
+                http: &http,
+                writer: &a.base,
+                reader: &b.base,
+            };
+            // B has the demo client's row and the org's catalogue warm.
+            assert!(!pair.read(62090013, "badgeType=EARNED").await.is_empty());
+
+            let (pairs, stale) = rounds(&pair).await;
+            eprintln!(
+                "{backend:?}, reader's cache budget {}: {pairs} write/read pairs across two processes, {stale} stale",
+                budget.map_or("default (32 MiB)".to_owned(), |b| format!("{b} byte"))
+            );
+            assert_eq!(stale, 0, "{backend:?}");
+            assert!(pairs >= 500);
+
+            // Disabling the client on the command line takes effect on B at once.
+            cli(&db.url, &["client", "disable", "--username", "demo"]);
+            let r = http
+                .get(format!(
+                    "{}/api_gateway/v1/badges/management/62090013",
+                    b.base
+                ))
+                .basic_auth(DEMO.0, Some(DEMO.1))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{backend:?}");
+            let text = b.metrics().await;
+            if budget.is_some() {
+                let reloads = crate::common::metric(&text, "badges_catalogue_reloads_total");
+                assert!(
+                    reloads >= pairs as f64 / 2.0,
+                    "every call reloads: {reloads}"
+                );
+            }
+            drop((a, b));
+            db.cleanup().await;
+        }
+    }
+}
