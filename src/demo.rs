@@ -5,6 +5,7 @@
 
 use crate::auth::hash_secret;
 use crate::domain::Micros;
+use crate::domain::admin::ExpiryRule;
 use crate::domain::enums::{EarnType, Owner};
 use crate::domain::list::{Claim, Image};
 use crate::error::Result;
@@ -63,6 +64,8 @@ pub fn badges(org: i32) -> Vec<NewBadge> {
         images: vec![],
         owners: vec![],
         claims: vec![],
+        earned_badge_expiry: ExpiryRule::Never,
+        issued_badge_expiry: ExpiryRule::Never,
     };
     vec![
         NewBadge {

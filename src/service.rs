@@ -8,9 +8,9 @@ use crate::auth::{Authenticator, IssuedToken, Principal, Secret};
 use crate::catalogue::Catalogues;
 use crate::domain::Problem;
 use crate::domain::admin::{
-    self, BadgeDefinition, ClaimCommand, EarnCommand, EarnOutcome, EnrolCommand, EnrolOutcome,
-    GroupView, ImportItem, ImportOutcome, MAX_BATCH, NewBadgeCommand, NewGroupCommand,
-    RevokeCommand, UpsertCustomerCommand,
+    self, BadgeDefinition, ClaimRequest, EarnOutcome, EarnRequest, EnrolOutcome, EnrolRequest,
+    GroupView, ImportItemRequest, ImportOutcome, NewBadgeRequest, NewGroupCommand, RevokeCommand,
+    UpsertCustomerCommand,
 };
 use crate::domain::clock::SharedClock;
 use crate::domain::list::{self, ListPage, ListParams};
@@ -59,9 +59,8 @@ impl BadgeService {
         &self,
         p: &Principal,
         params: ListParams,
-        problems: Vec<Problem>,
     ) -> Result<ListPage> {
-        let query = list::validate(params, problems).map_err(Error::Invalid)?;
+        let query = list::validate(params).map_err(Error::Invalid)?;
         let now = self.clock.now();
         let read = self.store.read_customer(p, &query.customer).await?;
         let state = read
@@ -79,25 +78,15 @@ impl BadgeService {
         self.auth.issue_token(key, secret, self.clock.now()).await
     }
 
-    pub async fn create_group(
-        &self,
-        p: &Principal,
-        command: NewGroupCommand,
-        problems: Vec<Problem>,
-    ) -> Result<GroupView> {
-        checked(problems, admin::validate_group(&command))?;
-        self.store.create_group(p, &command, self.clock.now()).await
+    pub async fn create_group(&self, p: &Principal, c: NewGroupCommand) -> Result<GroupView> {
+        invalid_unless_empty(admin::validate_group(&c))?;
+        self.store.create_group(p, &c, self.clock.now()).await
     }
 
-    pub async fn create_badge(
-        &self,
-        p: &Principal,
-        command: NewBadgeCommand,
-        problems: Vec<Problem>,
-    ) -> Result<BadgeDefinition> {
+    pub async fn create_badge(&self, p: &Principal, r: NewBadgeRequest) -> Result<BadgeDefinition> {
         let now = self.clock.now();
-        checked(problems, admin::validate_badge(&command, now))?;
-        self.store.create_badge(p, &command, now).await
+        let c = admin::validate_badge(r, now).map_err(Error::Invalid)?;
+        self.store.create_badge(p, &c, now).await
     }
 
     pub async fn set_badge_active(
@@ -122,85 +111,45 @@ impl BadgeService {
     pub async fn set_claim(
         &self,
         p: &Principal,
-        command: ClaimCommand,
+        r: ClaimRequest,
         active: bool,
-        problems: Vec<Problem>,
     ) -> Result<BadgeDefinition> {
-        checked(problems, admin::validate_claim(&command))?;
-        self.store
-            .set_claim(p, &command, active, self.clock.now())
-            .await
+        let c = admin::validate_claim(r).map_err(Error::Invalid)?;
+        self.store.set_claim(p, &c, active, self.clock.now()).await
     }
 
-    pub async fn upsert_customer(
-        &self,
-        p: &Principal,
-        command: UpsertCustomerCommand,
-        problems: Vec<Problem>,
-    ) -> Result<i64> {
-        checked(problems, admin::validate_customer(&command))?;
-        self.store.upsert_customer(p, &command).await?;
-        Ok(command.customer_id)
+    pub async fn upsert_customer(&self, p: &Principal, c: UpsertCustomerCommand) -> Result<i64> {
+        invalid_unless_empty(admin::validate_customer(&c))?;
+        self.store.upsert_customer(p, &c).await?;
+        Ok(c.customer_id)
     }
 
-    pub async fn enrol(
-        &self,
-        p: &Principal,
-        command: EnrolCommand,
-        problems: Vec<Problem>,
-    ) -> Result<Vec<EnrolOutcome>> {
-        checked(problems, admin::validate_enrol(&command))?;
-        self.store.enrol(p, &command, self.clock.now()).await
+    pub async fn enrol(&self, p: &Principal, r: EnrolRequest) -> Result<Vec<EnrolOutcome>> {
+        let c = admin::validate_enrol(r).map_err(Error::Invalid)?;
+        self.store.enrol(p, &c, self.clock.now()).await
     }
 
-    pub async fn earn(
-        &self,
-        p: &Principal,
-        command: EarnCommand,
-        problems: Vec<Problem>,
-    ) -> Result<EarnOutcome> {
-        checked(problems, admin::validate_earn(&command))?;
-        self.store.earn(p, &command, self.clock.now()).await
+    pub async fn earn(&self, p: &Principal, r: EarnRequest) -> Result<EarnOutcome> {
+        let c = admin::validate_earn(r).map_err(Error::Invalid)?;
+        self.store.earn(p, &c, self.clock.now()).await
     }
 
-    pub async fn revoke(
-        &self,
-        p: &Principal,
-        command: RevokeCommand,
-        problems: Vec<Problem>,
-    ) -> Result<()> {
-        checked(problems, admin::validate_revoke(&command))?;
-        self.store.revoke(p, &command).await
+    pub async fn revoke(&self, p: &Principal, c: RevokeCommand) -> Result<()> {
+        invalid_unless_empty(admin::validate_revoke(&c))?;
+        self.store.revoke(p, &c).await
     }
 
     pub async fn import(
         &self,
         p: &Principal,
-        items: Vec<ImportItem>,
-        problems: Vec<Problem>,
+        items: Vec<ImportItemRequest>,
     ) -> Result<Vec<ImportOutcome>> {
-        let mut own = Vec::new();
-        if items.is_empty() || items.len() > MAX_BATCH {
-            own.push(admin::problem(
-                400,
-                format!("send 1 to {MAX_BATCH} items"),
-                "items",
-            ));
-        }
-        checked(problems, own)?;
+        let items = admin::validate_import(items).map_err(Error::Invalid)?;
         self.store.import(p, &items, self.clock.now()).await
     }
 }
 
-/// The transport's problems and the domain's, together; `Invalid` when any.
-/// A field the transport already found malformed is not reported again as
-/// missing.
-fn checked(mut problems: Vec<Problem>, more: Vec<Problem>) -> Result<()> {
-    let named: Vec<Option<String>> = problems.iter().map(|p| p.reference.clone()).collect();
-    problems.extend(
-        more.into_iter()
-            .filter(|p| p.reference.is_none() || !named.contains(&p.reference)),
-    );
+fn invalid_unless_empty(problems: Vec<Problem>) -> Result<()> {
     if problems.is_empty() {
         Ok(())
     } else {

@@ -5,10 +5,11 @@ use chrono::{DateTime, Months, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::enums::{EarnType, Owner};
+use super::fields::Field;
 use super::list::{Claim, Image, is_object_id};
 use super::shape::{
-    MAX_CLAIMS, MAX_DESCRIPTION_BYTES, MAX_IDENTIFIER_BYTES, MAX_IMAGE_FIELD_BYTES, MAX_IMAGES,
-    MAX_NAME_BYTES, MAX_REFERENCE_BYTES, MAX_REQUEST_ID_BYTES, MAX_URL_BYTES, text,
+    MAX_DESCRIPTION_BYTES, MAX_IDENTIFIER_BYTES, MAX_IMAGE_FIELD_BYTES, MAX_IMAGES, MAX_NAME_BYTES,
+    MAX_REFERENCE_BYTES, MAX_REQUEST_ID_BYTES, MAX_URL_BYTES, text,
 };
 use super::{Micros, Problem};
 
@@ -43,12 +44,10 @@ pub fn problem(code: u32, message: impl Into<String>, reference: &str) -> Proble
     }
 }
 
-/// How long an award or enrolment lasts. On the wire:
-/// `{"expiryType": "NEVER"}`, `{"expiryType": "RELATIVE", "relativeExpiryType":
-/// "DAYS", "value": 3}`, `{"expiryType": "ABSOLUTE", "expiresOn": 1800000000}`,
-/// `{"expiryType": "WITH_BADGE"}`; other fields are refused.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "ExpiryRuleWire", into = "ExpiryRuleWire")]
+/// How long an award or enrolment lasts: never, for a number of days,
+/// weeks or calendar months from when it was recorded, until a fixed time,
+/// or as long as the badge's own window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ExpiryRule {
     #[default]
     Never,
@@ -63,98 +62,7 @@ pub enum ExpiryRule {
     WithBadge,
 }
 
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum ExpiryType {
-    Never,
-    Relative,
-    Absolute,
-    WithBadge,
-}
-
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ExpiryRuleWire {
-    expiry_type: ExpiryType,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    relative_expiry_type: Option<RelativeUnit>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expires_on: Option<i64>,
-}
-
-impl TryFrom<ExpiryRuleWire> for ExpiryRule {
-    type Error = String;
-
-    fn try_from(w: ExpiryRuleWire) -> Result<Self, Self::Error> {
-        let extra = |ok: bool| {
-            if ok {
-                Ok(())
-            } else {
-                Err(format!("fields that {:?} does not take", w.expiry_type))
-            }
-        };
-        match w.expiry_type {
-            ExpiryType::Never | ExpiryType::WithBadge => {
-                extra(
-                    w.relative_expiry_type.is_none() && w.value.is_none() && w.expires_on.is_none(),
-                )?;
-                Ok(if matches!(w.expiry_type, ExpiryType::Never) {
-                    ExpiryRule::Never
-                } else {
-                    ExpiryRule::WithBadge
-                })
-            }
-            ExpiryType::Relative => {
-                extra(w.expires_on.is_none())?;
-                match (w.relative_expiry_type, w.value) {
-                    (Some(relative_expiry_type), Some(value)) => Ok(ExpiryRule::Relative {
-                        relative_expiry_type,
-                        value,
-                    }),
-                    _ => Err("RELATIVE needs relativeExpiryType and value".into()),
-                }
-            }
-            ExpiryType::Absolute => {
-                extra(w.relative_expiry_type.is_none() && w.value.is_none())?;
-                w.expires_on
-                    .map(|expires_on| ExpiryRule::Absolute { expires_on })
-                    .ok_or_else(|| "ABSOLUTE needs expiresOn".into())
-            }
-        }
-    }
-}
-
-impl From<ExpiryRule> for ExpiryRuleWire {
-    fn from(r: ExpiryRule) -> Self {
-        let wire = |expiry_type| ExpiryRuleWire {
-            expiry_type,
-            relative_expiry_type: None,
-            value: None,
-            expires_on: None,
-        };
-        match r {
-            ExpiryRule::Never => wire(ExpiryType::Never),
-            ExpiryRule::WithBadge => wire(ExpiryType::WithBadge),
-            ExpiryRule::Absolute { expires_on } => ExpiryRuleWire {
-                expires_on: Some(expires_on),
-                ..wire(ExpiryType::Absolute)
-            },
-            ExpiryRule::Relative {
-                relative_expiry_type,
-                value,
-            } => ExpiryRuleWire {
-                relative_expiry_type: Some(relative_expiry_type),
-                value: Some(value),
-                ..wire(ExpiryType::Relative)
-            },
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RelativeUnit {
     Days,
     Weeks,
@@ -191,16 +99,6 @@ impl ExpiryRule {
             }
         }
     }
-
-    pub fn validate(self, reference: &str, problems: &mut Vec<Problem>) {
-        if let ExpiryRule::Relative { value: 0, .. } = self {
-            problems.push(problem(
-                400,
-                format!("{reference}.value must be at least 1"),
-                reference,
-            ));
-        }
-    }
 }
 
 /// A new group.
@@ -223,16 +121,34 @@ pub fn validate_group(c: &NewGroupCommand) -> Vec<Problem> {
     problems
 }
 
-/// A new badge definition.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// A new badge as a caller sent it: the fields a transport could fail to
+/// read carry their problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewBadgeRequest {
+    pub name: String,
+    pub description: String,
+    pub earn_type: Field<EarnType>,
+    pub starts_on: Field<Option<Micros>>,
+    pub expires_on: Field<Option<Micros>>,
+    pub active: bool,
+    pub group_id: Option<String>,
+    pub rank: Option<i32>,
+    pub images: Vec<Image>,
+    pub owners: Vec<Field<Owner>>,
+    pub earned_badge_expiry: Field<ExpiryRule>,
+    pub issued_badge_expiry: Field<ExpiryRule>,
+    /// Set by `X-CAP-BADGES-MIGRATION: migration`: a start in the past is allowed.
+    pub migration: bool,
+}
+
+/// A valid new badge definition.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewBadgeCommand {
     pub name: String,
     pub description: String,
     pub earn_type: EarnType,
-    /// Required; `None` only when the caller left it out.
-    pub starts_on: Option<Micros>,
-    /// Required; `None` only when the caller left it out.
-    pub expires_on: Option<Micros>,
+    pub starts_on: Micros,
+    pub expires_on: Micros,
     pub active: bool,
     pub group_id: Option<String>,
     pub rank: Option<i32>,
@@ -240,29 +156,58 @@ pub struct NewBadgeCommand {
     pub owners: Vec<Owner>,
     pub earned_badge_expiry: ExpiryRule,
     pub issued_badge_expiry: ExpiryRule,
-    /// Set by `X-CAP-BADGES-MIGRATION: migration`: a start in the past is allowed.
-    pub migration: bool,
 }
 
-pub fn validate_badge(c: &NewBadgeCommand, now: Micros) -> Vec<Problem> {
+/// Every problem of a field set aside, its value otherwise.
+fn read<T>(field: Field<T>, problems: &mut Vec<Problem>) -> Option<T> {
+    field.map_err(|p| problems.push(p)).ok()
+}
+
+/// Checks a new badge and reports every problem at once.
+pub fn validate_badge(r: NewBadgeRequest, now: Micros) -> Result<NewBadgeCommand, Vec<Problem>> {
+    let NewBadgeRequest {
+        name,
+        description,
+        earn_type,
+        starts_on,
+        expires_on,
+        active,
+        group_id,
+        rank,
+        images,
+        owners,
+        earned_badge_expiry,
+        issued_badge_expiry,
+        migration,
+    } = r;
     let mut problems = Vec::new();
-    text("name", &c.name, true, MAX_NAME_BYTES, &mut problems);
+    text("name", &name, true, MAX_NAME_BYTES, &mut problems);
     text(
         "description",
-        &c.description,
+        &description,
         false,
         MAX_DESCRIPTION_BYTES,
         &mut problems,
     );
-    if c.owners.is_empty() {
+    let earn_type = read(earn_type, &mut problems);
+    let owner_problems = problems.len();
+    let owners: Vec<Owner> = owners
+        .into_iter()
+        .filter_map(|o| read(o, &mut problems))
+        .collect();
+    // An owner list of only invalid owners is reported as invalid (714),
+    // not also as empty (728).
+    if owners.is_empty() && problems.len() == owner_problems {
         problems.push(problem(
             CODE_NO_OWNER,
             "at least one restricted owner is required",
             "ownership.restrictedToOwners",
         ));
     }
-    match (c.starts_on, c.expires_on) {
-        (Some(start), Some(end)) => {
+    let starts_on = read(starts_on, &mut problems);
+    let expires_on = read(expires_on, &mut problems);
+    match (starts_on, expires_on) {
+        (Some(Some(start)), Some(Some(end))) => {
             if start >= end {
                 problems.push(problem(
                     CODE_START_AFTER_EXPIRY,
@@ -270,7 +215,7 @@ pub fn validate_badge(c: &NewBadgeCommand, now: Micros) -> Vec<Problem> {
                     "startOn",
                 ));
             }
-            if !c.migration && start < now {
+            if !migration && start < now {
                 problems.push(problem(
                     CODE_START_IN_PAST,
                     "startOn may not be in the past",
@@ -279,15 +224,15 @@ pub fn validate_badge(c: &NewBadgeCommand, now: Micros) -> Vec<Problem> {
             }
         }
         (start, end) => {
-            if start.is_none() {
+            if start == Some(None) {
                 problems.push(problem(400, "startOn is required", "startOn"));
             }
-            if end.is_none() {
+            if end == Some(None) {
                 problems.push(problem(400, "expiresOn is required", "expiresOn"));
             }
         }
     }
-    if let Some(g) = &c.group_id
+    if let Some(g) = &group_id
         && !is_object_id(g)
     {
         problems.push(problem(
@@ -296,23 +241,25 @@ pub fn validate_badge(c: &NewBadgeCommand, now: Micros) -> Vec<Problem> {
             "badgeGroupId",
         ));
     }
-    if c.images.len() > MAX_IMAGES {
+    if images.len() > MAX_IMAGES {
         problems.push(problem(
             400,
             format!("a badge may have at most {MAX_IMAGES} images"),
             "images",
         ));
     }
-    for (i, image) in c.images.iter().take(MAX_IMAGES).enumerate() {
+    for (i, image) in images.iter().take(MAX_IMAGES).enumerate() {
+        let Image {
+            name,
+            file_svc_handle,
+            url,
+            tag,
+        } = image;
         for (field, value, max) in [
-            ("name", &image.name, MAX_IMAGE_FIELD_BYTES),
-            (
-                "fileSvcHandle",
-                &image.file_svc_handle,
-                MAX_IMAGE_FIELD_BYTES,
-            ),
-            ("url", &image.url, MAX_URL_BYTES),
-            ("tag", &image.tag, MAX_IMAGE_FIELD_BYTES),
+            ("name", name, MAX_IMAGE_FIELD_BYTES),
+            ("fileSvcHandle", file_svc_handle, MAX_IMAGE_FIELD_BYTES),
+            ("url", url, MAX_URL_BYTES),
+            ("tag", tag, MAX_IMAGE_FIELD_BYTES),
         ] {
             text(
                 &format!("images[{i}].{field}"),
@@ -323,14 +270,50 @@ pub fn validate_badge(c: &NewBadgeCommand, now: Micros) -> Vec<Problem> {
             );
         }
     }
-    c.earned_badge_expiry
-        .validate("earnedBadgeExpiry", &mut problems);
-    c.issued_badge_expiry
-        .validate("issuedBadgeExpiry", &mut problems);
-    problems
+    let earned_badge_expiry = read(earned_badge_expiry, &mut problems);
+    let issued_badge_expiry = read(issued_badge_expiry, &mut problems);
+    match (
+        problems.is_empty(),
+        earn_type,
+        starts_on.flatten(),
+        expires_on.flatten(),
+        earned_badge_expiry,
+        issued_badge_expiry,
+    ) {
+        (
+            true,
+            Some(earn_type),
+            Some(starts_on),
+            Some(expires_on),
+            Some(earned_badge_expiry),
+            Some(issued_badge_expiry),
+        ) => Ok(NewBadgeCommand {
+            name,
+            description,
+            earn_type,
+            starts_on,
+            expires_on,
+            active,
+            group_id,
+            rank,
+            images,
+            owners,
+            earned_badge_expiry,
+            issued_badge_expiry,
+        }),
+        _ => Err(problems),
+    }
 }
 
-/// A claim or unclaim of a badge by a module instance.
+/// A claim or unclaim as a caller sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimRequest {
+    pub badge_id: String,
+    pub owner_type: Field<Owner>,
+    pub reference_id: String,
+}
+
+/// A valid claim or unclaim of a badge by a module instance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ClaimCommand {
     pub badge_id: String,
@@ -338,17 +321,30 @@ pub struct ClaimCommand {
     pub reference_id: String,
 }
 
-pub fn validate_claim(c: &ClaimCommand) -> Vec<Problem> {
+pub fn validate_claim(r: ClaimRequest) -> Result<ClaimCommand, Vec<Problem>> {
+    let ClaimRequest {
+        badge_id,
+        owner_type,
+        reference_id,
+    } = r;
     let mut problems = Vec::new();
-    badge_id(&c.badge_id, &mut problems);
+    check_badge_id(&badge_id, &mut problems);
+    let owner_type = read(owner_type, &mut problems);
     text(
         "referenceId",
-        &c.reference_id,
+        &reference_id,
         true,
         MAX_REFERENCE_BYTES,
         &mut problems,
     );
-    problems
+    match (problems.is_empty(), owner_type) {
+        (true, Some(owner_type)) => Ok(ClaimCommand {
+            badge_id,
+            owner_type,
+            reference_id,
+        }),
+        _ => Err(problems),
+    }
 }
 
 /// Creates a customer or replaces its identifiers.
@@ -362,15 +358,22 @@ pub struct UpsertCustomerCommand {
 }
 
 pub fn validate_customer(c: &UpsertCustomerCommand) -> Vec<Problem> {
+    let UpsertCustomerCommand {
+        customer_id,
+        email,
+        mobile,
+        external_id,
+        card_number,
+    } = c;
     let mut problems = Vec::new();
-    if c.customer_id < 0 {
+    if *customer_id < 0 {
         problems.push(problem(400, "customerId must be 0 or more", "customerId"));
     }
     for (field, value) in [
-        ("email", &c.email),
-        ("mobile", &c.mobile),
-        ("externalId", &c.external_id),
-        ("cardNumber", &c.card_number),
+        ("email", email),
+        ("mobile", mobile),
+        ("externalId", external_id),
+        ("cardNumber", card_number),
     ] {
         if let Some(v) = value {
             text(field, v, true, MAX_IDENTIFIER_BYTES, &mut problems);
@@ -379,7 +382,16 @@ pub fn validate_customer(c: &UpsertCustomerCommand) -> Vec<Problem> {
     problems
 }
 
-/// Enrols customers into an ISSUE_EARN badge.
+/// A bulk enrolment as a caller sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnrolRequest {
+    pub badge_id: String,
+    pub customers: Vec<i64>,
+    pub request_id: Option<String>,
+    pub issued_at: Field<Option<Micros>>,
+}
+
+/// A valid enrolment of customers into an ISSUE_EARN badge.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EnrolCommand {
     pub badge_id: String,
@@ -388,18 +400,33 @@ pub struct EnrolCommand {
     pub issued_at: Option<Micros>,
 }
 
-pub fn validate_enrol(c: &EnrolCommand) -> Vec<Problem> {
+pub fn validate_enrol(r: EnrolRequest) -> Result<EnrolCommand, Vec<Problem>> {
+    let EnrolRequest {
+        badge_id,
+        customers,
+        request_id,
+        issued_at,
+    } = r;
     let mut problems = Vec::new();
-    badge_id(&c.badge_id, &mut problems);
-    if c.customers.is_empty() || c.customers.len() > MAX_BATCH {
+    check_badge_id(&badge_id, &mut problems);
+    if customers.is_empty() || customers.len() > MAX_BATCH {
         problems.push(problem(
             400,
             format!("customers must hold 1 to {MAX_BATCH} ids"),
             "customers",
         ));
     }
-    request_id(&c.request_id, &mut problems);
-    problems
+    check_request_id(&request_id, &mut problems);
+    let issued_at = read(issued_at, &mut problems);
+    match (problems.is_empty(), issued_at) {
+        (true, Some(issued_at)) => Ok(EnrolCommand {
+            badge_id,
+            customers,
+            request_id,
+            issued_at,
+        }),
+        _ => Err(problems),
+    }
 }
 
 /// One enrolment's outcome.
@@ -410,7 +437,18 @@ pub struct EnrolOutcome {
     pub problems: Vec<Problem>,
 }
 
-/// An award of a badge to a customer.
+/// An award as a caller asked for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EarnRequest {
+    pub badge_id: String,
+    pub customer_id: i64,
+    pub request_id: Option<String>,
+    pub event_at: Field<Option<Micros>>,
+    /// The module instance that triggered it: its owner type and reference.
+    pub triggered_by: Option<(Field<Owner>, String)>,
+}
+
+/// A valid award of a badge to a customer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EarnCommand {
     pub badge_id: String,
@@ -420,20 +458,41 @@ pub struct EarnCommand {
     pub triggered_by: Option<(Owner, String)>,
 }
 
-pub fn validate_earn(c: &EarnCommand) -> Vec<Problem> {
+pub fn validate_earn(r: EarnRequest) -> Result<EarnCommand, Vec<Problem>> {
+    let EarnRequest {
+        badge_id,
+        customer_id,
+        request_id,
+        event_at,
+        triggered_by,
+    } = r;
     let mut problems = Vec::new();
-    badge_id(&c.badge_id, &mut problems);
-    request_id(&c.request_id, &mut problems);
-    if let Some((_, r)) = &c.triggered_by {
-        text(
-            "triggeredBy.referenceId",
-            r,
-            true,
-            MAX_REFERENCE_BYTES,
-            &mut problems,
-        );
+    check_badge_id(&badge_id, &mut problems);
+    check_request_id(&request_id, &mut problems);
+    let event_at = read(event_at, &mut problems);
+    let triggered_by = match triggered_by {
+        None => Some(None),
+        Some((owner, reference)) => {
+            text(
+                "triggeredBy.referenceId",
+                &reference,
+                true,
+                MAX_REFERENCE_BYTES,
+                &mut problems,
+            );
+            read(owner, &mut problems).map(|o| Some((o, reference)))
+        }
+    };
+    match (problems.is_empty(), event_at, triggered_by) {
+        (true, Some(event_at), Some(triggered_by)) => Ok(EarnCommand {
+            badge_id,
+            customer_id,
+            request_id,
+            event_at,
+            triggered_by,
+        }),
+        _ => Err(problems),
     }
-    problems
 }
 
 /// What an earn answers, stored for retries with the same requestId.
@@ -456,7 +515,7 @@ pub struct RevokeCommand {
 
 pub fn validate_revoke(c: &RevokeCommand) -> Vec<Problem> {
     let mut problems = Vec::new();
-    badge_id(&c.badge_id, &mut problems);
+    check_badge_id(&c.badge_id, &mut problems);
     if !is_object_id(&c.earned_badge_id) {
         problems.push(problem(
             400,
@@ -467,13 +526,72 @@ pub fn validate_revoke(c: &RevokeCommand) -> Vec<Problem> {
     problems
 }
 
-/// One historical award to import.
+/// One historical award to import, as a caller sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportItemRequest {
+    pub badge_id: String,
+    pub customer_id: i64,
+    /// Required.
+    pub event_at: Field<Option<Micros>>,
+    pub expires_on: Field<Option<Micros>>,
+}
+
+/// One valid historical award to import.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ImportItem {
     pub badge_id: String,
     pub customer_id: i64,
     pub event_at: Micros,
     pub expires_on: Option<Micros>,
+}
+
+/// Checks an import: 1 to [`MAX_BATCH`] items, each with its event time.
+/// A field's problem names its item: `items[2].earnEventDate`.
+pub fn validate_import(items: Vec<ImportItemRequest>) -> Result<Vec<ImportItem>, Vec<Problem>> {
+    let mut problems = Vec::new();
+    if items.is_empty() || items.len() > MAX_BATCH {
+        problems.push(problem(
+            400,
+            format!("send 1 to {MAX_BATCH} items"),
+            "items",
+        ));
+    }
+    let mut valid = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let ImportItemRequest {
+            badge_id,
+            customer_id,
+            event_at,
+            expires_on,
+        } = item;
+        let mut own = Vec::new();
+        let event_at = match read(event_at, &mut own) {
+            Some(Some(at)) => Some(at),
+            Some(None) => {
+                own.push(problem(400, "earnEventDate is required", "earnEventDate"));
+                None
+            }
+            None => None,
+        };
+        let expires_on = read(expires_on, &mut own);
+        problems.extend(own.into_iter().map(|mut p| {
+            p.reference = p.reference.map(|r| format!("items[{i}].{r}"));
+            p
+        }));
+        if let (Some(event_at), Some(expires_on)) = (event_at, expires_on) {
+            valid.push(ImportItem {
+                badge_id,
+                customer_id,
+                event_at,
+                expires_on,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(valid)
+    } else {
+        Err(problems)
+    }
 }
 
 /// One imported award's outcome.
@@ -513,7 +631,7 @@ pub struct BadgeDefinition {
     pub last_updated_on: Micros,
 }
 
-fn badge_id(id: &str, problems: &mut Vec<Problem>) {
+fn check_badge_id(id: &str, problems: &mut Vec<Problem>) {
     if !is_object_id(id) {
         problems.push(problem(
             400,
@@ -523,7 +641,7 @@ fn badge_id(id: &str, problems: &mut Vec<Problem>) {
     }
 }
 
-fn request_id(id: &Option<String>, problems: &mut Vec<Problem>) {
+fn check_request_id(id: &Option<String>, problems: &mut Vec<Problem>) {
     if let Some(id) = id {
         if id.is_empty() || id.len() > MAX_REQUEST_ID_BYTES {
             problems.push(problem(
@@ -534,19 +652,6 @@ fn request_id(id: &Option<String>, problems: &mut Vec<Problem>) {
         } else if id.contains('\0') {
             problems.push(super::shape::no_nul("requestId"));
         }
-    }
-}
-
-/// A new claim on a badge that already holds `claims` (active or not).
-pub fn check_new_claim(claims: usize) -> Vec<Problem> {
-    if claims >= MAX_CLAIMS {
-        vec![problem(
-            400,
-            format!("a badge may hold at most {MAX_CLAIMS} claims"),
-            "referenceId",
-        )]
-    } else {
-        Vec::new()
     }
 }
 
@@ -594,53 +699,28 @@ mod tests {
     }
 
     #[test]
-    fn expiry_rules_read_the_upstream_json() {
-        let rule: ExpiryRule = serde_json::from_str(
-            r#"{"expiryType": "RELATIVE", "relativeExpiryType": "WEEKS", "value": 2}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            rule,
-            ExpiryRule::Relative {
-                relative_expiry_type: RelativeUnit::Weeks,
-                value: 2
-            }
-        );
-        assert_eq!(
-            serde_json::from_str::<ExpiryRule>(r#"{"expiryType":"NEVER"}"#).unwrap(),
-            ExpiryRule::Never
-        );
-        assert!(serde_json::from_str::<ExpiryRule>(r#"{"expiryType":"NEVER","x":1}"#).is_err());
-        assert!(serde_json::from_str::<ExpiryRule>(r#"{"expiryType":"NEVER","value":1}"#).is_err());
-        assert!(
-            serde_json::from_str::<ExpiryRule>(r#"{"expiryType":"RELATIVE","value":1}"#).is_err()
-        );
-        let absolute = ExpiryRule::Absolute { expires_on: 5 };
-        assert_eq!(
-            serde_json::to_string(&absolute).unwrap(),
-            r#"{"expiryType":"ABSOLUTE","expiresOn":5}"#
-        );
-    }
-
-    #[test]
     fn badge_validation_reports_every_code() {
         let now = Micros(1_000 * DAY);
-        let c = NewBadgeCommand {
+        let c = NewBadgeRequest {
             name: " ".into(),
             description: String::new(),
-            earn_type: EarnType::Earn,
-            starts_on: Some(Micros(now.0 - DAY)),
-            expires_on: Some(Micros(now.0 - 2 * DAY)),
+            earn_type: Ok(EarnType::Earn),
+            starts_on: Ok(Some(Micros(now.0 - DAY))),
+            expires_on: Ok(Some(Micros(now.0 - 2 * DAY))),
             active: true,
             group_id: None,
             rank: None,
             images: vec![],
             owners: vec![],
-            earned_badge_expiry: ExpiryRule::Never,
-            issued_badge_expiry: ExpiryRule::Never,
+            earned_badge_expiry: Ok(ExpiryRule::Never),
+            issued_badge_expiry: Ok(ExpiryRule::Never),
             migration: false,
         };
-        let codes: Vec<u32> = validate_badge(&c, now).iter().map(|p| p.code).collect();
+        let codes: Vec<u32> = validate_badge(c.clone(), now)
+            .unwrap_err()
+            .iter()
+            .map(|p| p.code)
+            .collect();
         assert_eq!(
             codes,
             [
@@ -650,23 +730,35 @@ mod tests {
                 CODE_START_IN_PAST
             ]
         );
-        let migration = NewBadgeCommand {
+        let migration = NewBadgeRequest {
             migration: true,
-            ..c
+            ..c.clone()
         };
         assert!(
-            !validate_badge(&migration, now)
+            !validate_badge(migration, now)
+                .unwrap_err()
                 .iter()
                 .any(|p| p.code == CODE_START_IN_PAST)
         );
+        let unread = NewBadgeRequest {
+            name: "fine".into(),
+            owners: vec![Err(crate::domain::fields::unknown_owner(
+                "ownership.restrictedToOwners",
+            ))],
+            earn_type: Err(crate::domain::fields::unknown_earn_type()),
+            starts_on: Ok(Some(Micros(now.0 + DAY))),
+            expires_on: Ok(Some(Micros(now.0 + 2 * DAY))),
+            ..c
+        };
+        let codes: Vec<u32> = validate_badge(unread, now)
+            .unwrap_err()
+            .iter()
+            .map(|p| p.code)
+            .collect();
+        assert_eq!(codes, [400, CODE_OWNER_INVALID], "714 and not also 728");
     }
 
     proptest::proptest! {
-        #[test]
-        fn any_expiry_json_reads_without_panicking(s in ".{0,120}") {
-            let _ = serde_json::from_str::<ExpiryRule>(&s);
-        }
-
         #[test]
         fn any_expiry_rule_computes_without_panicking(
             from in proptest::prelude::any::<i64>(),
@@ -694,22 +786,22 @@ mod tests {
             group in proptest::option::of(".{0,30}"),
             now in proptest::prelude::any::<i64>(),
         ) {
-            let c = NewBadgeCommand {
+            let c = NewBadgeRequest {
                 name,
                 description: String::new(),
-                earn_type: EarnType::Earn,
-                starts_on: start.map(Micros),
-                expires_on: end.map(Micros),
+                earn_type: Ok(EarnType::Earn),
+                starts_on: Ok(start.map(Micros)),
+                expires_on: Ok(end.map(Micros)),
                 active: true,
                 group_id: group,
                 rank: None,
                 images: vec![],
-                owners: vec![Owner::Loyalty],
-                earned_badge_expiry: ExpiryRule::Never,
-                issued_badge_expiry: ExpiryRule::Never,
+                owners: vec![Ok(Owner::Loyalty)],
+                earned_badge_expiry: Ok(ExpiryRule::Never),
+                issued_badge_expiry: Ok(ExpiryRule::Never),
                 migration: false,
             };
-            let _ = validate_badge(&c, Micros(now));
+            let _ = validate_badge(c, Micros(now));
         }
     }
 }

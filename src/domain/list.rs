@@ -5,6 +5,7 @@ use super::enums::{
     Action, BadgeStatus, BadgeType, EarnType, IdentifierType, IssueStatus, Operator, Owner, SortOn,
     SortOrder,
 };
+use super::fields::Field;
 use super::{Micros, Problem};
 
 pub const DEFAULT_SIZE: i64 = 10;
@@ -15,31 +16,74 @@ pub const MAX_OFFSET: i64 = 100_000;
 pub const MAX_NAME_CHARS: usize = 256;
 pub use super::shape::MAX_IDENTIFIER_BYTES;
 
-/// The parameters of a list call as a transport read them: typed where the
-/// transport could type them, unchecked otherwise. Problems the transport met
-/// while reading (a value that is no enum member, an unknown parameter) travel
-/// beside it, so that one answer lists every problem of the request.
-#[derive(Clone, Debug, Default)]
+/// The parameters of a list call as a transport read them: each typed, or
+/// the problem that kept the transport from reading it (a value that is no
+/// enum member, a parameter given twice), so that one answer lists every
+/// problem of the request.
+#[derive(Clone, Debug)]
 pub struct ListParams {
     pub customer_id: String,
-    pub identifier_type: Option<IdentifierType>,
-    pub page: Option<i64>,
-    pub size: Option<i64>,
-    pub sort_on: Option<SortOn>,
-    pub order: Option<SortOrder>,
-    pub name: Option<String>,
-    pub badge_type: Vec<BadgeType>,
-    pub action: Vec<Action>,
-    pub badge_status: Vec<BadgeStatus>,
-    pub owner: Vec<Owner>,
-    pub claimed_by: Vec<Owner>,
-    pub start_on: Option<Micros>,
-    pub start_on_operator: Option<Operator>,
-    pub expires_on: Option<Micros>,
-    pub expires_on_operator: Option<Operator>,
-    pub group_id: Option<String>,
+    pub identifier_type: Field<Option<IdentifierType>>,
+    pub page: Field<Option<i64>>,
+    pub size: Field<Option<i64>>,
+    pub sort_on: Field<Option<SortOn>>,
+    pub order: Field<Option<SortOrder>>,
+    pub name: Field<Option<String>>,
+    pub badge_type: Field<Vec<BadgeType>>,
+    pub action: Field<Vec<Action>>,
+    pub badge_status: Field<Vec<BadgeStatus>>,
+    pub owner: Field<Vec<Owner>>,
+    pub claimed_by: Field<Vec<Owner>>,
+    pub start_on: Field<Option<Micros>>,
+    pub start_on_operator: Field<Option<Operator>>,
+    pub expires_on: Field<Option<Micros>>,
+    pub expires_on_operator: Field<Option<Operator>>,
+    pub group_id: Field<Option<String>>,
     /// Keyset paging: `Some("")` starts it, a returned token continues it.
-    pub page_token: Option<String>,
+    pub page_token: Field<Option<String>>,
+    /// Parameters the request held that the call does not have.
+    pub unknown: Vec<Problem>,
+}
+
+impl Default for ListParams {
+    fn default() -> Self {
+        ListParams {
+            customer_id: String::new(),
+            identifier_type: Ok(None),
+            page: Ok(None),
+            size: Ok(None),
+            sort_on: Ok(None),
+            order: Ok(None),
+            name: Ok(None),
+            badge_type: Ok(Vec::new()),
+            action: Ok(Vec::new()),
+            badge_status: Ok(Vec::new()),
+            owner: Ok(Vec::new()),
+            claimed_by: Ok(Vec::new()),
+            start_on: Ok(None),
+            start_on_operator: Ok(None),
+            expires_on: Ok(None),
+            expires_on_operator: Ok(None),
+            group_id: Ok(None),
+            page_token: Ok(None),
+            unknown: Vec::new(),
+        }
+    }
+}
+
+/// A field's value, or its problem set aside.
+fn take<T>(field: Field<T>, problems: &mut Vec<Problem>) -> Option<T> {
+    field.map_err(|p| problems.push(p)).ok()
+}
+
+/// The problem of a value that is none of `expected` (one value).
+pub fn not_one_of(name: &str, expected: &str) -> Problem {
+    Problem::invalid(name, format!("{name} must be one of {expected}"))
+}
+
+/// The problem of a list with a value that is none of `expected`.
+pub fn not_any_of(name: &str, expected: &str) -> Problem {
+    Problem::invalid(name, format!("{name} must be one or more of {expected}"))
 }
 
 /// How the customer is addressed.
@@ -95,22 +139,28 @@ impl ListQuery {
     /// Fingerprint of everything but the page: a token is only good for
     /// the query that produced it.
     pub fn fingerprint(&self) -> String {
+        // Every field named: a new one does not compile until it is decided
+        // whether it is part of the query a token continues.
+        let ListQuery {
+            customer,
+            badge_types,
+            active,
+            statuses,
+            owners,
+            claimed_by,
+            name,
+            start_on,
+            expires_on,
+            group_id,
+            sort_on,
+            order,
+            size,
+            page: _,
+            keyset: _,
+        } = self;
         let canonical = format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
-            self.customer,
-            self.badge_types,
-            self.active,
-            self.statuses,
-            self.owners,
-            self.claimed_by,
-            self.name,
-            self.start_on,
-            self.expires_on,
-            self.group_id,
-            self.sort_on,
-            self.order,
-            self.size,
-            "v1"
+            "{customer:?}|{badge_types:?}|{active:?}|{statuses:?}|{owners:?}|{claimed_by:?}|{name:?}|\
+             {start_on:?}|{expires_on:?}|{group_id:?}|{sort_on:?}|{order:?}|{size}|v1"
         );
         super::cursor::fingerprint(&canonical)
     }
@@ -126,22 +176,66 @@ pub fn is_object_id(s: &str) -> bool {
 }
 
 /// Checks every parameter and reports every problem at once.
-pub fn validate(params: ListParams, mut problems: Vec<Problem>) -> Result<ListQuery, Vec<Problem>> {
+pub fn validate(params: ListParams) -> Result<ListQuery, Vec<Problem>> {
+    let ListParams {
+        customer_id,
+        identifier_type,
+        page,
+        size,
+        sort_on,
+        order,
+        name,
+        badge_type,
+        action,
+        badge_status,
+        owner,
+        claimed_by,
+        start_on,
+        start_on_operator,
+        expires_on,
+        expires_on_operator,
+        group_id,
+        page_token,
+        unknown,
+    } = params;
+    let mut problems = Vec::new();
+    let p = &mut problems;
+    let identifier_type = take(identifier_type, p);
+    let (page, size, sort_on, order, name) = (
+        take(page, p),
+        take(size, p),
+        take(sort_on, p),
+        take(order, p),
+        take(name, p),
+    );
+    let (badge_type, action, badge_status, owner, claimed_by) = (
+        take(badge_type, p).unwrap_or_default(),
+        take(action, p).unwrap_or_default(),
+        take(badge_status, p).unwrap_or_default(),
+        take(owner, p).unwrap_or_default(),
+        take(claimed_by, p).unwrap_or_default(),
+    );
+    let (start_on, start_on_operator, expires_on, expires_on_operator, group_id, page_token) = (
+        take(start_on, p),
+        take(start_on_operator, p),
+        take(expires_on, p),
+        take(expires_on_operator, p),
+        take(group_id, p),
+        take(page_token, p),
+    );
+
     // Without a valid identifier type the segment cannot be judged.
-    let identifier_type_invalid = problems
-        .iter()
-        .any(|p| p.code == super::problem::CODE_INVALID_IDENTIFIER_TYPE);
-    let customer = if identifier_type_invalid {
-        None
-    } else {
-        customer_ref(&params.customer_id, params.identifier_type, &mut problems)
+    let customer = match identifier_type {
+        Some(kind) => customer_ref(&customer_id, kind, &mut problems),
+        None => None,
     };
 
-    let page = params.page.unwrap_or(0);
+    let page_given = page.flatten();
+    let page = page_given.unwrap_or(0);
     if page < 0 {
         problems.push(Problem::invalid("page", "page must be 0 or more"));
     }
-    let size = params.size.unwrap_or(DEFAULT_SIZE);
+    let size = size.flatten().unwrap_or(DEFAULT_SIZE);
     if !(1..=MAX_SIZE).contains(&size) {
         problems.push(Problem::invalid(
             "size",
@@ -160,7 +254,7 @@ pub fn validate(params: ListParams, mut problems: Vec<Problem>) -> Result<ListQu
         ));
     }
 
-    let name = params.name.filter(|n| !n.is_empty());
+    let name = name.flatten().filter(|n| !n.is_empty());
     if let Some(n) = &name {
         if n.chars().count() > MAX_NAME_CHARS {
             problems.push(Problem::invalid(
@@ -173,21 +267,21 @@ pub fn validate(params: ListParams, mut problems: Vec<Problem>) -> Result<ListQu
     }
 
     let start_on = date_filter(
-        params.start_on,
-        params.start_on_operator,
+        start_on.flatten(),
+        start_on_operator.flatten(),
         Operator::GreaterThan,
         ("startOn", "startOnOperator"),
         &mut problems,
     );
     let expires_on = date_filter(
-        params.expires_on,
-        params.expires_on_operator,
+        expires_on.flatten(),
+        expires_on_operator.flatten(),
         Operator::LessThan,
         ("expiresOn", "expiresOnOperator"),
         &mut problems,
     );
 
-    let group_id = params.group_id.filter(|g| !g.is_empty());
+    let group_id = group_id.flatten().filter(|g| !g.is_empty());
     if group_id.as_deref().is_some_and(|g| !is_object_id(g)) {
         problems.push(Problem::invalid(
             "groupId",
@@ -195,7 +289,7 @@ pub fn validate(params: ListParams, mut problems: Vec<Problem>) -> Result<ListQu
         ));
     }
 
-    let keyset = match params.page_token.as_deref() {
+    let keyset = match page_token.flatten().as_deref() {
         None => None,
         Some("") => Some(Keyset::First),
         Some(token) => match Cursor::decode(token) {
@@ -209,44 +303,44 @@ pub fn validate(params: ListParams, mut problems: Vec<Problem>) -> Result<ListQu
             }
         },
     };
-    if keyset.is_some() && params.page.is_some_and(|p| p != 0) {
+    if keyset.is_some() && page_given.is_some_and(|p| p != 0) {
         problems.push(Problem::invalid(
             "page",
             "page and pageToken cannot be used together",
         ));
     }
+    problems.extend(unknown);
 
-    if !problems.is_empty() {
+    let (true, Some(customer), Some(sort_on), Some(order)) =
+        (problems.is_empty(), customer, sort_on, order)
+    else {
         return Err(problems);
-    }
-    let Some(customer) = customer else {
-        // customer_ref only returns None after pushing a problem.
-        return Err(vec![Problem::invalid(
-            "customerId",
-            "customerId is invalid",
-        )]);
     };
+    let (sort_on, order) = (
+        sort_on.unwrap_or(SortOn::ExpiresOn),
+        order.unwrap_or(SortOrder::Desc),
+    );
 
-    let mut badge_types = dedup(params.badge_type);
+    let mut badge_types = dedup(badge_type);
     if badge_types.is_empty() {
         badge_types.push(BadgeType::AvailableToIssue);
     }
     let mut query = ListQuery {
         customer,
         badge_types,
-        active: dedup(params.action)
+        active: dedup(action)
             .into_iter()
             .map(|a| a == Action::Activated)
             .collect(),
-        statuses: dedup(params.badge_status),
-        owners: dedup(params.owner),
-        claimed_by: dedup(params.claimed_by),
+        statuses: dedup(badge_status),
+        owners: dedup(owner),
+        claimed_by: dedup(claimed_by),
         name: name.map(|n| n.to_lowercase()),
         start_on,
         expires_on,
         group_id,
-        sort_on: params.sort_on.unwrap_or(SortOn::ExpiresOn),
-        order: params.order.unwrap_or(SortOrder::Desc),
+        sort_on,
+        order,
         page,
         size,
         keyset: None,
@@ -420,7 +514,7 @@ mod tests {
 
     #[test]
     fn defaults_follow_the_contract() {
-        let q = validate(params("62090013"), vec![]).unwrap();
+        let q = validate(params("62090013")).unwrap();
         assert_eq!(q.customer, CustomerRef::Id(62090013));
         assert_eq!(q.badge_types, vec![BadgeType::AvailableToIssue]);
         assert_eq!((q.page, q.size), (0, 10));
@@ -430,11 +524,13 @@ mod tests {
     #[test]
     fn every_problem_is_reported_together() {
         let mut p = params("not-a-number");
-        p.page = Some(-1);
-        p.size = Some(101);
-        p.start_on_operator = Some(Operator::LessThan);
-        p.group_id = Some("xyz".into());
-        let problems = validate(p, vec![Problem::invalid_identifier_type()]).unwrap_err();
+        p.identifier_type = Err(Problem::invalid_identifier_type());
+        p.page = Ok(Some(-1));
+        p.size = Ok(Some(101));
+        p.start_on_operator = Ok(Some(Operator::LessThan));
+        p.group_id = Ok(Some("xyz".into()));
+        p.unknown = vec![Problem::invalid("foo", "unknown parameter foo")];
+        let problems = validate(p).unwrap_err();
         let refs: Vec<_> = problems
             .iter()
             .filter_map(|p| p.reference.as_deref())
@@ -446,14 +542,15 @@ mod tests {
                 "page",
                 "size",
                 "startOnOperator",
-                "groupId"
+                "groupId",
+                "foo"
             ]
         );
     }
 
     #[test]
     fn a_non_numeric_id_without_identifier_type_is_a_bad_request() {
-        let problems = validate(params("tom@example.com"), vec![]).unwrap_err();
+        let problems = validate(params("tom@example.com")).unwrap_err();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].reference.as_deref(), Some("customerId"));
         assert_eq!(problems[0].code, 400);
@@ -462,20 +559,20 @@ mod tests {
     #[test]
     fn offset_is_capped() {
         let mut p = params("1");
-        p.page = Some(1000);
-        p.size = Some(100);
-        assert!(validate(p.clone(), vec![]).is_ok());
-        p.page = Some(1001);
-        let problems = validate(p, vec![]).unwrap_err();
+        p.page = Ok(Some(1000));
+        p.size = Ok(Some(100));
+        assert!(validate(p.clone()).is_ok());
+        p.page = Ok(Some(1001));
+        let problems = validate(p).unwrap_err();
         assert_eq!(problems[0].reference.as_deref(), Some("page"));
     }
 
     #[test]
     fn operators_default_per_date() {
         let mut p = params("1");
-        p.start_on = Some(Micros(5));
-        p.expires_on = Some(Micros(6));
-        let q = validate(p, vec![]).unwrap();
+        p.start_on = Ok(Some(Micros(5)));
+        p.expires_on = Ok(Some(Micros(6)));
+        let q = validate(p).unwrap();
         assert_eq!(q.start_on.unwrap().operator, Operator::GreaterThan);
         assert_eq!(q.expires_on.unwrap().operator, Operator::LessThan);
     }
@@ -483,8 +580,8 @@ mod tests {
     #[test]
     fn emails_are_matched_lower_case() {
         let mut p = params("Tom.Sawyer@CapillaryTech.com");
-        p.identifier_type = Some(IdentifierType::Email);
-        let q = validate(p, vec![]).unwrap();
+        p.identifier_type = Ok(Some(IdentifierType::Email));
+        let q = validate(p).unwrap();
         assert_eq!(
             q.customer,
             CustomerRef::Email("tom.sawyer@capillarytech.com".into())

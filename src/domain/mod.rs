@@ -6,10 +6,12 @@ pub mod catalogue;
 pub mod clock;
 pub mod cursor;
 pub mod enums;
+pub mod fields;
 pub mod ids;
 pub mod list;
 pub mod page;
 pub mod problem;
+pub mod rules;
 pub mod shape;
 pub mod time;
 

@@ -8,11 +8,11 @@ use tonic::{Request, Response, Status};
 use super::convert::{images, owner, ownership, timestamp, ts};
 use super::{caller, status::to_status};
 use crate::domain::admin::{
-    BadgeDefinition, CODE_OWNER_INVALID, ClaimCommand, EarnCommand, EnrolCommand, ExpiryRule,
-    ImportItem, NewBadgeCommand, NewGroupCommand, RelativeUnit, RevokeCommand,
-    UpsertCustomerCommand, problem,
+    BadgeDefinition, ClaimRequest, EarnRequest, EnrolRequest, ExpiryRule, ImportItemRequest,
+    NewBadgeRequest, NewGroupCommand, RelativeUnit, RevokeCommand, UpsertCustomerCommand,
 };
 use crate::domain::enums::EarnType;
+use crate::domain::fields::{self, ExpiryKind, ExpiryParts, Field};
 use crate::domain::list::Image;
 use crate::domain::{Micros, Problem};
 use crate::proto::badge_admin_service_server::BadgeAdminService;
@@ -32,59 +32,36 @@ impl GrpcBadgeAdmin {
     }
 }
 
-fn expiry_in(
-    rule: Option<proto::ExpiryRule>,
-    field: &str,
-    problems: &mut Vec<Problem>,
-) -> ExpiryRule {
+/// A rule of the request, read by the same rules as REST's.
+fn expiry_in(rule: Option<proto::ExpiryRule>, field: &str) -> Field<ExpiryRule> {
     use expiry_rule::{ExpiryType as T, RelativeUnit as U};
     let Some(r) = rule else {
-        return ExpiryRule::Never;
+        return Ok(ExpiryRule::Never);
     };
-    match T::try_from(r.expiry_type) {
-        Ok(T::Unspecified | T::Never) => ExpiryRule::Never,
-        Ok(T::WithBadge) => ExpiryRule::WithBadge,
-        Ok(T::Absolute) => match r.expires_on {
-            Some(t) => ExpiryRule::Absolute {
-                expires_on: t.seconds,
-            },
-            None => {
-                problems.push(problem(
-                    400,
-                    format!("{field}.expiresOn is required"),
-                    field,
-                ));
-                ExpiryRule::Never
-            }
+    let kind = match T::try_from(r.expiry_type) {
+        Ok(T::Unspecified) => None,
+        Ok(T::Never) => Some(Ok(ExpiryKind::Never)),
+        Ok(T::Relative) => Some(Ok(ExpiryKind::Relative)),
+        Ok(T::Absolute) => Some(Ok(ExpiryKind::Absolute)),
+        Ok(T::WithBadge) => Some(Ok(ExpiryKind::WithBadge)),
+        Err(_) => Some(Err(())),
+    };
+    let unit = match U::try_from(r.relative_expiry_type) {
+        Ok(U::Unspecified) => None,
+        Ok(U::Days) => Some(Ok(RelativeUnit::Days)),
+        Ok(U::Weeks) => Some(Ok(RelativeUnit::Weeks)),
+        Ok(U::Months) => Some(Ok(RelativeUnit::Months)),
+        Err(_) => Some(Err(())),
+    };
+    fields::expiry(
+        ExpiryParts {
+            kind,
+            unit,
+            value: (r.value != 0 || unit.is_some()).then_some(r.value),
+            expires_on: r.expires_on.map(|t| t.seconds),
         },
-        Ok(T::Relative) => {
-            let unit = match U::try_from(r.relative_expiry_type) {
-                Ok(U::Days) => RelativeUnit::Days,
-                Ok(U::Weeks) => RelativeUnit::Weeks,
-                Ok(U::Months) => RelativeUnit::Months,
-                _ => {
-                    problems.push(problem(
-                        400,
-                        format!("{field}.relativeExpiryType is required"),
-                        field,
-                    ));
-                    RelativeUnit::Days
-                }
-            };
-            ExpiryRule::Relative {
-                relative_expiry_type: unit,
-                value: r.value,
-            }
-        }
-        Err(_) => {
-            problems.push(problem(
-                400,
-                format!("{field}.expiryType is unknown"),
-                field,
-            ));
-            ExpiryRule::Never
-        }
-    }
+        field,
+    )
 }
 
 fn expiry_out(rule: ExpiryRule) -> proto::ExpiryRule {
@@ -139,20 +116,13 @@ fn badge_out(b: BadgeDefinition) -> proto::BadgeDefinition {
     }
 }
 
-fn owner_required(
-    raw: i32,
-    field: &str,
-    problems: &mut Vec<Problem>,
-) -> Option<crate::domain::enums::Owner> {
-    let o = owner(raw);
-    if o.is_none() {
-        problems.push(problem(
-            CODE_OWNER_INVALID,
-            format!("{field} must be a known owner"),
-            field,
-        ));
-    }
-    o
+fn owner_of(raw: i32, field: &str) -> Field<crate::domain::enums::Owner> {
+    owner(raw).ok_or_else(|| fields::unknown_owner(field))
+}
+
+/// A time of a message: a timestamp, if given.
+fn time(t: Option<Timestamp>, field: &str) -> Field<Option<Micros>> {
+    timestamp(t, field)
 }
 
 fn item_errors(problems: Vec<Problem>) -> Vec<proto::ItemError> {
@@ -177,17 +147,10 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         request: Request<proto::CreateGroupRequest>,
     ) -> Result<Response<proto::CreateGroupResponse>, Status> {
         let caller = caller(&request)?;
-        let r = request.into_inner();
+        let proto::CreateGroupRequest { name, rank } = request.into_inner();
         let g = self
             .service
-            .create_group(
-                &caller,
-                NewGroupCommand {
-                    name: r.name,
-                    rank: r.rank,
-                },
-                vec![],
-            )
+            .create_group(&caller, NewGroupCommand { name, rank })
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::CreateGroupResponse {
@@ -204,60 +167,62 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         request: Request<proto::CreateBadgeRequest>,
     ) -> Result<Response<proto::CreateBadgeResponse>, Status> {
         let caller = caller(&request)?;
-        let r = request.into_inner();
-        let mut problems = Vec::new();
-        let earn_type = match proto::EarnType::try_from(r.earn_type) {
-            Ok(proto::EarnType::Earn) => EarnType::Earn,
-            Ok(proto::EarnType::IssueEarn) => EarnType::IssueEarn,
-            _ => {
-                problems.push(problem(
-                    400,
-                    "earnType must be EARN or ISSUE_EARN",
-                    "earnType",
-                ));
-                EarnType::Earn
-            }
-        };
-        let owners = r
-            .restricted_to_owners
-            .iter()
-            .filter_map(|&o| owner_required(o, "ownership.restrictedToOwners", &mut problems))
-            .collect();
-        let command = NewBadgeCommand {
-            name: r.name,
-            description: r.description,
+        let proto::CreateBadgeRequest {
+            name,
+            description,
             earn_type,
-            starts_on: timestamp(r.start_on, "startOn", &mut problems),
-            expires_on: timestamp(r.expires_on, "expiresOn", &mut problems),
-            active: r.active,
-            group_id: r.badge_group_id,
-            rank: r.badge_rank,
-            images: r
-                .images
+            start_on,
+            expires_on,
+            active,
+            badge_group_id,
+            badge_rank,
+            images,
+            restricted_to_owners,
+            earned_badge_expiry,
+            issued_badge_expiry,
+            migration,
+        } = request.into_inner();
+        let request = NewBadgeRequest {
+            name,
+            description,
+            earn_type: match proto::EarnType::try_from(earn_type) {
+                Ok(proto::EarnType::Earn) => Ok(EarnType::Earn),
+                Ok(proto::EarnType::IssueEarn) => Ok(EarnType::IssueEarn),
+                _ => Err(fields::unknown_earn_type()),
+            },
+            starts_on: time(start_on, "startOn"),
+            expires_on: time(expires_on, "expiresOn"),
+            active,
+            group_id: badge_group_id,
+            rank: badge_rank,
+            images: images
                 .into_iter()
-                .map(|i| Image {
-                    name: i.name,
-                    file_svc_handle: i.file_svc_handle,
-                    url: i.url,
-                    tag: i.tag,
+                .map(|i| {
+                    let proto::BadgeImage {
+                        name,
+                        file_svc_handle,
+                        url,
+                        tag,
+                    } = i;
+                    Image {
+                        name,
+                        file_svc_handle,
+                        url,
+                        tag,
+                    }
                 })
                 .collect(),
-            owners,
-            earned_badge_expiry: expiry_in(
-                r.earned_badge_expiry,
-                "earnedBadgeExpiry",
-                &mut problems,
-            ),
-            issued_badge_expiry: expiry_in(
-                r.issued_badge_expiry,
-                "issuedBadgeExpiry",
-                &mut problems,
-            ),
-            migration: r.migration,
+            owners: restricted_to_owners
+                .iter()
+                .map(|&o| owner_of(o, "ownership.restrictedToOwners"))
+                .collect(),
+            earned_badge_expiry: expiry_in(earned_badge_expiry, "earnedBadgeExpiry"),
+            issued_badge_expiry: expiry_in(issued_badge_expiry, "issuedBadgeExpiry"),
+            migration,
         };
         let b = self
             .service
-            .create_badge(&caller, command, problems)
+            .create_badge(&caller, request)
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::CreateBadgeResponse {
@@ -302,9 +267,13 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         request: Request<proto::ClaimBadgeRequest>,
     ) -> Result<Response<proto::ClaimBadgeResponse>, Status> {
         let caller = caller(&request)?;
-        let r = request.into_inner();
+        let proto::ClaimBadgeRequest {
+            badge_meta_id,
+            owner_type,
+            reference_id,
+        } = request.into_inner();
         let b = self
-            .claim(&caller, r.badge_meta_id, r.owner_type, r.reference_id, true)
+            .claim(&caller, badge_meta_id, owner_type, reference_id, true)
             .await?;
         Ok(Response::new(proto::ClaimBadgeResponse { badge: Some(b) }))
     }
@@ -314,15 +283,13 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         request: Request<proto::UnclaimBadgeRequest>,
     ) -> Result<Response<proto::UnclaimBadgeResponse>, Status> {
         let caller = caller(&request)?;
-        let r = request.into_inner();
+        let proto::UnclaimBadgeRequest {
+            badge_meta_id,
+            owner_type,
+            reference_id,
+        } = request.into_inner();
         let b = self
-            .claim(
-                &caller,
-                r.badge_meta_id,
-                r.owner_type,
-                r.reference_id,
-                false,
-            )
+            .claim(&caller, badge_meta_id, owner_type, reference_id, false)
             .await?;
         Ok(Response::new(proto::UnclaimBadgeResponse {
             badge: Some(b),
@@ -334,17 +301,23 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         request: Request<proto::UpsertCustomerRequest>,
     ) -> Result<Response<proto::UpsertCustomerResponse>, Status> {
         let caller = caller(&request)?;
-        let r = request.into_inner();
+        let proto::UpsertCustomerRequest {
+            customer_id,
+            email,
+            mobile,
+            external_id,
+            card_number,
+        } = request.into_inner();
         let command = UpsertCustomerCommand {
-            customer_id: r.customer_id,
-            email: r.email,
-            mobile: r.mobile,
-            external_id: r.external_id,
-            card_number: r.card_number,
+            customer_id,
+            email,
+            mobile,
+            external_id,
+            card_number,
         };
         let customer_id = self
             .service
-            .upsert_customer(&caller, command, vec![])
+            .upsert_customer(&caller, command)
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::UpsertCustomerResponse { customer_id }))
@@ -355,18 +328,21 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         request: Request<proto::EnrolCustomersRequest>,
     ) -> Result<Response<proto::EnrolCustomersResponse>, Status> {
         let caller = caller(&request)?;
-        let r = request.into_inner();
-        let mut problems = Vec::new();
-        let issued_at = timestamp(r.issue_event_date, "issueEventDate", &mut problems);
-        let command = EnrolCommand {
-            badge_id: r.badge_meta_id,
-            customers: r.customers,
-            request_id: r.request_id,
-            issued_at,
+        let proto::EnrolCustomersRequest {
+            badge_meta_id,
+            customers,
+            request_id,
+            issue_event_date,
+        } = request.into_inner();
+        let request = EnrolRequest {
+            badge_id: badge_meta_id,
+            customers,
+            request_id,
+            issued_at: time(issue_event_date, "issueEventDate"),
         };
         let outcomes = self
             .service
-            .enrol(&caller, command, problems)
+            .enrol(&caller, request)
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::EnrolCustomersResponse {
@@ -386,23 +362,28 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         request: Request<proto::EarnBadgeRequest>,
     ) -> Result<Response<proto::EarnBadgeResponse>, Status> {
         let caller = caller(&request)?;
-        let r = request.into_inner();
-        let mut problems = Vec::new();
-        let event_at = timestamp(r.earn_event_date, "earnEventDate", &mut problems);
-        let triggered_by = r.triggered_by.and_then(|t| {
-            owner_required(t.owner_type, "triggeredBy.ownerType", &mut problems)
-                .map(|o| (o, t.reference_id))
-        });
-        let command = EarnCommand {
-            badge_id: r.badge_meta_id,
-            customer_id: r.customer_id,
-            request_id: r.request_id,
-            event_at,
+        let proto::EarnBadgeRequest {
+            badge_meta_id,
+            customer_id,
+            request_id,
+            earn_event_date,
             triggered_by,
+        } = request.into_inner();
+        let request = EarnRequest {
+            badge_id: badge_meta_id,
+            customer_id,
+            request_id,
+            event_at: time(earn_event_date, "earnEventDate"),
+            triggered_by: triggered_by.map(|t| {
+                (
+                    owner_of(t.owner_type, "triggeredBy.ownerType"),
+                    t.reference_id,
+                )
+            }),
         };
         let o = self
             .service
-            .earn(&caller, command, problems)
+            .earn(&caller, request)
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::EarnBadgeResponse {
@@ -419,15 +400,18 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         request: Request<proto::RevokeEarnRequest>,
     ) -> Result<Response<proto::RevokeEarnResponse>, Status> {
         let caller = caller(&request)?;
-        let r = request.into_inner();
-        let earned_badge_id = r.earned_badge_id.clone();
+        let proto::RevokeEarnRequest {
+            badge_meta_id,
+            customer_id,
+            earned_badge_id,
+        } = request.into_inner();
         let command = RevokeCommand {
-            badge_id: r.badge_meta_id,
-            customer_id: r.customer_id,
-            earned_badge_id: r.earned_badge_id,
+            badge_id: badge_meta_id,
+            customer_id,
+            earned_badge_id: earned_badge_id.clone(),
         };
         self.service
-            .revoke(&caller, command, vec![])
+            .revoke(&caller, command)
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::RevokeEarnResponse { earned_badge_id }))
@@ -438,37 +422,28 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         request: Request<proto::ImportAwardsRequest>,
     ) -> Result<Response<proto::ImportAwardsResponse>, Status> {
         let caller = caller(&request)?;
-        let r = request.into_inner();
-        let mut problems = Vec::new();
-        let items = r
+        let items = request
+            .into_inner()
             .items
             .into_iter()
-            .enumerate()
-            .filter_map(|(i, item)| {
-                let field = format!("items[{i}].earnEventDate");
-                let event_at = match item.earn_event_date {
-                    None => {
-                        problems.push(problem(400, format!("{field} is required"), &field));
-                        None
-                    }
-                    some => timestamp(some, &field, &mut problems),
-                };
-                let expires_on = timestamp(
-                    item.earn_expires_on,
-                    &format!("items[{i}].earnExpiresOn"),
-                    &mut problems,
-                );
-                Some(ImportItem {
-                    badge_id: item.badge_meta_id,
-                    customer_id: item.customer_id,
-                    event_at: event_at?,
-                    expires_on,
-                })
+            .map(|item| {
+                let proto::ImportItem {
+                    badge_meta_id,
+                    customer_id,
+                    earn_event_date,
+                    earn_expires_on,
+                } = item;
+                ImportItemRequest {
+                    badge_id: badge_meta_id,
+                    customer_id,
+                    event_at: time(earn_event_date, "earnEventDate"),
+                    expires_on: time(earn_expires_on, "earnExpiresOn"),
+                }
             })
             .collect();
         let outcomes = self
             .service
-            .import(&caller, items, problems)
+            .import(&caller, items)
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::ImportAwardsResponse {
@@ -504,18 +479,14 @@ impl GrpcBadgeAdmin {
         reference_id: String,
         active: bool,
     ) -> Result<proto::BadgeDefinition, Status> {
-        let mut problems = Vec::new();
-        let Some(owner_type) = owner_required(owner_type, "ownerType", &mut problems) else {
-            return Err(to_status(crate::error::Error::Invalid(problems)));
-        };
-        let command = ClaimCommand {
+        let request = ClaimRequest {
             badge_id,
-            owner_type,
+            owner_type: owner_of(owner_type, "ownerType"),
             reference_id,
         };
         let b = self
             .service
-            .set_claim(caller, command, active, problems)
+            .set_claim(caller, request, active)
             .await
             .map_err(to_status)?;
         Ok(badge_out(b))

@@ -8,110 +8,110 @@ use crate::domain::enums::{
     Action, BadgeStatus, BadgeType, EarnType, IdentifierType, IssueStatus, Operator, Owner, SortOn,
     SortOrder,
 };
-use crate::domain::list::{Claim, CustomerBadge, Image, ListPage, ListParams};
+use crate::domain::fields::{self, Field};
+use crate::domain::list::{
+    Claim, CustomerBadge, Image, ListPage, ListParams, not_any_of, not_one_of,
+};
 use crate::domain::{Micros, Problem};
 use crate::proto;
 
-pub fn list_params(r: proto::ListCustomerBadgesRequest) -> (ListParams, Vec<Problem>) {
-    let mut problems = Vec::new();
-    let identifier_type = match proto::CustomerIdentifierType::try_from(r.identifier_type) {
-        Ok(proto::CustomerIdentifierType::Unspecified) => None,
-        Ok(proto::CustomerIdentifierType::Email) => Some(IdentifierType::Email),
-        Ok(proto::CustomerIdentifierType::Mobile) => Some(IdentifierType::Mobile),
-        Ok(proto::CustomerIdentifierType::ExternalId) => Some(IdentifierType::ExternalId),
-        Ok(proto::CustomerIdentifierType::CardNumber) => Some(IdentifierType::CardNumber),
-        Err(_) => {
-            problems.push(Problem::invalid_identifier_type());
-            None
-        }
-    };
-    let params = ListParams {
-        customer_id: r.customer_id,
+pub fn list_params(r: proto::ListCustomerBadgesRequest) -> ListParams {
+    let proto::ListCustomerBadgesRequest {
+        customer_id,
         identifier_type,
-        page: r.page.map(i64::from),
-        size: r.size.map(i64::from),
-        sort_on: optional(r.sort_on, "sortOn", sort_on, &mut problems),
-        order: optional(r.order, "order", sort_order, &mut problems),
-        name: r.name,
-        badge_type: repeated(&r.badge_type, "badgeType", badge_type, &mut problems),
-        action: repeated(&r.action, "action", action, &mut problems),
-        badge_status: repeated(&r.badge_status, "badgeStatus", badge_status, &mut problems),
-        owner: repeated(&r.owner, "owner", owner, &mut problems),
-        claimed_by: repeated(&r.claimed_by, "claimedBy", owner, &mut problems),
-        start_on: timestamp(r.start_on, "startOn", &mut problems),
+        page,
+        size,
+        sort_on: sort,
+        order: direction,
+        name,
+        badge_type: badge_types,
+        action: actions,
+        badge_status: statuses,
+        owner: owners,
+        claimed_by,
+        start_on,
+        start_on_operator,
+        expires_on,
+        expires_on_operator,
+        group_id,
+        page_token,
+    } = r;
+    let identifier_type = match proto::CustomerIdentifierType::try_from(identifier_type) {
+        Ok(proto::CustomerIdentifierType::Unspecified) => Ok(None),
+        Ok(proto::CustomerIdentifierType::Email) => Ok(Some(IdentifierType::Email)),
+        Ok(proto::CustomerIdentifierType::Mobile) => Ok(Some(IdentifierType::Mobile)),
+        Ok(proto::CustomerIdentifierType::ExternalId) => Ok(Some(IdentifierType::ExternalId)),
+        Ok(proto::CustomerIdentifierType::CardNumber) => Ok(Some(IdentifierType::CardNumber)),
+        Err(_) => Err(Problem::invalid_identifier_type()),
+    };
+    ListParams {
+        customer_id,
+        identifier_type,
+        page: Ok(page.map(i64::from)),
+        size: Ok(size.map(i64::from)),
+        sort_on: optional(sort, "sortOn", sort_on, SortOn::expected),
+        order: optional(direction, "order", sort_order, SortOrder::expected),
+        name: Ok(name),
+        badge_type: repeated(&badge_types, "badgeType", badge_type, BadgeType::expected),
+        action: repeated(&actions, "action", action, Action::expected),
+        badge_status: repeated(
+            &statuses,
+            "badgeStatus",
+            badge_status,
+            BadgeStatus::expected,
+        ),
+        owner: repeated(&owners, "owner", owner, Owner::expected),
+        claimed_by: repeated(&claimed_by, "claimedBy", owner, Owner::expected),
+        start_on: timestamp(start_on, "startOn"),
         start_on_operator: optional(
-            r.start_on_operator,
+            start_on_operator,
             "startOnOperator",
             operator,
-            &mut problems,
+            Operator::expected,
         ),
-        expires_on: timestamp(r.expires_on, "expiresOn", &mut problems),
+        expires_on: timestamp(expires_on, "expiresOn"),
         expires_on_operator: optional(
-            r.expires_on_operator,
+            expires_on_operator,
             "expiresOnOperator",
             operator,
-            &mut problems,
+            Operator::expected,
         ),
-        group_id: r.group_id,
-        page_token: r.page_token,
-    };
-    (params, problems)
+        group_id: Ok(group_id),
+        page_token: Ok(page_token),
+        unknown: Vec::new(),
+    }
 }
 
 /// An enum field whose zero means "not given".
 fn optional<T>(
     raw: i32,
-    reference: &str,
+    name: &str,
     map: fn(i32) -> Option<T>,
-    problems: &mut Vec<Problem>,
-) -> Option<T> {
+    expected: fn() -> String,
+) -> Field<Option<T>> {
     if raw == 0 {
-        return None;
+        return Ok(None);
     }
-    let mapped = map(raw);
-    if mapped.is_none() {
-        problems.push(Problem::invalid(
-            reference,
-            format!("{reference} has an unknown value {raw}"),
-        ));
-    }
-    mapped
+    map(raw)
+        .map(Some)
+        .ok_or_else(|| not_one_of(name, &expected()))
 }
 
 /// A repeated enum filter; every element must be a real value.
 fn repeated<T>(
     raw: &[i32],
-    reference: &str,
+    name: &str,
     map: fn(i32) -> Option<T>,
-    problems: &mut Vec<Problem>,
-) -> Vec<T> {
-    let mut out = Vec::with_capacity(raw.len());
-    for &v in raw {
-        match map(v) {
-            Some(t) => out.push(t),
-            None => problems.push(Problem::invalid(
-                reference,
-                format!("{reference} has an unknown or unspecified value {v}"),
-            )),
-        }
-    }
-    out
+    expected: fn() -> String,
+) -> Field<Vec<T>> {
+    raw.iter()
+        .map(|&v| map(v).ok_or_else(|| not_any_of(name, &expected())))
+        .collect()
 }
 
-pub fn timestamp(
-    t: Option<Timestamp>,
-    reference: &str,
-    problems: &mut Vec<Problem>,
-) -> Option<Micros> {
-    let t = t?;
-    let micros = Micros::from_seconds_nanos(t.seconds, t.nanos);
-    if micros.is_none() {
-        problems.push(Problem::invalid(
-            reference,
-            format!("{reference} is not a valid time"),
-        ));
-    }
-    micros
+pub fn timestamp(t: Option<Timestamp>, name: &str) -> Field<Option<Micros>> {
+    t.map(|t| fields::timestamp(t.seconds, t.nanos, name))
+        .transpose()
 }
 
 fn sort_on(v: i32) -> Option<SortOn> {
@@ -331,8 +331,7 @@ mod tests {
                 group_id: None,
                 page_token: None,
             };
-            let (params, problems) = list_params(r);
-            let _ = crate::domain::list::validate(params, problems);
+            let _ = crate::domain::list::validate(list_params(r));
         }
     }
 }

@@ -43,10 +43,10 @@ impl CustomerBadgeService for GrpcCustomerBadges {
         request: Request<ListCustomerBadgesRequest>,
     ) -> Result<Response<ListCustomerBadgesResponse>, Status> {
         let caller = caller(&request)?;
-        let (params, problems) = convert::list_params(request.into_inner());
+        let params = convert::list_params(request.into_inner());
         let page = self
             .service
-            .list_customer_badges(&caller, params, problems)
+            .list_customer_badges(&caller, params)
             .await
             .map_err(status::to_status)?;
         Ok(Response::new(convert::list_response(page)))

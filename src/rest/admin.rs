@@ -1,109 +1,67 @@
 //! The admin routes of BEHAVIOUR.md §4 and the OAuth token route, in the
 //! upstream JSON spellings. Bodies reject unknown fields; times are epoch
 //! seconds or the `*ISO` twin field. Each handler reads its body into a
-//! domain command and calls the shared service.
+//! domain request (a field it cannot read carries its problem), calls the
+//! shared service with the caller the gate authenticated, and answers its
+//! typed envelope; every error goes through `ApiError`.
 
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use axum::response::Response;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::Caller;
 use super::error::{ApiError, rejection};
-use super::json::{EpochSeconds, ErrorJson};
-use crate::auth::Principal;
+use super::json::{
+    AwardJson, BadgeDefinitionJson, CustomerJson, EnrolmentJson, Envelope, EpochSeconds,
+    ExpiryJson, GroupJson, ImageJson, RevokedJson, TokenJson, ok,
+};
 use crate::auth::Secret;
 use crate::domain::admin::{
-    BadgeDefinition, CODE_OWNER_INVALID, ClaimCommand, EarnCommand, EnrolCommand, ExpiryRule,
-    ImportItem, NewBadgeCommand, NewGroupCommand, RevokeCommand, UpsertCustomerCommand, problem,
+    ClaimRequest, EarnRequest, EnrolRequest, ImportItemRequest, NewBadgeRequest, NewGroupCommand,
+    RevokeCommand, UpsertCustomerCommand,
 };
-use crate::domain::enums::{EarnType, Owner};
-use crate::domain::list::{Claim, Image};
-use crate::domain::{Micros, Problem};
+use crate::domain::fields;
 use crate::service::BadgeService;
 
 /// The header that allows a badge to start in the past.
 pub const MIGRATION_HEADER: &str = "X-CAP-BADGES-MIGRATION";
 
 type Svc = State<Arc<BadgeService>>;
-type Body<T> = Result<Json<T>, JsonRejection>;
+type Answer<T> = Result<Json<Envelope<T>>, ApiError>;
 
-/// The success envelope.
-fn ok<T: Serialize>(data: T) -> Response {
-    Json(serde_json::json!({ "data": data, "errors": [], "warnings": [] })).into_response()
+/// A JSON body. One that is not its JSON is a 400 (413 when too large), in
+/// the envelope, naming `body`.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(JsonBody(value)),
+            Err(e) => {
+                let status = match e.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                Err(rejection(status, &e.body_text(), Some("body")))
+            }
+        }
+    }
 }
 
-/// A body that could not be read as its JSON (the gate already answered
-/// 401/403 for the caller).
-fn bad_body(e: JsonRejection) -> Response {
-    let status = match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    rejection(status, &e.body_text(), Some("body"))
-}
-
-/// Epoch seconds (a JSON number) or its `*ISO` twin; a problem when both or
-/// neither are given (unless optional), or when malformed.
+/// A time of a body: epoch seconds or its `*ISO` twin.
 fn time(
     seconds: Option<f64>,
-    iso: Option<&str>,
+    iso: Option<String>,
     field: &str,
-    required: bool,
-    problems: &mut Vec<Problem>,
-) -> Option<Micros> {
-    match (seconds, iso) {
-        (Some(_), Some(_)) => {
-            problems.push(problem(
-                400,
-                format!("give {field} or {field}ISO, not both"),
-                field,
-            ));
-            None
-        }
-        (Some(s), None) => {
-            let micros = s * 1_000_000.0;
-            if s.is_finite() && micros.abs() < 9.0e18 {
-                Some(Micros(micros.round() as i64))
-            } else {
-                problems.push(problem(400, format!("{field} is out of range"), field));
-                None
-            }
-        }
-        (None, Some(text)) => {
-            let parsed = Micros::parse_iso(text);
-            if parsed.is_none() {
-                problems.push(problem(
-                    400,
-                    format!("{field}ISO must be an ISO 8601 time"),
-                    field,
-                ));
-            }
-            parsed
-        }
-        (None, None) => {
-            if required {
-                problems.push(problem(400, format!("{field} is required"), field));
-            }
-            None
-        }
-    }
-}
-
-fn owner(raw: &str, field: &str, problems: &mut Vec<Problem>) -> Option<Owner> {
-    let parsed = Owner::parse(raw);
-    if parsed.is_none() {
-        problems.push(problem(
-            CODE_OWNER_INVALID,
-            format!("{field} must be one of {}", Owner::expected()),
-            field,
-        ));
-    }
-    parsed
+) -> fields::Field<Option<crate::domain::Micros>> {
+    fields::epoch_or_iso(seconds, iso.as_deref(), field)
 }
 
 // ---- groups
@@ -118,20 +76,13 @@ pub struct GroupBody {
 pub async fn create_group(
     State(s): Svc,
     Caller(caller): Caller,
-    body: Body<GroupBody>,
-) -> Response {
-    let Json(b) = match body {
-        Ok(b) => b,
-        Err(e) => return bad_body(e),
-    };
-    let command = NewGroupCommand {
-        name: b.name,
-        rank: b.rank,
-    };
-    match s.create_group(&caller, command, vec![]).await {
-        Ok(g) => ok(serde_json::json!({ "id": g.id, "name": g.name, "rank": g.rank })),
-        Err(e) => ApiError(e).into_response(),
-    }
+    JsonBody(b): JsonBody<GroupBody>,
+) -> Answer<GroupJson> {
+    let GroupBody { name, rank } = b;
+    let g = s
+        .create_group(&caller, NewGroupCommand { name, rank })
+        .await?;
+    Ok(ok(g.into()))
 }
 
 // ---- badges
@@ -160,166 +111,75 @@ pub struct BadgeBody {
     badge_group_id: Option<String>,
     badge_rank: Option<i32>,
     #[serde(default)]
-    images: Vec<Image>,
+    images: Vec<ImageJson>,
     ownership: Option<OwnershipBody>,
-    #[serde(default)]
-    earned_badge_expiry: ExpiryRule,
-    #[serde(default)]
-    issued_badge_expiry: ExpiryRule,
-}
-
-/// A stored badge in the upstream spelling.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct BadgeJson {
-    id: String,
-    name: String,
-    description: String,
-    earn_type: &'static str,
-    start_on: EpochSeconds,
-    expires_on: EpochSeconds,
-    active: bool,
-    badge_group_id: Option<String>,
-    badge_rank: Option<i32>,
-    images: Vec<Image>,
-    ownership: OwnershipJson,
-    earned_badge_expiry: ExpiryRule,
-    issued_badge_expiry: ExpiryRule,
-    created_on: EpochSeconds,
-    last_updated_on: EpochSeconds,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct OwnershipJson {
-    restricted_to_owners: Vec<Owner>,
-    claims: Vec<ClaimJson>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ClaimJson {
-    owner_type: Owner,
-    reference_id: String,
-    is_active: bool,
-}
-
-impl From<BadgeDefinition> for BadgeJson {
-    fn from(b: BadgeDefinition) -> Self {
-        BadgeJson {
-            id: b.id,
-            name: b.name,
-            description: b.description,
-            earn_type: b.earn_type.as_str(),
-            start_on: EpochSeconds(b.starts_on),
-            expires_on: EpochSeconds(b.expires_on),
-            active: b.active,
-            badge_group_id: b.group_id,
-            badge_rank: b.rank,
-            images: b.images,
-            ownership: OwnershipJson {
-                restricted_to_owners: b.owners,
-                claims: b
-                    .claims
-                    .into_iter()
-                    .map(
-                        |Claim {
-                             owner_type,
-                             reference_id,
-                             is_active,
-                         }| ClaimJson {
-                            owner_type,
-                            reference_id,
-                            is_active,
-                        },
-                    )
-                    .collect(),
-            },
-            earned_badge_expiry: b.earned_badge_expiry,
-            issued_badge_expiry: b.issued_badge_expiry,
-            created_on: EpochSeconds(b.created_on),
-            last_updated_on: EpochSeconds(b.last_updated_on),
-        }
-    }
-}
-
-fn badge_answer(r: crate::error::Result<BadgeDefinition>) -> Response {
-    match r {
-        Ok(b) => ok(BadgeJson::from(b)),
-        Err(e) => ApiError(e).into_response(),
-    }
+    earned_badge_expiry: Option<ExpiryJson>,
+    issued_badge_expiry: Option<ExpiryJson>,
 }
 
 pub async fn create_badge(
     State(s): Svc,
     Caller(caller): Caller,
     headers: HeaderMap,
-    body: Body<BadgeBody>,
-) -> Response {
-    let Json(b) = match body {
-        Ok(b) => b,
-        Err(e) => return bad_body(e),
-    };
-    let mut problems = Vec::new();
-    let earn_type = EarnType::parse(&b.earn_type);
-    if earn_type.is_none() {
-        problems.push(problem(
-            400,
-            format!("earnType must be one of {}", EarnType::expected()),
-            "earnType",
-        ));
-    }
-    let starts_on = time(
-        b.start_on,
-        b.start_on_iso.as_deref(),
-        "startOn",
-        false,
-        &mut problems,
-    );
-    let expires_on = time(
-        b.expires_on,
-        b.expires_on_iso.as_deref(),
-        "expiresOn",
-        false,
-        &mut problems,
-    );
-    let owners: Vec<Owner> = b
-        .ownership
-        .map(|o| o.restricted_to_owners)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|o| owner(o, "ownership.restrictedToOwners", &mut problems))
-        .collect();
+    JsonBody(b): JsonBody<BadgeBody>,
+) -> Answer<BadgeDefinitionJson> {
+    let BadgeBody {
+        name,
+        description,
+        earn_type,
+        start_on,
+        start_on_iso,
+        expires_on,
+        expires_on_iso,
+        active,
+        badge_group_id,
+        badge_rank,
+        images,
+        ownership,
+        earned_badge_expiry,
+        issued_badge_expiry,
+    } = b;
     let migration = headers
         .get(MIGRATION_HEADER)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("migration"));
-    let command = NewBadgeCommand {
-        name: b.name,
-        description: b.description,
-        earn_type: earn_type.unwrap_or(EarnType::Earn),
-        starts_on,
-        expires_on,
-        active: b.active,
-        group_id: b.badge_group_id,
-        rank: b.badge_rank,
-        images: b.images,
-        owners,
-        earned_badge_expiry: b.earned_badge_expiry,
-        issued_badge_expiry: b.issued_badge_expiry,
+    let request = NewBadgeRequest {
+        name,
+        description,
+        earn_type: fields::earn_type(&earn_type),
+        starts_on: time(start_on, start_on_iso, "startOn"),
+        expires_on: time(expires_on, expires_on_iso, "expiresOn"),
+        active,
+        group_id: badge_group_id,
+        rank: badge_rank,
+        images: images.into_iter().map(Into::into).collect(),
+        owners: ownership
+            .map(|o| o.restricted_to_owners)
+            .unwrap_or_default()
+            .iter()
+            .map(|o| fields::owner(o, "ownership.restrictedToOwners"))
+            .collect(),
+        earned_badge_expiry: ExpiryJson::read(earned_badge_expiry, "earnedBadgeExpiry"),
+        issued_badge_expiry: ExpiryJson::read(issued_badge_expiry, "issuedBadgeExpiry"),
         migration,
     };
-    // An owner list holding only invalid owners is reported as invalid (714)
-    // and not also as empty (728): `service::checked` keeps one problem per field.
-    badge_answer(s.create_badge(&caller, command, problems).await)
+    Ok(ok(s.create_badge(&caller, request).await?.into()))
 }
 
-pub async fn activate(State(s): Svc, Caller(caller): Caller, Path(id): Path<String>) -> Response {
-    badge_answer(s.set_badge_active(&caller, &id, true).await)
+pub async fn activate(
+    State(s): Svc,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Answer<BadgeDefinitionJson> {
+    Ok(ok(s.set_badge_active(&caller, &id, true).await?.into()))
 }
 
-pub async fn deactivate(State(s): Svc, Caller(caller): Caller, Path(id): Path<String>) -> Response {
-    badge_answer(s.set_badge_active(&caller, &id, false).await)
+pub async fn deactivate(
+    State(s): Svc,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Answer<BadgeDefinitionJson> {
+    Ok(ok(s.set_badge_active(&caller, &id, false).await?.into()))
 }
 
 #[derive(Deserialize)]
@@ -329,46 +189,36 @@ pub struct ClaimBody {
     reference_id: String,
 }
 
-async fn claim_or_unclaim(
-    s: Arc<BadgeService>,
-    caller: Principal,
-    id: String,
-    body: Body<ClaimBody>,
-    active: bool,
-) -> Response {
-    let Json(b) = match body {
-        Ok(b) => b,
-        Err(e) => return bad_body(e),
-    };
-    let mut problems = Vec::new();
-    let owner_type = owner(&b.owner_type, "ownerType", &mut problems);
-    let Some(owner_type) = owner_type else {
-        return ApiError(crate::error::Error::Invalid(problems)).into_response();
-    };
-    let command = ClaimCommand {
-        badge_id: id,
+fn claim_request(badge_id: String, b: ClaimBody) -> ClaimRequest {
+    let ClaimBody {
         owner_type,
-        reference_id: b.reference_id,
-    };
-    badge_answer(s.set_claim(&caller, command, active, problems).await)
+        reference_id,
+    } = b;
+    ClaimRequest {
+        badge_id,
+        owner_type: fields::owner(&owner_type, "ownerType"),
+        reference_id,
+    }
 }
 
 pub async fn claim(
     State(s): Svc,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    body: Body<ClaimBody>,
-) -> Response {
-    claim_or_unclaim(s, caller, id, body, true).await
+    JsonBody(b): JsonBody<ClaimBody>,
+) -> Answer<BadgeDefinitionJson> {
+    let badge = s.set_claim(&caller, claim_request(id, b), true).await?;
+    Ok(ok(badge.into()))
 }
 
 pub async fn unclaim(
     State(s): Svc,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    body: Body<ClaimBody>,
-) -> Response {
-    claim_or_unclaim(s, caller, id, body, false).await
+    JsonBody(b): JsonBody<ClaimBody>,
+) -> Answer<BadgeDefinitionJson> {
+    let badge = s.set_claim(&caller, claim_request(id, b), false).await?;
+    Ok(ok(badge.into()))
 }
 
 // ---- customers
@@ -386,34 +236,27 @@ pub struct CustomerBody {
 pub async fn upsert_customer(
     State(s): Svc,
     Caller(caller): Caller,
-    body: Body<CustomerBody>,
-) -> Response {
-    let Json(b) = match body {
-        Ok(b) => b,
-        Err(e) => return bad_body(e),
-    };
+    JsonBody(b): JsonBody<CustomerBody>,
+) -> Answer<CustomerJson> {
+    let CustomerBody {
+        customer_id,
+        email,
+        mobile,
+        external_id,
+        card_number,
+    } = b;
     let command = UpsertCustomerCommand {
-        customer_id: b.customer_id,
-        email: b.email,
-        mobile: b.mobile,
-        external_id: b.external_id,
-        card_number: b.card_number,
+        customer_id,
+        email,
+        mobile,
+        external_id,
+        card_number,
     };
-    match s.upsert_customer(&caller, command, vec![]).await {
-        Ok(id) => ok(serde_json::json!({ "customerId": id })),
-        Err(e) => ApiError(e).into_response(),
-    }
+    let customer_id = s.upsert_customer(&caller, command).await?;
+    Ok(ok(CustomerJson { customer_id }))
 }
 
 // ---- enrolments and awards
-
-/// One item's envelope in a batch answer.
-#[derive(Serialize)]
-struct ItemEnvelope<T: Serialize> {
-    data: Option<T>,
-    errors: Vec<ErrorJson>,
-    warnings: Vec<ErrorJson>,
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -426,49 +269,41 @@ pub struct EnrolBody {
     issue_event_date_iso: Option<String>,
 }
 
-pub async fn enrol(State(s): Svc, Caller(caller): Caller, body: Body<EnrolBody>) -> Response {
-    let Json(b) = match body {
-        Ok(b) => b,
-        Err(e) => return bad_body(e),
+pub async fn enrol(
+    State(s): Svc,
+    Caller(caller): Caller,
+    JsonBody(b): JsonBody<EnrolBody>,
+) -> Result<Json<Vec<Envelope<EnrolmentJson>>>, ApiError> {
+    let EnrolBody {
+        badge_meta_id,
+        customers,
+        request_id,
+        issue_event_date,
+        issue_event_date_iso,
+    } = b;
+    let request = EnrolRequest {
+        badge_id: badge_meta_id.clone(),
+        customers,
+        request_id,
+        issued_at: time(issue_event_date, issue_event_date_iso, "issueEventDate"),
     };
-    let mut problems = Vec::new();
-    let issued_at = time(
-        b.issue_event_date,
-        b.issue_event_date_iso.as_deref(),
-        "issueEventDate",
-        false,
-        &mut problems,
-    );
-    let badge_id = b.badge_meta_id.clone();
-    let command = EnrolCommand {
-        badge_id: b.badge_meta_id,
-        customers: b.customers,
-        request_id: b.request_id,
-        issued_at,
-    };
-    match s.enrol(&caller, command, problems).await {
-        Ok(outcomes) => Json(
-            outcomes
-                .into_iter()
-                .map(|o| {
-                    let ok = o.problems.is_empty();
-                    ItemEnvelope {
-                        data: ok.then(|| {
-                            serde_json::json!({
-                                "badgeMetaId": badge_id,
-                                "customerId": o.customer_id,
-                                "expiresOn": o.expires_on.map(EpochSeconds),
-                            })
-                        }),
-                        errors: o.problems.into_iter().map(ErrorJson::from).collect(),
-                        warnings: vec![],
-                    }
-                })
-                .collect::<Vec<_>>(),
-        )
-        .into_response(),
-        Err(e) => ApiError(e).into_response(),
-    }
+    let outcomes = s.enrol(&caller, request).await?;
+    Ok(Json(
+        outcomes
+            .into_iter()
+            .map(|o| {
+                if o.problems.is_empty() {
+                    Envelope::of(EnrolmentJson {
+                        badge_meta_id: badge_meta_id.clone(),
+                        customer_id: o.customer_id,
+                        expires_on: o.expires_on.map(EpochSeconds),
+                    })
+                } else {
+                    Envelope::failed(o.problems)
+                }
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -490,39 +325,39 @@ pub struct EarnBody {
     triggered_by: Option<TriggeredByBody>,
 }
 
-pub async fn earn(State(s): Svc, Caller(caller): Caller, body: Body<EarnBody>) -> Response {
-    let Json(b) = match body {
-        Ok(b) => b,
-        Err(e) => return bad_body(e),
-    };
-    let mut problems = Vec::new();
-    let event_at = time(
-        b.earn_event_date,
-        b.earn_event_date_iso.as_deref(),
-        "earnEventDate",
-        false,
-        &mut problems,
-    );
-    let triggered_by = b.triggered_by.and_then(|t| {
-        owner(&t.owner_type, "triggeredBy.ownerType", &mut problems).map(|o| (o, t.reference_id))
-    });
-    let command = EarnCommand {
-        badge_id: b.badge_meta_id,
-        customer_id: b.customer_id,
-        request_id: b.request_id,
-        event_at,
+pub async fn earn(
+    State(s): Svc,
+    Caller(caller): Caller,
+    JsonBody(b): JsonBody<EarnBody>,
+) -> Answer<AwardJson> {
+    let EarnBody {
+        badge_meta_id,
+        customer_id,
+        request_id,
+        earn_event_date,
+        earn_event_date_iso,
         triggered_by,
+    } = b;
+    let request = EarnRequest {
+        badge_id: badge_meta_id,
+        customer_id,
+        request_id,
+        event_at: time(earn_event_date, earn_event_date_iso, "earnEventDate"),
+        triggered_by: triggered_by.map(|t| {
+            (
+                fields::owner(&t.owner_type, "triggeredBy.ownerType"),
+                t.reference_id,
+            )
+        }),
     };
-    match s.earn(&caller, command, problems).await {
-        Ok(o) => ok(serde_json::json!({
-            "badgeMetaId": o.badge_id,
-            "customerId": o.customer_id,
-            "earnedBadgeId": o.earned_badge_id,
-            "expiresOn": o.expires_on.map(EpochSeconds),
-            "requestId": o.request_id,
-        })),
-        Err(e) => ApiError(e).into_response(),
-    }
+    let o = s.earn(&caller, request).await?;
+    Ok(ok(AwardJson {
+        badge_meta_id: o.badge_id,
+        customer_id: o.customer_id,
+        earned_badge_id: o.earned_badge_id,
+        expires_on: o.expires_on.map(EpochSeconds),
+        request_id: Some(o.request_id),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -533,21 +368,26 @@ pub struct RevokeBody {
     earned_badge_id: String,
 }
 
-pub async fn revoke(State(s): Svc, Caller(caller): Caller, body: Body<RevokeBody>) -> Response {
-    let Json(b) = match body {
-        Ok(b) => b,
-        Err(e) => return bad_body(e),
-    };
-    let earned_badge_id = b.earned_badge_id.clone();
+pub async fn revoke(
+    State(s): Svc,
+    Caller(caller): Caller,
+    JsonBody(b): JsonBody<RevokeBody>,
+) -> Answer<RevokedJson> {
+    let RevokeBody {
+        badge_meta_id,
+        customer_id,
+        earned_badge_id,
+    } = b;
     let command = RevokeCommand {
-        badge_id: b.badge_meta_id,
-        customer_id: b.customer_id,
-        earned_badge_id: b.earned_badge_id,
+        badge_id: badge_meta_id,
+        customer_id,
+        earned_badge_id: earned_badge_id.clone(),
     };
-    match s.revoke(&caller, command, vec![]).await {
-        Ok(()) => ok(serde_json::json!({ "earnedBadgeId": earned_badge_id, "revoked": true })),
-        Err(e) => ApiError(e).into_response(),
-    }
+    s.revoke(&caller, command).await?;
+    Ok(ok(RevokedJson {
+        earned_badge_id,
+        revoked: true,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -566,70 +406,43 @@ pub struct ImportBody {
 pub async fn import(
     State(s): Svc,
     Caller(caller): Caller,
-    body: Body<Vec<ImportBody>>,
-) -> Response {
-    let Json(items) = match body {
-        Ok(b) => b,
-        Err(e) => return bad_body(e),
-    };
-    let mut problems = Vec::new();
-    let items: Vec<ImportItem> = items
+    JsonBody(items): JsonBody<Vec<ImportBody>>,
+) -> Result<Json<Vec<Envelope<AwardJson>>>, ApiError> {
+    let items = items
         .into_iter()
-        .enumerate()
-        .filter_map(|(i, b)| {
-            let mut own = Vec::new();
-            let event_at = time(
-                b.earn_event_date,
-                b.earn_event_date_iso.as_deref(),
-                "earnEventDate",
-                true,
-                &mut own,
-            );
-            let expires_on = time(
-                b.earn_expires_on,
-                b.earn_expires_on_iso.as_deref(),
-                "earnExpiresOn",
-                false,
-                &mut own,
-            );
-            problems.extend(own.into_iter().map(|mut p| {
-                p.reference = p.reference.map(|r| format!("[{i}].{r}"));
-                p
-            }));
-            Some(ImportItem {
-                badge_id: b.badge_meta_id,
-                customer_id: b.customer_id,
-                event_at: event_at?,
-                expires_on,
-            })
+        .map(|b| {
+            let ImportBody {
+                badge_meta_id,
+                customer_id,
+                earn_event_date,
+                earn_event_date_iso,
+                earn_expires_on,
+                earn_expires_on_iso,
+            } = b;
+            ImportItemRequest {
+                badge_id: badge_meta_id,
+                customer_id,
+                event_at: time(earn_event_date, earn_event_date_iso, "earnEventDate"),
+                expires_on: time(earn_expires_on, earn_expires_on_iso, "earnExpiresOn"),
+            }
         })
         .collect();
-    match s.import(&caller, items, problems).await {
-        Ok(outcomes) => Json(
-            outcomes
-                .into_iter()
-                .map(|o| match o.result {
-                    Ok((earned_badge_id, expires_on)) => ItemEnvelope {
-                        data: Some(serde_json::json!({
-                            "badgeMetaId": o.badge_id,
-                            "customerId": o.customer_id,
-                            "earnedBadgeId": earned_badge_id,
-                            "expiresOn": expires_on.map(EpochSeconds),
-                        })),
-                        errors: vec![],
-                        warnings: vec![],
-                    },
-                    Err(problems) => ItemEnvelope {
-                        data: None,
-                        errors: problems.into_iter().map(ErrorJson::from).collect(),
-                        warnings: vec![],
-                    },
-                })
-                .collect::<Vec<_>>(),
-        )
-        .into_response(),
-        Err(e) => ApiError(e).into_response(),
-    }
+    let outcomes = s.import(&caller, items).await?;
+    Ok(Json(
+        outcomes
+            .into_iter()
+            .map(|o| match o.result {
+                Ok((earned_badge_id, expires_on)) => Envelope::of(AwardJson {
+                    badge_meta_id: o.badge_id,
+                    customer_id: o.customer_id,
+                    earned_badge_id,
+                    expires_on: expires_on.map(EpochSeconds),
+                    request_id: None,
+                }),
+                Err(problems) => Envelope::failed(problems),
+            })
+            .collect(),
+    ))
 }
 
 // ---- OAuth
@@ -641,16 +454,11 @@ pub struct TokenBody {
     secret: String,
 }
 
-pub async fn generate_token(State(s): Svc, body: Body<TokenBody>) -> Response {
-    let Json(b) = match body {
-        Ok(b) => b,
-        Err(e) => return rejection(StatusCode::BAD_REQUEST, &e.body_text(), Some("body")),
-    };
-    match s.issue_token(&b.key, Secret::new(b.secret)).await {
-        Ok(t) => ok(serde_json::json!({
-            "accessToken": t.access_token.expose(),
-            "ttlSeconds": t.ttl_seconds,
-        })),
-        Err(e) => ApiError(e).into_response(),
-    }
+pub async fn generate_token(State(s): Svc, JsonBody(b): JsonBody<TokenBody>) -> Answer<TokenJson> {
+    let TokenBody { key, secret } = b;
+    let t = s.issue_token(&key, Secret::new(secret)).await?;
+    Ok(ok(TokenJson {
+        access_token: t.access_token.expose().to_owned(),
+        ttl_seconds: t.ttl_seconds,
+    }))
 }

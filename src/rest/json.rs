@@ -1,13 +1,18 @@
 //! The upstream wire shape: field names, order and types as in the upstream
-//! examples. Times are JSON numbers of epoch seconds with a nine-digit
-//! fraction (`1702280977.051000000`); `lastEarnedOnDate` and
-//! `lastEarnEventDate` are whole seconds and are left out without an award.
+//! examples, one definition of each JSON shape. Times are JSON numbers of
+//! epoch seconds with a nine-digit fraction (`1702280977.051000000`);
+//! `lastEarnedOnDate` and `lastEarnEventDate` are whole seconds and are left
+//! out without an award.
 
-use serde::Serialize;
+use axum::Json;
 use serde::ser::Error as _;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::domain::list::{CustomerBadge, ListPage};
+use crate::domain::admin::{BadgeDefinition, ExpiryRule, GroupView};
+use crate::domain::enums::{BadgeStatus, EarnType, IssueStatus, Owner};
+use crate::domain::fields::{self, ExpiryKind, ExpiryParts, Field};
+use crate::domain::list::{Claim, CustomerBadge, Image, ListPage};
 use crate::domain::{Micros, Problem};
 
 /// An instant written as epoch seconds with nine fractional digits.
@@ -43,6 +48,31 @@ pub struct Envelope<T: Serialize> {
     pub warnings: Vec<ErrorJson>,
 }
 
+impl<T: Serialize> Envelope<T> {
+    /// A success envelope.
+    pub fn of(data: T) -> Self {
+        Envelope {
+            data: Some(data),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// An envelope of one item's problems (batch answers).
+    pub fn failed(problems: Vec<Problem>) -> Self {
+        Envelope {
+            data: None,
+            errors: problems.into_iter().map(ErrorJson::from).collect(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// A success answer.
+pub fn ok<T: Serialize>(data: T) -> Json<Envelope<T>> {
+    Json(Envelope::of(data))
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorJson {
@@ -64,7 +94,7 @@ impl From<Problem> for ErrorJson {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListData {
-    customer_badges: Vec<BadgeJson>,
+    customer_badges: Vec<CustomerBadgeJson>,
     pagination: PaginationJson,
 }
 
@@ -82,24 +112,24 @@ struct PaginationJson {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct BadgeJson {
+struct CustomerBadgeJson {
     name: String,
     description: String,
     badge_meta_id: String,
-    badge_type: &'static str,
+    badge_type: EarnType,
     badge_group_id: Option<String>,
     badge_group_name: Option<String>,
     badge_rank: Option<i32>,
     created_on: EpochSeconds,
     last_updated_on: EpochSeconds,
     images: Vec<ImageJson>,
-    badge_status: &'static str,
+    badge_status: BadgeStatus,
     last_earned_on: Option<EpochSeconds>,
     starts_on: EpochSeconds,
     expires_on: EpochSeconds,
     earn_count: i64,
     ownership: OwnershipJson,
-    issue_status: Option<&'static str>,
+    issue_status: Option<IssueStatus>,
     active: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_earned_on_date: Option<i64>,
@@ -107,28 +137,88 @@ struct BadgeJson {
     last_earn_event_date: Option<i64>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ImageJson {
+/// One image of a badge, in and out.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImageJson {
     name: String,
     file_svc_handle: String,
     url: String,
     tag: String,
 }
 
+impl From<Image> for ImageJson {
+    fn from(i: Image) -> Self {
+        let Image {
+            name,
+            file_svc_handle,
+            url,
+            tag,
+        } = i;
+        ImageJson {
+            name,
+            file_svc_handle,
+            url,
+            tag,
+        }
+    }
+}
+
+impl From<ImageJson> for Image {
+    fn from(i: ImageJson) -> Self {
+        let ImageJson {
+            name,
+            file_svc_handle,
+            url,
+            tag,
+        } = i;
+        Image {
+            name,
+            file_svc_handle,
+            url,
+            tag,
+        }
+    }
+}
+
+/// Who may use a badge, and who does.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct OwnershipJson {
-    restricted_to_owners: Vec<&'static str>,
+pub struct OwnershipJson {
+    restricted_to_owners: Vec<Owner>,
     claims: Vec<ClaimJson>,
+}
+
+impl OwnershipJson {
+    fn of(owners: Vec<Owner>, claims: Vec<Claim>) -> Self {
+        OwnershipJson {
+            restricted_to_owners: owners,
+            claims: claims.into_iter().map(ClaimJson::from).collect(),
+        }
+    }
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ClaimJson {
-    owner_type: &'static str,
+    owner_type: Owner,
     reference_id: String,
     is_active: bool,
+}
+
+impl From<Claim> for ClaimJson {
+    fn from(c: Claim) -> Self {
+        let Claim {
+            owner_type,
+            reference_id,
+            is_active,
+        } = c;
+        ClaimJson {
+            owner_type,
+            reference_id,
+            is_active,
+        }
+    }
 }
 
 impl From<ListPage> for ListData {
@@ -142,56 +232,240 @@ impl From<ListPage> for ListData {
                 total_pages,
                 next_page_token: page.next_page_token,
             },
-            customer_badges: page.rows.into_iter().map(BadgeJson::from).collect(),
+            customer_badges: page.rows.into_iter().map(CustomerBadgeJson::from).collect(),
         }
     }
 }
 
-impl From<CustomerBadge> for BadgeJson {
+impl From<CustomerBadge> for CustomerBadgeJson {
     fn from(b: CustomerBadge) -> Self {
-        BadgeJson {
-            name: b.name,
-            description: b.description,
-            badge_meta_id: b.id,
-            badge_type: b.earn_type.as_str(),
-            badge_group_id: b.group_id,
-            badge_group_name: b.group_name,
-            badge_rank: b.rank,
-            created_on: EpochSeconds(b.created_on),
-            last_updated_on: EpochSeconds(b.last_updated_on),
-            images: b
-                .images
-                .into_iter()
-                .map(|i| ImageJson {
-                    name: i.name,
-                    file_svc_handle: i.file_svc_handle,
-                    url: i.url,
-                    tag: i.tag,
-                })
-                .collect(),
-            badge_status: b.status.as_str(),
-            last_earned_on: b.latest_award.map(|a| EpochSeconds(a.awarded_at)),
-            starts_on: EpochSeconds(b.starts_on),
-            expires_on: EpochSeconds(b.expires_on),
-            earn_count: b.earn_count,
-            ownership: OwnershipJson {
-                restricted_to_owners: b.restricted_to_owners.iter().map(|o| o.as_str()).collect(),
-                claims: b
-                    .claims
-                    .into_iter()
-                    .map(|c| ClaimJson {
-                        owner_type: c.owner_type.as_str(),
-                        reference_id: c.reference_id,
-                        is_active: c.is_active,
-                    })
-                    .collect(),
-            },
-            issue_status: b.issue_status.map(|s| s.as_str()),
-            active: b.active,
-            last_earned_on_date: b.latest_award.map(|a| whole_seconds(a.awarded_at)),
-            last_earn_event_date: b.latest_award.map(|a| whole_seconds(a.event_at)),
+        let CustomerBadge {
+            id,
+            name,
+            description,
+            earn_type,
+            group_id,
+            group_name,
+            rank,
+            created_on,
+            last_updated_on,
+            images,
+            status,
+            starts_on,
+            expires_on,
+            earn_count,
+            restricted_to_owners,
+            claims,
+            issue_status,
+            active,
+            latest_award,
+        } = b;
+        CustomerBadgeJson {
+            name,
+            description,
+            badge_meta_id: id,
+            badge_type: earn_type,
+            badge_group_id: group_id,
+            badge_group_name: group_name,
+            badge_rank: rank,
+            created_on: EpochSeconds(created_on),
+            last_updated_on: EpochSeconds(last_updated_on),
+            images: images.into_iter().map(ImageJson::from).collect(),
+            badge_status: status,
+            last_earned_on: latest_award.map(|a| EpochSeconds(a.awarded_at)),
+            starts_on: EpochSeconds(starts_on),
+            expires_on: EpochSeconds(expires_on),
+            earn_count,
+            ownership: OwnershipJson::of(restricted_to_owners, claims),
+            issue_status,
+            active,
+            last_earned_on_date: latest_award.map(|a| whole_seconds(a.awarded_at)),
+            last_earn_event_date: latest_award.map(|a| whole_seconds(a.event_at)),
         }
     }
+}
+
+/// An expiry rule on the wire, in and out: `{"expiryType": "NEVER"}`,
+/// `{"expiryType": "RELATIVE", "relativeExpiryType": "DAYS", "value": 3}`,
+/// `{"expiryType": "ABSOLUTE", "expiresOn": 1800000000}`,
+/// `{"expiryType": "WITH_BADGE"}`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExpiryJson {
+    expiry_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relative_expiry_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_on: Option<i64>,
+}
+
+impl ExpiryJson {
+    /// The rule, or the problem of `field`.
+    pub fn read(rule: Option<ExpiryJson>, field: &str) -> Field<ExpiryRule> {
+        let Some(r) = rule else {
+            return Ok(ExpiryRule::Never);
+        };
+        fields::expiry(
+            ExpiryParts {
+                kind: Some(ExpiryKind::parse(&r.expiry_type).ok_or(())),
+                unit: r
+                    .relative_expiry_type
+                    .map(|u| crate::domain::admin::RelativeUnit::parse(&u).ok_or(())),
+                value: r.value,
+                expires_on: r.expires_on,
+            },
+            field,
+        )
+    }
+}
+
+impl From<ExpiryRule> for ExpiryJson {
+    fn from(rule: ExpiryRule) -> Self {
+        let kind = |k: &str| ExpiryJson {
+            expiry_type: k.to_owned(),
+            ..Default::default()
+        };
+        match rule {
+            ExpiryRule::Never => kind("NEVER"),
+            ExpiryRule::WithBadge => kind("WITH_BADGE"),
+            ExpiryRule::Absolute { expires_on } => ExpiryJson {
+                expires_on: Some(expires_on),
+                ..kind("ABSOLUTE")
+            },
+            ExpiryRule::Relative {
+                relative_expiry_type,
+                value,
+            } => ExpiryJson {
+                relative_expiry_type: Some(relative_expiry_type.as_str().to_owned()),
+                value: Some(value),
+                ..kind("RELATIVE")
+            },
+        }
+    }
+}
+
+/// A group, as its create call answers it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupJson {
+    id: String,
+    name: String,
+    rank: i32,
+}
+
+impl From<GroupView> for GroupJson {
+    fn from(g: GroupView) -> Self {
+        let GroupView { id, name, rank } = g;
+        GroupJson { id, name, rank }
+    }
+}
+
+/// A stored badge definition, as create and update calls answer it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BadgeDefinitionJson {
+    id: String,
+    name: String,
+    description: String,
+    earn_type: EarnType,
+    start_on: EpochSeconds,
+    expires_on: EpochSeconds,
+    active: bool,
+    badge_group_id: Option<String>,
+    badge_rank: Option<i32>,
+    images: Vec<ImageJson>,
+    ownership: OwnershipJson,
+    earned_badge_expiry: ExpiryJson,
+    issued_badge_expiry: ExpiryJson,
+    created_on: EpochSeconds,
+    last_updated_on: EpochSeconds,
+}
+
+impl From<BadgeDefinition> for BadgeDefinitionJson {
+    fn from(b: BadgeDefinition) -> Self {
+        let BadgeDefinition {
+            id,
+            name,
+            description,
+            earn_type,
+            starts_on,
+            expires_on,
+            active,
+            group_id,
+            rank,
+            images,
+            owners,
+            claims,
+            earned_badge_expiry,
+            issued_badge_expiry,
+            created_on,
+            last_updated_on,
+        } = b;
+        BadgeDefinitionJson {
+            id,
+            name,
+            description,
+            earn_type,
+            start_on: EpochSeconds(starts_on),
+            expires_on: EpochSeconds(expires_on),
+            active,
+            badge_group_id: group_id,
+            badge_rank: rank,
+            images: images.into_iter().map(ImageJson::from).collect(),
+            ownership: OwnershipJson::of(owners, claims),
+            earned_badge_expiry: earned_badge_expiry.into(),
+            issued_badge_expiry: issued_badge_expiry.into(),
+            created_on: EpochSeconds(created_on),
+            last_updated_on: EpochSeconds(last_updated_on),
+        }
+    }
+}
+
+/// The answer of an upsert of a customer.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerJson {
+    pub customer_id: i64,
+}
+
+/// One customer's enrolment, in the answer of a bulk enrolment.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrolmentJson {
+    pub badge_meta_id: String,
+    pub customer_id: i64,
+    pub expires_on: Option<EpochSeconds>,
+}
+
+/// An award, as earn and import answer it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AwardJson {
+    pub badge_meta_id: String,
+    pub customer_id: i64,
+    pub earned_badge_id: String,
+    pub expires_on: Option<EpochSeconds>,
+    /// Earn answers carry the requestId (or null); import answers do not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<Option<String>>,
+}
+
+/// The answer of a revocation.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevokedJson {
+    pub earned_badge_id: String,
+    pub revoked: bool,
+}
+
+/// An OAuth token.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenJson {
+    pub access_token: String,
+    pub ttl_seconds: u64,
 }
 
 #[cfg(test)]

@@ -113,15 +113,12 @@ async fn list_customer_badges(
             Some("customerId"),
         );
     };
-    let (params, problems) = query::list_params(
+    let params = query::list_params(
         customer_id,
         headers.get(IDENTIFIER_HEADER).map(|v| v.as_bytes()),
         query.as_deref(),
     );
-    match service
-        .list_customer_badges(&caller, params, problems)
-        .await
-    {
+    match service.list_customer_badges(&caller, params).await {
         Ok(page) => Json(Envelope {
             data: Some(ListData::from(page)),
             errors: Vec::new(),

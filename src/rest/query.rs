@@ -5,7 +5,8 @@
 use crate::domain::enums::{
     Action, BadgeStatus, BadgeType, IdentifierType, Operator, Owner, SortOn, SortOrder,
 };
-use crate::domain::list::ListParams;
+use crate::domain::fields::Field;
+use crate::domain::list::{ListParams, not_any_of, not_one_of};
 use crate::domain::{Micros, Problem};
 
 /// Most `name=value` pairs a query string may hold.
@@ -20,19 +21,14 @@ pub fn list_params(
     customer_id: String,
     identifier_header: Option<&[u8]>,
     query: Option<&str>,
-) -> (ListParams, Vec<Problem>) {
-    let mut problems = Vec::new();
+) -> ListParams {
     let identifier_type = match identifier_header {
-        None => None,
-        Some(raw) => {
-            let parsed = std::str::from_utf8(raw)
-                .ok()
-                .and_then(IdentifierType::parse);
-            if parsed.is_none() {
-                problems.push(Problem::invalid_identifier_type());
-            }
-            parsed
-        }
+        None => Ok(None),
+        Some(raw) => std::str::from_utf8(raw)
+            .ok()
+            .and_then(IdentifierType::parse)
+            .map(Some)
+            .ok_or_else(Problem::invalid_identifier_type),
     };
     let mut params = ListParams {
         customer_id,
@@ -44,92 +40,82 @@ pub fn list_params(
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     if pairs.len() > MAX_PARAMS {
-        problems.push(Problem {
+        params.unknown.push(Problem {
             code: crate::domain::problem::CODE_BAD_REQUEST,
             message: format!("at most {MAX_PARAMS} query parameters are accepted"),
             reference: None,
         });
-        return (params, problems);
+        return params;
     }
 
     let mut seen: Vec<Param> = Vec::new();
     for (key, value) in &pairs {
         let Some(param) = Param::from_key(key) else {
-            problems.push(Problem::invalid(key, format!("unknown parameter {key}")));
+            params
+                .unknown
+                .push(Problem::invalid(key, format!("unknown parameter {key}")));
             continue;
         };
         let name = param.name();
-        if !param.repeatable() && seen.contains(&param) {
-            problems.push(Problem::invalid(
+        let twice = !param.repeatable() && seen.contains(&param);
+        seen.push(param);
+        let p = &mut params;
+        let value = if twice {
+            Err(Problem::invalid(
                 name,
                 format!("{name} is given more than once"),
-            ));
-            continue;
-        }
-        seen.push(param);
-        let p = &mut problems;
+            ))
+        } else {
+            Ok(value.as_str())
+        };
         match param {
-            Param::Page => params.page = integer(name, value, p),
-            Param::Size => params.size = integer(name, value, p),
-            Param::SortOn => params.sort_on = one(name, value, SortOn::parse, SortOn::expected, p),
-            Param::Order => {
-                params.order = one(name, value, SortOrder::parse, SortOrder::expected, p)
+            Param::Page => p.page = value.and_then(|v| integer(name, v)),
+            Param::Size => p.size = value.and_then(|v| integer(name, v)),
+            Param::SortOn => {
+                p.sort_on = value.and_then(|v| one(name, v, SortOn::parse, SortOn::expected))
             }
-            Param::Name => params.name = Some(value.clone()),
+            Param::Order => {
+                p.order = value.and_then(|v| one(name, v, SortOrder::parse, SortOrder::expected))
+            }
+            Param::Name => p.name = value.map(|v| Some(v.to_owned())),
             Param::BadgeType => list(
+                &mut p.badge_type,
                 name,
                 value,
                 BadgeType::parse,
                 BadgeType::expected,
-                &mut params.badge_type,
-                p,
             ),
-            Param::Action => list(
-                name,
-                value,
-                Action::parse,
-                Action::expected,
-                &mut params.action,
-                p,
-            ),
+            Param::Action => list(&mut p.action, name, value, Action::parse, Action::expected),
             Param::BadgeStatus => list(
+                &mut p.badge_status,
                 name,
                 value,
                 BadgeStatus::parse,
                 BadgeStatus::expected,
-                &mut params.badge_status,
-                p,
             ),
-            Param::Owner => list(
-                name,
-                value,
-                Owner::parse,
-                Owner::expected,
-                &mut params.owner,
-                p,
-            ),
+            Param::Owner => list(&mut p.owner, name, value, Owner::parse, Owner::expected),
             Param::ClaimedBy => list(
+                &mut p.claimed_by,
                 name,
                 value,
                 Owner::parse,
                 Owner::expected,
-                &mut params.claimed_by,
-                p,
             ),
-            Param::StartOn => params.start_on = date(name, value, p),
+            Param::StartOn => p.start_on = value.and_then(|v| date(name, v)),
             Param::StartOnOperator => {
-                params.start_on_operator = one(name, value, Operator::parse, Operator::expected, p)
+                p.start_on_operator =
+                    value.and_then(|v| one(name, v, Operator::parse, Operator::expected))
             }
-            Param::ExpiresOn => params.expires_on = date(name, value, p),
+            Param::ExpiresOn => p.expires_on = value.and_then(|v| date(name, v)),
             Param::ExpiresOnOperator => {
-                params.expires_on_operator =
-                    one(name, value, Operator::parse, Operator::expected, p)
+                p.expires_on_operator =
+                    value.and_then(|v| one(name, v, Operator::parse, Operator::expected))
             }
-            Param::GroupId => params.group_id = Some(value.clone()),
-            Param::PageToken => params.page_token = Some(value.clone()),
+            Param::GroupId => p.group_id = value.map(|v| Some(v.to_owned())),
+            Param::PageToken => p.page_token = value.map(|v| Some(v.to_owned())),
         }
     }
-    (params, problems)
+    params
 }
 
 /// The documented query parameters.
@@ -208,23 +194,21 @@ impl Param {
     }
 }
 
-fn integer(name: &str, value: &str, problems: &mut Vec<Problem>) -> Option<i64> {
-    let parsed = value.trim().parse::<i64>().ok();
-    if parsed.is_none() {
-        problems.push(Problem::invalid(name, format!("{name} must be an integer")));
-    }
-    parsed
+fn integer(name: &str, value: &str) -> Field<Option<i64>> {
+    value
+        .trim()
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| Problem::invalid(name, format!("{name} must be an integer")))
 }
 
-fn date(name: &str, value: &str, problems: &mut Vec<Problem>) -> Option<Micros> {
-    let parsed = Micros::parse_iso(value);
-    if parsed.is_none() {
-        problems.push(Problem::invalid(
+fn date(name: &str, value: &str) -> Field<Option<Micros>> {
+    Micros::parse_iso(value).map(Some).ok_or_else(|| {
+        Problem::invalid(
             name,
             format!("{name} must be an ISO 8601 time such as 2024-01-31T10:00:00.000Z"),
-        ));
-    }
-    parsed
+        )
+    })
 }
 
 fn one<T>(
@@ -232,37 +216,29 @@ fn one<T>(
     value: &str,
     parse: fn(&str) -> Option<T>,
     expected: fn() -> String,
-    problems: &mut Vec<Problem>,
-) -> Option<T> {
-    let parsed = parse(value);
-    if parsed.is_none() {
-        problems.push(Problem::invalid(
-            name,
-            format!("{name} must be one of {}", expected()),
-        ));
-    }
-    parsed
+) -> Field<Option<T>> {
+    parse(value)
+        .map(Some)
+        .ok_or_else(|| not_one_of(name, &expected()))
 }
 
+/// Adds a comma-separated list of values to what the filter already holds.
 fn list<T>(
+    into: &mut Field<Vec<T>>,
     name: &str,
-    value: &str,
+    value: Field<&str>,
     parse: fn(&str) -> Option<T>,
     expected: fn() -> String,
-    into: &mut Vec<T>,
-    problems: &mut Vec<Problem>,
 ) {
-    for item in value.split(',') {
-        match parse(item) {
-            Some(v) => into.push(v),
-            None => {
-                problems.push(Problem::invalid(
-                    name,
-                    format!("{name} must be one or more of {}", expected()),
-                ));
-                return;
-            }
-        }
+    let Ok(held) = into else { return };
+    let read: Field<Vec<T>> = value.and_then(|v| {
+        v.split(',')
+            .map(|item| parse(item).ok_or_else(|| not_any_of(name, &expected())))
+            .collect()
+    });
+    match read {
+        Ok(values) => held.extend(values),
+        Err(p) => *into = Err(p),
     }
 }
 
@@ -270,8 +246,13 @@ fn list<T>(
 mod tests {
     use super::*;
 
-    fn read(query: &str) -> (ListParams, Vec<Problem>) {
+    fn read(query: &str) -> ListParams {
         list_params("1".into(), None, Some(query))
+    }
+
+    /// Every problem validation reports, in its order.
+    fn problems(p: ListParams) -> Vec<Problem> {
+        crate::domain::list::validate(p).err().unwrap_or_default()
     }
 
     fn refs(problems: &[Problem]) -> Vec<&str> {
@@ -283,74 +264,79 @@ mod tests {
 
     #[test]
     fn reads_every_documented_parameter() {
-        let (p, problems) = read(
+        let p = read(
             "Page=2&Size=5&sortOn=last_earned_on_date&order=asc&name=Gold%20Star&badgeType=EARNED,expired\
              &action=DE_ACTIVATED&badgeStatus=LIVE,UPCOMING&owner=LOYALTY&claimedBy=Journeys\
              &startOn=2024-01-31T10:00:00.000Z&startOnOperator=LESS_THAN\
              &expiresOn=2024-01-31T12:00:00%2B02:00&expiresOnOperator=GREATER_THAN&groupId=65c3600c60d9261bdd8a6410",
         );
-        assert!(problems.is_empty(), "{problems:?}");
-        assert_eq!((p.page, p.size), (Some(2), Some(5)));
-        assert_eq!(p.sort_on, Some(SortOn::LastEarnedOnDate));
-        assert_eq!(p.order, Some(SortOrder::Asc));
-        assert_eq!(p.name.as_deref(), Some("Gold Star"));
-        assert_eq!(p.badge_type, vec![BadgeType::Earned, BadgeType::Expired]);
-        assert_eq!(p.action, vec![Action::Deactivated]);
+        assert_eq!((&p.page, &p.size), (&Ok(Some(2)), &Ok(Some(5))));
+        assert_eq!(p.sort_on, Ok(Some(SortOn::LastEarnedOnDate)));
+        assert_eq!(p.order, Ok(Some(SortOrder::Asc)));
+        assert_eq!(p.name, Ok(Some("Gold Star".to_owned())));
+        assert_eq!(
+            p.badge_type,
+            Ok(vec![BadgeType::Earned, BadgeType::Expired])
+        );
+        assert_eq!(p.action, Ok(vec![Action::Deactivated]));
         assert_eq!(
             p.badge_status,
-            vec![BadgeStatus::Live, BadgeStatus::Upcoming]
+            Ok(vec![BadgeStatus::Live, BadgeStatus::Upcoming])
         );
-        assert_eq!(p.owner, vec![Owner::Loyalty]);
-        assert_eq!(p.claimed_by, vec![Owner::Journeys]);
+        assert_eq!(p.owner, Ok(vec![Owner::Loyalty]));
+        assert_eq!(p.claimed_by, Ok(vec![Owner::Journeys]));
         assert_eq!(p.start_on, p.expires_on);
-        assert_eq!(p.start_on_operator, Some(Operator::LessThan));
-        assert_eq!(p.expires_on_operator, Some(Operator::GreaterThan));
-        assert_eq!(p.group_id.as_deref(), Some("65c3600c60d9261bdd8a6410"));
+        assert_eq!(p.start_on_operator, Ok(Some(Operator::LessThan)));
+        assert_eq!(p.expires_on_operator, Ok(Some(Operator::GreaterThan)));
+        assert_eq!(p.group_id, Ok(Some("65c3600c60d9261bdd8a6410".to_owned())));
+        assert!(problems(p).is_empty());
     }
 
     #[test]
     fn repeated_enum_filters_add_up() {
-        let (p, problems) = read("badgeType=EARNED&badgeType=EXPIRED");
-        assert!(problems.is_empty());
-        assert_eq!(p.badge_type, vec![BadgeType::Earned, BadgeType::Expired]);
+        let p = read("badgeType=EARNED&badgeType=EXPIRED");
+        assert_eq!(
+            p.badge_type,
+            Ok(vec![BadgeType::Earned, BadgeType::Expired])
+        );
+        assert!(problems(p).is_empty());
     }
 
     #[test]
     fn every_bad_parameter_is_a_problem() {
-        let (_, problems) = read(
+        let p = read(
             "page=x&size=1&size=2&sortOn=NOPE&badgeType=EARNED,NOPE&startOn=yesterday&foo=1&owner=",
         );
         assert_eq!(
-            refs(&problems),
+            refs(&problems(p)),
             [
                 "page",
                 "size",
                 "sortOn",
                 "badgeType",
+                "owner",
                 "startOn",
-                "foo",
-                "owner"
+                "foo"
             ]
         );
     }
 
     #[test]
     fn identifier_header_is_case_insensitive_and_checked() {
-        let (p, problems) = list_params("a@b.c".into(), Some(b"EMAIL"), None);
-        assert!(problems.is_empty());
-        assert_eq!(p.identifier_type, Some(IdentifierType::Email));
-        let (_, problems) = list_params("a@b.c".into(), Some(b"phone"), None);
-        assert_eq!(problems, vec![Problem::invalid_identifier_type()]);
-        let (_, problems) = list_params("a@b.c".into(), Some(&[0xff]), None);
-        assert_eq!(problems, vec![Problem::invalid_identifier_type()]);
+        let p = list_params("a@b.c".into(), Some(b"EMAIL"), None);
+        assert_eq!(p.identifier_type, Ok(Some(IdentifierType::Email)));
+        for bad in [&b"phone"[..], &[0xff]] {
+            let p = list_params("a@b.c".into(), Some(bad), None);
+            assert_eq!(problems(p), vec![Problem::invalid_identifier_type()]);
+        }
     }
 
     #[test]
     fn too_many_parameters_stop_reading() {
         let query = vec!["badgeType=EARNED"; MAX_PARAMS + 1].join("&");
-        let (_, problems) = read(&query);
-        assert_eq!(problems.len(), 1);
-        assert_eq!(problems[0].reference, None);
+        let found = problems(read(&query));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].reference, None);
     }
 
     proptest::proptest! {
@@ -366,8 +352,8 @@ mod tests {
             raw in ".{0,200}",
         ) {
             for q in [query.as_str(), raw.as_str()] {
-                let (params, problems) = list_params(customer.clone(), header.as_deref(), Some(q));
-                if let Ok(v) = crate::domain::list::validate(params, problems) {
+                let params = list_params(customer.clone(), header.as_deref(), Some(q));
+                if let Ok(v) = crate::domain::list::validate(params) {
                     proptest::prop_assert!((1..=100).contains(&v.size));
                     proptest::prop_assert!(v.page >= 0 && v.offset() <= 100_000);
                     proptest::prop_assert!(!v.badge_types.is_empty());

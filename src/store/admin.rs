@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, SqlErr,
+    QueryFilter, QueryOrder, SqlErr,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,20 +19,21 @@ use super::entity::{
     award, badge, badge_claim, badge_group, badge_image, badge_owner, customer, enrolment,
     idempotency_key,
 };
+use super::expiry::stored_rule;
+use super::writes::{NewBadge, insert_badge_rows};
 use crate::auth::Principal;
 use crate::domain::Micros;
 use crate::domain::Problem;
 use crate::domain::admin::{
-    BadgeDefinition, CODE_ALREADY_ENROLLED, CODE_BADGE_NAME_TAKEN, CODE_BADGE_NOT_EARNABLE,
-    CODE_BADGE_NOT_FOUND, CODE_GROUP_NAME_TAKEN, CODE_GROUP_NOT_FOUND, CODE_IDENTIFIER_TAKEN,
-    CODE_NO_ACTIVE_AWARD, CODE_NOT_ENROLLED, CODE_NOT_ISSUE_EARN, CODE_OWNER_INVALID,
-    CODE_REQUEST_ID_REUSED, CODE_UNKNOWN_CLAIM, ClaimCommand, EarnCommand, EarnOutcome,
-    EnrolCommand, EnrolOutcome, ExpiryRule, GroupView, ImportItem, ImportOutcome, NewBadgeCommand,
-    NewGroupCommand, RevokeCommand, UpsertCustomerCommand, check_new_claim, problem,
+    BadgeDefinition, CODE_BADGE_NAME_TAKEN, CODE_BADGE_NOT_FOUND, CODE_GROUP_NAME_TAKEN,
+    CODE_GROUP_NOT_FOUND, CODE_IDENTIFIER_TAKEN, CODE_NO_ACTIVE_AWARD, CODE_REQUEST_ID_REUSED,
+    ClaimCommand, EarnCommand, EarnOutcome, EnrolCommand, EnrolOutcome, GroupView, ImportItem,
+    ImportOutcome, NewBadgeCommand, NewGroupCommand, RevokeCommand, UpsertCustomerCommand, problem,
 };
 use crate::domain::enums::{EarnType, Owner};
 use crate::domain::ids::new_object_id;
 use crate::domain::list::{Claim, Image};
+use crate::domain::rules::{self, BadgeRules, ClaimChange, ClaimState, Enrolment};
 use crate::error::{Error, Result};
 
 fn badge_not_found() -> Error {
@@ -43,21 +44,32 @@ fn badge_not_found() -> Error {
     ))
 }
 
-/// A field validation guarantees; its absence here is a bug, not bad input.
-fn required(t: Option<Micros>) -> Result<Micros> {
-    t.ok_or_else(|| Error::Internal("a required time reached the store unset".into()))
-}
-
 fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
-fn rule(json: &str) -> Result<ExpiryRule> {
-    serde_json::from_str(json).map_err(|e| Error::Internal(format!("stored expiry rule: {e}")))
+/// A stored enum value that no longer parses is corrupt data, not bad input.
+fn stored<T>(parsed: Option<T>, raw: &str) -> Result<T> {
+    parsed.ok_or_else(|| Error::Internal(format!("unknown stored value {raw:?}")))
 }
 
-fn rule_json(rule: &ExpiryRule) -> Result<String> {
-    serde_json::to_string(rule).map_err(|e| Error::Internal(e.to_string()))
+/// What the rules need of a stored badge.
+fn badge_rules(b: &badge::Model) -> Result<BadgeRules> {
+    Ok(BadgeRules {
+        earn_type: stored(EarnType::parse(&b.earn_type), &b.earn_type)?,
+        active: b.active,
+        starts_on: Micros(b.starts_on),
+        expires_on: Micros(b.expires_on),
+        earned_badge_expiry: stored_rule(&b.earned_badge_expiry)?,
+        issued_badge_expiry: stored_rule(&b.issued_badge_expiry)?,
+    })
+}
+
+fn enrolment_of(e: &enrolment::Model) -> Enrolment {
+    Enrolment {
+        expires_at: e.expires_at.map(Micros),
+        revoked: e.revoked,
+    }
 }
 
 /// SHA-256 hex of a command's canonical JSON.
@@ -221,28 +233,27 @@ impl Store {
                 )));
             }
         }
-        let id = new_object_id(now);
-        let inserted = badge::Entity::insert(badge::ActiveModel {
-            id: Set(id.clone()),
-            org_id: Set(org),
-            name: Set(c.name.clone()),
-            name_lower: Set(c.name.to_lowercase()),
-            description: Set(c.description.clone()),
-            earn_type: Set(c.earn_type.as_str().to_owned()),
-            active: Set(c.active),
-            starts_on: Set(required(c.starts_on)?.0),
-            expires_on: Set(required(c.expires_on)?.0),
-            created_on: Set(now.0),
-            last_updated_on: Set(now.0),
-            group_id: Set(c.group_id.clone()),
-            rank: Set(c.rank),
-            earned_badge_expiry: Set(rule_json(&c.earned_badge_expiry)?),
-            issued_badge_expiry: Set(rule_json(&c.issued_badge_expiry)?),
-        })
-        .exec_without_returning(&txn)
-        .await;
-        match inserted {
-            Ok(_) => {}
+        let new = NewBadge {
+            id: new_object_id(now),
+            org_id: org,
+            name: c.name.clone(),
+            description: c.description.clone(),
+            earn_type: c.earn_type,
+            active: c.active,
+            starts_on: c.starts_on,
+            expires_on: c.expires_on,
+            created_on: now,
+            last_updated_on: now,
+            group_id: c.group_id.clone(),
+            rank: c.rank,
+            images: c.images.clone(),
+            owners: c.owners.clone(),
+            claims: Vec::new(),
+            earned_badge_expiry: c.earned_badge_expiry,
+            issued_badge_expiry: c.issued_badge_expiry,
+        };
+        match insert_badge_rows(&txn, &new).await {
+            Ok(()) => {}
             Err(e) if is_unique_violation(&e) => {
                 return Err(Error::Conflict(vec![problem(
                     CODE_BADGE_NAME_TAKEN,
@@ -252,35 +263,7 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         }
-        if !c.images.is_empty() {
-            badge_image::Entity::insert_many(c.images.iter().map(|i| badge_image::ActiveModel {
-                badge_id: Set(id.clone()),
-                name: Set(i.name.clone()),
-                file_svc_handle: Set(i.file_svc_handle.clone()),
-                url: Set(i.url.clone()),
-                tag: Set(i.tag.clone()),
-                ..Default::default()
-            }))
-            .exec_without_returning(&txn)
-            .await?;
-        }
-        let mut owners: Vec<Owner> = Vec::new();
-        for o in &c.owners {
-            if !owners.contains(o) {
-                owners.push(*o);
-            }
-        }
-        badge_owner::Entity::insert_many(owners.iter().enumerate().map(|(i, o)| {
-            badge_owner::ActiveModel {
-                badge_id: Set(id.clone()),
-                owner: Set(o.as_str().to_owned()),
-                position: Set(i as i32),
-            }
-        }))
-        .exec_without_returning(&txn)
-        .await?;
-        let view = self.badge_definition(&txn, org, &id).await?;
-        super::bump_catalogue(&txn, org).await?;
+        let view = self.badge_definition(&txn, org, &new.id).await?;
         txn.commit().await?;
         Ok(view)
     }
@@ -312,10 +295,7 @@ impl Store {
             .all(txn)
             .await?
             .into_iter()
-            .map(|o| {
-                Owner::parse(&o.owner)
-                    .ok_or_else(|| Error::Internal(format!("stored owner {:?}", o.owner)))
-            })
+            .map(|o| stored(Owner::parse(&o.owner), &o.owner))
             .collect::<Result<Vec<_>>>()?;
         let claims = badge_claim::Entity::find()
             .filter(badge_claim::Column::BadgeId.eq(id))
@@ -325,19 +305,17 @@ impl Store {
             .into_iter()
             .map(|c| {
                 Ok(Claim {
-                    owner_type: Owner::parse(&c.owner_type).ok_or_else(|| {
-                        Error::Internal(format!("stored owner {:?}", c.owner_type))
-                    })?,
+                    owner_type: stored(Owner::parse(&c.owner_type), &c.owner_type)?,
                     reference_id: c.reference_id,
                     is_active: c.is_active,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let rules = badge_rules(&b)?;
         Ok(BadgeDefinition {
-            earn_type: EarnType::parse(&b.earn_type)
-                .ok_or_else(|| Error::Internal(format!("stored earn type {:?}", b.earn_type)))?,
-            earned_badge_expiry: rule(&b.earned_badge_expiry)?,
-            issued_badge_expiry: rule(&b.issued_badge_expiry)?,
+            earn_type: rules.earn_type,
+            earned_badge_expiry: rules.earned_badge_expiry,
+            issued_badge_expiry: rules.issued_badge_expiry,
             id: b.id,
             name: b.name,
             description: b.description,
@@ -390,40 +368,37 @@ impl Store {
         let org = p.org_id;
         let txn = self.write_txn_as(p).await?;
         self.find_badge(&txn, org, &c.badge_id).await?;
-        let restricted =
-            badge_owner::Entity::find_by_id((c.badge_id.clone(), c.owner_type.as_str().to_owned()))
-                .one(&txn)
-                .await?;
-        if restricted.is_none() {
-            return Err(Error::Invalid(vec![problem(
-                CODE_OWNER_INVALID,
-                "ownerType is not one of the badge's restricted owners",
-                "ownerType",
-            )]));
-        }
-        let existing = badge_claim::Entity::find()
+        let owners = badge_owner::Entity::find()
+            .filter(badge_owner::Column::BadgeId.eq(c.badge_id.as_str()))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|o| stored(Owner::parse(&o.owner), &o.owner))
+            .collect::<Result<Vec<_>>>()?;
+        let claims = badge_claim::Entity::find()
             .filter(badge_claim::Column::BadgeId.eq(c.badge_id.as_str()))
-            .filter(badge_claim::Column::OwnerType.eq(c.owner_type.as_str()))
-            .filter(badge_claim::Column::ReferenceId.eq(c.reference_id.as_str()))
-            .one(&txn)
+            .all(&txn)
             .await?;
-        match (existing, active) {
-            (None, false) => {
-                return Err(Error::Invalid(vec![problem(
-                    CODE_UNKNOWN_CLAIM,
-                    "there is no such claim on this badge",
-                    "referenceId",
-                )]));
+        let existing = claims
+            .iter()
+            .find(|k| k.owner_type == c.owner_type.as_str() && k.reference_id == c.reference_id);
+        let change = rules::check_claim(
+            &owners,
+            c.owner_type,
+            existing.map(|k| ClaimState {
+                is_active: k.is_active,
+            }),
+            active,
+            claims.len(),
+        )
+        .map_err(Error::Invalid)?;
+        match (change, existing) {
+            (ClaimChange::Set(active), Some(claim)) => {
+                let mut claim: badge_claim::ActiveModel = claim.clone().into();
+                claim.is_active = Set(active);
+                claim.update(&txn).await?;
             }
-            (None, true) => {
-                let claims = badge_claim::Entity::find()
-                    .filter(badge_claim::Column::BadgeId.eq(c.badge_id.as_str()))
-                    .count(&txn)
-                    .await?;
-                let problems = check_new_claim(usize::try_from(claims).unwrap_or(usize::MAX));
-                if !problems.is_empty() {
-                    return Err(Error::Invalid(problems));
-                }
+            _ => {
                 badge_claim::Entity::insert(badge_claim::ActiveModel {
                     badge_id: Set(c.badge_id.clone()),
                     owner_type: Set(c.owner_type.as_str().to_owned()),
@@ -433,11 +408,6 @@ impl Store {
                 })
                 .exec_without_returning(&txn)
                 .await?;
-            }
-            (Some(claim), _) => {
-                let mut claim: badge_claim::ActiveModel = claim.into();
-                claim.is_active = Set(active);
-                claim.update(&txn).await?;
             }
         }
         badge::Entity::update_many()
@@ -545,18 +515,14 @@ impl Store {
             Begun::Replay(answer) => return Ok(answer),
             Begun::Fresh(txn) => txn,
         };
-        let badge = self.find_badge(&txn, org, &c.badge_id).await?;
-        if badge.earn_type != EarnType::IssueEarn.as_str() {
-            return Err(Error::Invalid(vec![problem(
-                CODE_NOT_ISSUE_EARN,
-                "only ISSUE_EARN badges take enrolments",
-                "badgeMetaId",
-            )]));
+        let badge = badge_rules(&self.find_badge(&txn, org, &c.badge_id).await?)?;
+        let problems = rules::check_enrol_badge(&badge);
+        if !problems.is_empty() {
+            return Err(Error::Invalid(problems));
         }
-        let issued_rule = rule(&badge.issued_badge_expiry)?;
         let existing = self.existing_customers(&txn, org, &c.customers).await?;
         // The latest enrolment of each customer in this badge.
-        let mut latest: HashMap<i64, enrolment::Model> = HashMap::new();
+        let mut latest: HashMap<i64, Enrolment> = HashMap::new();
         for e in enrolment::Entity::find()
             .filter(enrolment::Column::OrgId.eq(org))
             .filter(enrolment::Column::BadgeId.eq(c.badge_id.as_str()))
@@ -566,34 +532,27 @@ impl Store {
             .all(&txn)
             .await?
         {
-            latest.insert(e.customer_id, e);
+            latest.insert(e.customer_id, enrolment_of(&e));
         }
         let mut outcomes = Vec::with_capacity(c.customers.len());
         let mut rows = Vec::new();
         let mut seen = HashSet::new();
         for &customer_id in &c.customers {
-            let live = latest
-                .get(&customer_id)
-                .is_some_and(|e| !e.revoked && e.expires_at.is_none_or(|x| x > now.0));
-            let problem_for = if !existing.contains(&customer_id) {
-                Some(Problem::customer_not_found())
-            } else if live || !seen.insert(customer_id) {
-                Some(problem(
-                    CODE_ALREADY_ENROLLED,
-                    "the customer is already enrolled",
-                    "customers",
-                ))
-            } else {
-                None
-            };
-            match problem_for {
+            let repeated = !seen.insert(customer_id);
+            let verdict = rules::check_enrol_customer(
+                existing.contains(&customer_id),
+                latest.get(&customer_id),
+                repeated,
+                now,
+            );
+            match verdict {
                 Some(p) => outcomes.push(EnrolOutcome {
                     customer_id,
                     expires_on: None,
                     problems: vec![p],
                 }),
                 None => {
-                    let expires = issued_rule.expires_at(now, Micros(badge.expires_on));
+                    let expires = badge.enrolment_expiry(now);
                     rows.push(enrolment::ActiveModel {
                         org_id: Set(org),
                         badge_id: Set(c.badge_id.clone()),
@@ -633,7 +592,7 @@ impl Store {
             Begun::Replay(answer) => return Ok(answer),
             Begun::Fresh(txn) => txn,
         };
-        let badge = self.find_badge(&txn, org, &c.badge_id).await?;
+        let badge = badge_rules(&self.find_badge(&txn, org, &c.badge_id).await?)?;
         if !self
             .existing_customers(&txn, org, &[c.customer_id])
             .await?
@@ -642,44 +601,20 @@ impl Store {
             return Err(Error::NotFound(Problem::customer_not_found()));
         }
         let event_at = c.event_at.unwrap_or(now);
-        let mut problems = Vec::new();
-        if !badge.active {
-            problems.push(problem(
-                CODE_BADGE_NOT_EARNABLE,
-                "the badge is not active",
-                "badgeMetaId",
-            ));
-        }
-        if event_at.0 < badge.starts_on || event_at.0 >= badge.expires_on {
-            problems.push(problem(
-                CODE_BADGE_NOT_EARNABLE,
-                "the badge's window is not open at the event time",
-                "earnEventDate",
-            ));
-        }
-        if badge.earn_type == EarnType::IssueEarn.as_str() {
-            let latest = enrolment::Entity::find()
-                .filter(enrolment::Column::OrgId.eq(org))
-                .filter(enrolment::Column::BadgeId.eq(c.badge_id.as_str()))
-                .filter(enrolment::Column::CustomerId.eq(c.customer_id))
-                .order_by_desc(enrolment::Column::IssuedAt)
-                .order_by_desc(enrolment::Column::Id)
-                .one(&txn)
-                .await?;
-            let live = latest.is_some_and(|e| !e.revoked && e.expires_at.is_none_or(|x| x > now.0));
-            if !live {
-                problems.push(problem(
-                    CODE_NOT_ENROLLED,
-                    "the customer has no live enrolment in this ISSUE_EARN badge",
-                    "customerId",
-                ));
-            }
-        }
+        let latest = enrolment::Entity::find()
+            .filter(enrolment::Column::OrgId.eq(org))
+            .filter(enrolment::Column::BadgeId.eq(c.badge_id.as_str()))
+            .filter(enrolment::Column::CustomerId.eq(c.customer_id))
+            .order_by_desc(enrolment::Column::IssuedAt)
+            .order_by_desc(enrolment::Column::Id)
+            .one(&txn)
+            .await?
+            .map(|e| enrolment_of(&e));
+        let problems = rules::check_earn(&badge, latest.as_ref(), event_at, now);
         if !problems.is_empty() {
             return Err(Error::Invalid(problems));
         }
-        let expires_on =
-            rule(&badge.earned_badge_expiry)?.expires_at(now, Micros(badge.expires_on));
+        let expires_on = badge.award_expiry(now);
         let earned_badge_id = new_object_id(now);
         award::Entity::insert(award::ActiveModel {
             earned_badge_id: Set(earned_badge_id.clone()),
@@ -745,48 +680,22 @@ impl Store {
         let org = p.org_id;
         let txn = self.write_txn_as(p).await?;
         let badge_ids: HashSet<&str> = items.iter().map(|i| i.badge_id.as_str()).collect();
-        let badges: HashMap<String, badge::Model> = badge::Entity::find()
+        let badges: HashMap<String, BadgeRules> = badge::Entity::find()
             .filter(badge::Column::OrgId.eq(org))
             .filter(badge::Column::Id.is_in(badge_ids.iter().map(|s| s.to_string())))
             .all(&txn)
             .await?
-            .into_iter()
-            .map(|b| (b.id.clone(), b))
-            .collect();
+            .iter()
+            .map(|b| Ok((b.id.clone(), badge_rules(b)?)))
+            .collect::<Result<_>>()?;
         let customer_ids: Vec<i64> = items.iter().map(|i| i.customer_id).collect();
         let customers = self.existing_customers(&txn, org, &customer_ids).await?;
 
         let mut outcomes = Vec::with_capacity(items.len());
         let mut rows = Vec::new();
         for item in items {
-            let mut problems = Vec::new();
             let badge = badges.get(&item.badge_id);
-            match badge {
-                None => problems.push(problem(
-                    CODE_BADGE_NOT_FOUND,
-                    "Badge not found",
-                    "badgeMetaId",
-                )),
-                Some(b) => {
-                    if item.event_at.0 < b.starts_on || item.event_at.0 >= b.expires_on {
-                        problems.push(problem(
-                            CODE_BADGE_NOT_EARNABLE,
-                            "earnEventDate must lie inside the badge's window",
-                            "earnEventDate",
-                        ));
-                    }
-                }
-            }
-            if !customers.contains(&item.customer_id) {
-                problems.push(Problem::customer_not_found());
-            }
-            if item.expires_on.is_some_and(|x| x <= item.event_at) {
-                problems.push(problem(
-                    400,
-                    "earnExpiresOn must be after earnEventDate",
-                    "earnExpiresOn",
-                ));
-            }
+            let problems = rules::check_import(badge, customers.contains(&item.customer_id), item);
             let (Some(b), true) = (badge, problems.is_empty()) else {
                 outcomes.push(ImportOutcome {
                     badge_id: item.badge_id.clone(),
@@ -795,12 +704,7 @@ impl Store {
                 });
                 continue;
             };
-            let expires_on = match item.expires_on {
-                Some(x) => Some(x),
-                None => {
-                    rule(&b.earned_badge_expiry)?.expires_at(item.event_at, Micros(b.expires_on))
-                }
-            };
+            let expires_on = item.expires_on.or_else(|| b.award_expiry(item.event_at));
             let earned_badge_id = new_object_id(now);
             rows.push(award::ActiveModel {
                 earned_badge_id: Set(earned_badge_id.clone()),

@@ -13,10 +13,10 @@ use sea_orm::{
 
 use super::Store;
 use super::entity::{badge, badge_claim, badge_group, badge_image, badge_owner, org};
+use super::expiry::stored_rule;
 use super::sql::Sql;
 use crate::auth::Principal;
 use crate::domain::Micros;
-use crate::domain::admin::ExpiryRule;
 use crate::domain::catalogue::{AwardRow, Catalogue, CatalogueBadge, CustomerState, EnrolmentRow};
 use crate::domain::enums::{EarnType, Owner};
 use crate::domain::list::{Claim, CustomerRef, Image};
@@ -193,10 +193,6 @@ fn stored<T>(parsed: Option<T>, raw: &str) -> Result<T> {
     parsed.ok_or_else(|| Error::Internal(format!("unknown stored value {raw:?}")))
 }
 
-fn rule(json: &str) -> Result<ExpiryRule> {
-    serde_json::from_str(json).map_err(|e| Error::Internal(format!("stored expiry rule: {e}")))
-}
-
 /// The queries that read an org's catalogue, each by index on the org.
 struct CatalogueQueries {
     version: Select<org::Entity>,
@@ -303,8 +299,8 @@ async fn read_catalogue(txn: &DatabaseTransaction, org: i32) -> Result<Catalogue
         .map(|b| {
             Ok(CatalogueBadge {
                 earn_type: stored(EarnType::parse(&b.earn_type), &b.earn_type)?,
-                earned_badge_expiry: rule(&b.earned_badge_expiry)?,
-                issued_badge_expiry: rule(&b.issued_badge_expiry)?,
+                earned_badge_expiry: stored_rule(&b.earned_badge_expiry)?,
+                issued_badge_expiry: stored_rule(&b.issued_badge_expiry)?,
                 images: images.remove(&b.id).unwrap_or_default(),
                 owners: owners.remove(&b.id).unwrap_or_default(),
                 claims: claims.remove(&b.id).unwrap_or_default(),

@@ -3,6 +3,7 @@
 
 mod admin;
 pub mod entity;
+mod expiry;
 mod list;
 
 pub use list::{CustomerRead, catalogue_statements, customer_state_statement};
@@ -178,7 +179,10 @@ impl Store {
 /// Moves the org's catalogue version, in the transaction of the change to its
 /// catalogue: every process holding the catalogue in memory sees the new
 /// version with its next call and reloads.
-pub(crate) async fn bump_catalogue(conn: &impl ConnectionTrait, org: i32) -> Result<()> {
+pub(crate) async fn bump_catalogue(
+    conn: &impl ConnectionTrait,
+    org: i32,
+) -> std::result::Result<(), sea_orm::DbErr> {
     use sea_orm::sea_query::{Expr, ExprTrait};
     entity::org::Entity::update_many()
         .col_expr(

@@ -12,7 +12,9 @@ use super::entity::{
     api_client, award, badge, badge_claim, badge_group, badge_image, badge_owner, customer,
     enrolment, org,
 };
+use super::expiry::stored_rule_json;
 use crate::domain::Micros;
+use crate::domain::admin::ExpiryRule;
 use crate::domain::enums::{EarnType, Owner};
 use crate::domain::list::{Claim, Image};
 use crate::error::Result;
@@ -68,8 +70,11 @@ pub struct NewBadge {
     pub group_id: Option<String>,
     pub rank: Option<i32>,
     pub images: Vec<Image>,
+    /// Each owner once, in this order (a repeat is dropped).
     pub owners: Vec<Owner>,
     pub claims: Vec<Claim>,
+    pub earned_badge_expiry: ExpiryRule,
+    pub issued_badge_expiry: ExpiryRule,
 }
 
 #[derive(Clone, Debug)]
@@ -93,9 +98,6 @@ pub struct NewAward {
     pub expires_at: Option<Micros>,
     pub revoked: bool,
 }
-
-/// The JSON of the default expiry rule, "never".
-const EXPIRY_NEVER: &str = r#"{"expiryType":"NEVER"}"#;
 
 /// The inserts, on the pool or inside a transaction.
 pub struct Writer<'c, C>(&'c C);
@@ -265,65 +267,7 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
     /// Inserts a badge with its images, owners and claims, all or nothing.
     pub async fn insert_badge(&self, new: NewBadge) -> Result<()> {
         let txn = self.0.begin().await?;
-        let new_org = new.org_id;
-        badge::Entity::insert(badge::ActiveModel {
-            id: Set(new.id.clone()),
-            org_id: Set(new.org_id),
-            name_lower: Set(new.name.to_lowercase()),
-            name: Set(new.name),
-            description: Set(new.description),
-            earn_type: Set(new.earn_type.as_str().to_owned()),
-            active: Set(new.active),
-            starts_on: Set(new.starts_on.0),
-            expires_on: Set(new.expires_on.0),
-            created_on: Set(new.created_on.0),
-            last_updated_on: Set(new.last_updated_on.0),
-            group_id: Set(new.group_id),
-            rank: Set(new.rank),
-            earned_badge_expiry: Set(EXPIRY_NEVER.to_owned()),
-            issued_badge_expiry: Set(EXPIRY_NEVER.to_owned()),
-        })
-        .exec_without_returning(&txn)
-        .await?;
-        if !new.images.is_empty() {
-            badge_image::Entity::insert_many(new.images.into_iter().map(|i| {
-                badge_image::ActiveModel {
-                    badge_id: Set(new.id.clone()),
-                    name: Set(i.name),
-                    file_svc_handle: Set(i.file_svc_handle),
-                    url: Set(i.url),
-                    tag: Set(i.tag),
-                    ..Default::default()
-                }
-            }))
-            .exec_without_returning(&txn)
-            .await?;
-        }
-        if !new.owners.is_empty() {
-            badge_owner::Entity::insert_many(new.owners.into_iter().enumerate().map(|(i, o)| {
-                badge_owner::ActiveModel {
-                    badge_id: Set(new.id.clone()),
-                    owner: Set(o.as_str().to_owned()),
-                    position: Set(i as i32),
-                }
-            }))
-            .exec_without_returning(&txn)
-            .await?;
-        }
-        if !new.claims.is_empty() {
-            badge_claim::Entity::insert_many(new.claims.into_iter().map(|c| {
-                badge_claim::ActiveModel {
-                    badge_id: Set(new.id.clone()),
-                    owner_type: Set(c.owner_type.as_str().to_owned()),
-                    reference_id: Set(c.reference_id),
-                    is_active: Set(c.is_active),
-                    ..Default::default()
-                }
-            }))
-            .exec_without_returning(&txn)
-            .await?;
-        }
-        super::bump_catalogue(&txn, new_org).await?;
+        insert_badge_rows(&txn, &new).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -369,4 +313,73 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
 /// The API client lookup of Basic credentials.
 pub(super) fn api_client_query(username: &str) -> sea_orm::Select<api_client::Entity> {
     api_client::Entity::find().filter(api_client::Column::Username.eq(username))
+}
+
+/// The rows of a new badge (its images, restricted owners, each once, and
+/// claims), and the move of its org's catalogue version: the one way a badge
+/// is inserted, by the admin API and the seed alike. Run it in a transaction.
+pub(super) async fn insert_badge_rows(
+    conn: &impl ConnectionTrait,
+    new: &NewBadge,
+) -> std::result::Result<(), sea_orm::DbErr> {
+    badge::Entity::insert(badge::ActiveModel {
+        id: Set(new.id.clone()),
+        org_id: Set(new.org_id),
+        name_lower: Set(new.name.to_lowercase()),
+        name: Set(new.name.clone()),
+        description: Set(new.description.clone()),
+        earn_type: Set(new.earn_type.as_str().to_owned()),
+        active: Set(new.active),
+        starts_on: Set(new.starts_on.0),
+        expires_on: Set(new.expires_on.0),
+        created_on: Set(new.created_on.0),
+        last_updated_on: Set(new.last_updated_on.0),
+        group_id: Set(new.group_id.clone()),
+        rank: Set(new.rank),
+        earned_badge_expiry: Set(stored_rule_json(new.earned_badge_expiry)),
+        issued_badge_expiry: Set(stored_rule_json(new.issued_badge_expiry)),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    if !new.images.is_empty() {
+        badge_image::Entity::insert_many(new.images.iter().map(|i| badge_image::ActiveModel {
+            badge_id: Set(new.id.clone()),
+            name: Set(i.name.clone()),
+            file_svc_handle: Set(i.file_svc_handle.clone()),
+            url: Set(i.url.clone()),
+            tag: Set(i.tag.clone()),
+            ..Default::default()
+        }))
+        .exec_without_returning(conn)
+        .await?;
+    }
+    let mut owners: Vec<Owner> = Vec::new();
+    for o in &new.owners {
+        if !owners.contains(o) {
+            owners.push(*o);
+        }
+    }
+    if !owners.is_empty() {
+        badge_owner::Entity::insert_many(owners.iter().enumerate().map(|(i, o)| {
+            badge_owner::ActiveModel {
+                badge_id: Set(new.id.clone()),
+                owner: Set(o.as_str().to_owned()),
+                position: Set(i as i32),
+            }
+        }))
+        .exec_without_returning(conn)
+        .await?;
+    }
+    if !new.claims.is_empty() {
+        badge_claim::Entity::insert_many(new.claims.iter().map(|c| badge_claim::ActiveModel {
+            badge_id: Set(new.id.clone()),
+            owner_type: Set(c.owner_type.as_str().to_owned()),
+            reference_id: Set(c.reference_id.clone()),
+            is_active: Set(c.is_active),
+            ..Default::default()
+        }))
+        .exec_without_returning(conn)
+        .await?;
+    }
+    super::bump_catalogue(conn, new.org_id).await
 }

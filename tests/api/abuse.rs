@@ -679,6 +679,8 @@ fn largest_badge(org: i32, i: usize, group: &str) -> NewBadge {
                 is_active: true,
             })
             .collect(),
+        earned_badge_expiry: badges::domain::admin::ExpiryRule::Never,
+        issued_badge_expiry: badges::domain::admin::ExpiryRule::Never,
     }
 }
 
@@ -919,13 +921,10 @@ async fn smaller_holes_are_closed() {
     // A forged page token at the edge of i64, for the very query it names,
     // and non-canonical ids.
     use base64::Engine;
-    let query = badges::domain::list::validate(
-        badges::domain::list::ListParams {
-            customer_id: CUSTOMER.to_string(),
-            ..Default::default()
-        },
-        vec![],
-    )
+    let query = badges::domain::list::validate(badges::domain::list::ListParams {
+        customer_id: CUSTOMER.to_string(),
+        ..Default::default()
+    })
     .unwrap();
     let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(json!({"p": i64::MAX, "k": 1, "i": B1, "q": query.fingerprint()}).to_string());

@@ -93,7 +93,6 @@ async fn bad_parameters_are_all_reported_together() {
             [
                 "sortOn",
                 "badgeType",
-                "badgeType",
                 "page",
                 "size",
                 "name",

@@ -231,7 +231,7 @@ async fn every_error_answers_in_the_envelope() {
         let refs: Vec<String> = errors(&body).into_iter().map(|(c, r)| format!("{c}:{}", r.unwrap_or_default())).collect();
         assert_eq!(
             refs,
-            ["400:badgeType", "400:startOn", "400:sortOn", "400:colour", "400:page", "400:size", "400:expiresOnOperator", "400:groupId"],
+            ["400:sortOn", "400:badgeType", "400:startOn", "400:page", "400:size", "400:expiresOnOperator", "400:groupId", "400:colour"],
             "{backend:?}"
         );
 

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use badges::domain::admin::ExpiryRule;
 use badges::limits::Limits;
 use badges::server::ServeOptions;
 use badges::store::{NewBadge, PoolSettings, Store};
@@ -104,6 +105,8 @@ async fn a_warm_call_costs_one_statement_whatever_its_page() {
                 images: vec![],
                 owners: vec![],
                 claims: vec![],
+                earned_badge_expiry: ExpiryRule::Never,
+                issued_badge_expiry: ExpiryRule::Never,
                 org_id: world.org_a,
             })
             .await
@@ -153,6 +156,8 @@ async fn calls_for_a_cold_org_at_once_load_its_catalogue_once() {
                     images: vec![],
                     owners: vec![],
                     claims: vec![],
+                    earned_badge_expiry: ExpiryRule::Never,
+                    issued_badge_expiry: ExpiryRule::Never,
                     org_id: world.org_a,
                 })
                 .await

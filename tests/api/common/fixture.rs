@@ -5,6 +5,7 @@
 
 use badges::auth::hash_secret;
 use badges::domain::Micros;
+use badges::domain::admin::ExpiryRule;
 use badges::domain::enums::{EarnType, Owner};
 use badges::domain::list::{Claim, Image};
 use badges::store::{
@@ -76,6 +77,8 @@ fn badge(
         images: vec![],
         owners: vec![],
         claims: vec![],
+        earned_badge_expiry: ExpiryRule::Never,
+        issued_badge_expiry: ExpiryRule::Never,
     }
 }
 

@@ -1,0 +1,378 @@
+//! The badge rules of the admin API, as pure functions of the rows they
+//! judge: the store loads those rows inside the write's transaction, asks the
+//! rule, and writes what it allows. Each rule is tested here without a
+//! database.
+
+use super::admin::{
+    CODE_ALREADY_ENROLLED, CODE_BADGE_NOT_EARNABLE, CODE_BADGE_NOT_FOUND, CODE_NOT_ENROLLED,
+    CODE_NOT_ISSUE_EARN, CODE_OWNER_INVALID, CODE_UNKNOWN_CLAIM, ExpiryRule, ImportItem, problem,
+};
+use super::enums::{EarnType, Owner};
+use super::shape::MAX_CLAIMS;
+use super::{Micros, Problem};
+
+/// What the rules need of a stored badge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadgeRules {
+    pub earn_type: EarnType,
+    pub active: bool,
+    pub starts_on: Micros,
+    pub expires_on: Micros,
+    pub earned_badge_expiry: ExpiryRule,
+    pub issued_badge_expiry: ExpiryRule,
+}
+
+impl BadgeRules {
+    /// Whether `at` lies in the badge's own window `[starts_on, expires_on)`.
+    pub fn window_open(&self, at: Micros) -> bool {
+        self.starts_on <= at && at < self.expires_on
+    }
+
+    /// When an award recorded at `awarded_at` expires.
+    pub fn award_expiry(&self, awarded_at: Micros) -> Option<Micros> {
+        self.earned_badge_expiry
+            .expires_at(awarded_at, self.expires_on)
+    }
+
+    /// When an enrolment recorded at `issued_at` expires.
+    pub fn enrolment_expiry(&self, issued_at: Micros) -> Option<Micros> {
+        self.issued_badge_expiry
+            .expires_at(issued_at, self.expires_on)
+    }
+}
+
+/// An enrolment as the rules see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Enrolment {
+    pub expires_at: Option<Micros>,
+    pub revoked: bool,
+}
+
+impl Enrolment {
+    /// Neither revoked nor expired at `now`.
+    pub fn live(&self, now: Micros) -> bool {
+        !self.revoked && self.expires_at.is_none_or(|x| x > now)
+    }
+}
+
+/// May a customer whose latest enrolment in the badge is `enrolment` earn it,
+/// for an event at `event_at`, now? 812 when the badge is inactive or its
+/// window is closed at the event; 811 when an ISSUE_EARN badge has no live
+/// enrolment.
+pub fn check_earn(
+    badge: &BadgeRules,
+    enrolment: Option<&Enrolment>,
+    event_at: Micros,
+    now: Micros,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if !badge.active {
+        problems.push(problem(
+            CODE_BADGE_NOT_EARNABLE,
+            "the badge is not active",
+            "badgeMetaId",
+        ));
+    }
+    if !badge.window_open(event_at) {
+        problems.push(problem(
+            CODE_BADGE_NOT_EARNABLE,
+            "the badge's window is not open at the event time",
+            "earnEventDate",
+        ));
+    }
+    if badge.earn_type == EarnType::IssueEarn && !enrolment.is_some_and(|e| e.live(now)) {
+        problems.push(problem(
+            CODE_NOT_ENROLLED,
+            "the customer has no live enrolment in this ISSUE_EARN badge",
+            "customerId",
+        ));
+    }
+    problems
+}
+
+/// May the badge take enrolments at all? Only ISSUE_EARN badges do (1041).
+pub fn check_enrol_badge(badge: &BadgeRules) -> Vec<Problem> {
+    if badge.earn_type == EarnType::IssueEarn {
+        Vec::new()
+    } else {
+        vec![problem(
+            CODE_NOT_ISSUE_EARN,
+            "only ISSUE_EARN badges take enrolments",
+            "badgeMetaId",
+        )]
+    }
+}
+
+/// May one customer of a bulk enrolment be enrolled? 1026 when they are not a
+/// customer of the org; 1040 when their latest enrolment is live, or they
+/// came earlier in the same request.
+pub fn check_enrol_customer(
+    exists: bool,
+    latest: Option<&Enrolment>,
+    repeated: bool,
+    now: Micros,
+) -> Option<Problem> {
+    if !exists {
+        Some(Problem::customer_not_found())
+    } else if repeated || latest.is_some_and(|e| e.live(now)) {
+        Some(problem(
+            CODE_ALREADY_ENROLLED,
+            "the customer is already enrolled",
+            "customers",
+        ))
+    } else {
+        None
+    }
+}
+
+/// May a historical award be imported? 1054 when the badge is not the
+/// org's; 812 when the event lies outside its window; 1026 when the customer
+/// is not the org's; 400 when it would expire before its event. No
+/// enrolment or activation is needed.
+pub fn check_import(
+    badge: Option<&BadgeRules>,
+    customer_exists: bool,
+    item: &ImportItem,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    match badge {
+        None => problems.push(problem(
+            CODE_BADGE_NOT_FOUND,
+            "Badge not found",
+            "badgeMetaId",
+        )),
+        Some(b) if !b.window_open(item.event_at) => problems.push(problem(
+            CODE_BADGE_NOT_EARNABLE,
+            "earnEventDate must lie inside the badge's window",
+            "earnEventDate",
+        )),
+        Some(_) => {}
+    }
+    if !customer_exists {
+        problems.push(Problem::customer_not_found());
+    }
+    if item.expires_on.is_some_and(|x| x <= item.event_at) {
+        problems.push(problem(
+            400,
+            "earnExpiresOn must be after earnEventDate",
+            "earnExpiresOn",
+        ));
+    }
+    problems
+}
+
+/// A claim as the rules see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClaimState {
+    pub is_active: bool,
+}
+
+/// What a claim or unclaim does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimChange {
+    /// A new claim, active.
+    Insert,
+    /// The existing claim, set active or not.
+    Set(bool),
+}
+
+/// May `owner` claim (`activate`) or unclaim the badge, given its restricted
+/// owners, the claim of that owner and reference if any, and how many claims
+/// the badge holds? 714 when the owner is not among the restricted ones; 737
+/// to unclaim a claim that does not exist; 400 past the claims cap.
+pub fn check_claim(
+    restricted_to: &[Owner],
+    owner: Owner,
+    existing: Option<ClaimState>,
+    activate: bool,
+    claims: usize,
+) -> Result<ClaimChange, Vec<Problem>> {
+    if !restricted_to.contains(&owner) {
+        return Err(vec![problem(
+            CODE_OWNER_INVALID,
+            "ownerType is not one of the badge's restricted owners",
+            "ownerType",
+        )]);
+    }
+    match (existing, activate) {
+        (None, false) => Err(vec![problem(
+            CODE_UNKNOWN_CLAIM,
+            "there is no such claim on this badge",
+            "referenceId",
+        )]),
+        (None, true) if claims >= MAX_CLAIMS => Err(vec![problem(
+            400,
+            format!("a badge may hold at most {MAX_CLAIMS} claims"),
+            "referenceId",
+        )]),
+        (None, true) => Ok(ClaimChange::Insert),
+        (Some(_), active) => Ok(ClaimChange::Set(active)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000_000;
+    const NOW: Micros = Micros(1_000 * DAY);
+
+    fn badge(earn_type: EarnType) -> BadgeRules {
+        BadgeRules {
+            earn_type,
+            active: true,
+            starts_on: Micros(NOW.0 - DAY),
+            expires_on: Micros(NOW.0 + DAY),
+            earned_badge_expiry: ExpiryRule::Never,
+            issued_badge_expiry: ExpiryRule::Never,
+        }
+    }
+
+    fn codes(problems: &[Problem]) -> Vec<u32> {
+        problems.iter().map(|p| p.code).collect()
+    }
+
+    #[test]
+    fn earning_needs_an_active_badge_an_open_window_and_for_issue_earn_a_live_enrolment() {
+        let earn = badge(EarnType::Earn);
+        assert!(check_earn(&earn, None, NOW, NOW).is_empty());
+        let inactive = BadgeRules {
+            active: false,
+            ..earn
+        };
+        assert_eq!(codes(&check_earn(&inactive, None, NOW, NOW)), [812]);
+        assert_eq!(
+            codes(&check_earn(&earn, None, Micros(NOW.0 + DAY), NOW)),
+            [812],
+            "the window is half open: its end is closed"
+        );
+        assert!(check_earn(&earn, None, earn.starts_on, NOW).is_empty());
+
+        let issue = badge(EarnType::IssueEarn);
+        assert_eq!(codes(&check_earn(&issue, None, NOW, NOW)), [811]);
+        let live = Enrolment {
+            expires_at: None,
+            revoked: false,
+        };
+        assert!(check_earn(&issue, Some(&live), NOW, NOW).is_empty());
+        for dead in [
+            Enrolment {
+                expires_at: Some(NOW),
+                revoked: false,
+            },
+            Enrolment {
+                expires_at: None,
+                revoked: true,
+            },
+        ] {
+            assert_eq!(codes(&check_earn(&issue, Some(&dead), NOW, NOW)), [811]);
+        }
+        let closed_inactive = BadgeRules {
+            active: false,
+            ..issue
+        };
+        assert_eq!(
+            codes(&check_earn(&closed_inactive, None, Micros(0), NOW)),
+            [812, 812, 811],
+            "every problem at once"
+        );
+    }
+
+    #[test]
+    fn enrolment_takes_issue_earn_badges_and_one_live_enrolment_per_customer() {
+        assert!(check_enrol_badge(&badge(EarnType::IssueEarn)).is_empty());
+        assert_eq!(codes(&check_enrol_badge(&badge(EarnType::Earn))), [1041]);
+        let live = Enrolment {
+            expires_at: Some(Micros(NOW.0 + 1)),
+            revoked: false,
+        };
+        let expired = Enrolment {
+            expires_at: Some(NOW),
+            revoked: false,
+        };
+        assert_eq!(check_enrol_customer(true, None, false, NOW), None);
+        assert_eq!(check_enrol_customer(true, Some(&expired), false, NOW), None);
+        assert_eq!(
+            check_enrol_customer(true, Some(&live), false, NOW).map(|p| p.code),
+            Some(1040)
+        );
+        assert_eq!(
+            check_enrol_customer(true, None, true, NOW).map(|p| p.code),
+            Some(1040)
+        );
+        assert_eq!(
+            check_enrol_customer(false, Some(&live), true, NOW).map(|p| p.code),
+            Some(1026),
+            "an unknown customer is reported as such first"
+        );
+    }
+
+    #[test]
+    fn imports_need_the_org_s_badge_and_customer_and_an_event_in_its_window() {
+        let b = badge(EarnType::IssueEarn);
+        let item = |event_at: Micros, expires_on: Option<Micros>| ImportItem {
+            badge_id: "0000000000000000000000b1".into(),
+            customer_id: 1,
+            event_at,
+            expires_on,
+        };
+        assert!(check_import(Some(&b), true, &item(NOW, None)).is_empty());
+        assert_eq!(codes(&check_import(None, true, &item(NOW, None))), [1054]);
+        assert_eq!(
+            codes(&check_import(
+                Some(&b),
+                false,
+                &item(Micros(0), Some(Micros(0)))
+            )),
+            [812, 1026, 400]
+        );
+        let inactive = BadgeRules { active: false, ..b };
+        assert!(
+            check_import(Some(&inactive), true, &item(NOW, Some(Micros(NOW.0 + 1)))).is_empty(),
+            "history needs no activation"
+        );
+    }
+
+    #[test]
+    fn claims_are_for_restricted_owners_and_capped() {
+        let owners = [Owner::Loyalty, Owner::Journeys];
+        assert_eq!(
+            check_claim(&owners, Owner::Loyalty, None, true, 0),
+            Ok(ClaimChange::Insert)
+        );
+        assert_eq!(
+            check_claim(
+                &owners,
+                Owner::Loyalty,
+                Some(ClaimState { is_active: true }),
+                false,
+                1
+            ),
+            Ok(ClaimChange::Set(false))
+        );
+        let code = |r: Result<ClaimChange, Vec<Problem>>| r.unwrap_err()[0].code;
+        assert_eq!(
+            code(check_claim(&owners, Owner::Milestones, None, true, 0)),
+            714
+        );
+        assert_eq!(
+            code(check_claim(&owners, Owner::Loyalty, None, false, 0)),
+            737
+        );
+        assert_eq!(
+            code(check_claim(&owners, Owner::Loyalty, None, true, MAX_CLAIMS)),
+            400
+        );
+        assert_eq!(
+            check_claim(
+                &owners,
+                Owner::Loyalty,
+                Some(ClaimState { is_active: false }),
+                true,
+                MAX_CLAIMS
+            ),
+            Ok(ClaimChange::Set(true)),
+            "reclaiming an existing claim adds none"
+        );
+    }
+}
