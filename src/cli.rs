@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::auth::{TokenKeys, generate_secret, hash_secret};
 use crate::config::{Cli, ClientCommand, Command, OrgCommand, Right, ServeArgs};
 use crate::domain::{Clock, SystemClock};
-use crate::store::{self, NewApiClient, NewOrg, Store};
+use crate::store::{self, Dialect, NewApiClient, NewOrg, Store};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.db.database_url.clone();
@@ -19,11 +19,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store::migrate(url.expose(), &pool).await?;
             tracing::info!("migrations applied");
         }
-        Command::Serve(args) => serve(args, url.is_sqlite(), url.expose(), &pool).await?,
+        Command::Serve(args) => serve(args, url.dialect(), url.expose(), &pool).await?,
         Command::Org {
             command: OrgCommand::Create { name },
         } => {
-            let store = open(url.expose(), &pool, url.is_sqlite()).await?;
+            let store = open(url.expose(), &pool, url.dialect()).await?;
             let id = store
                 .insert_org(NewOrg {
                     name: name.clone(),
@@ -41,7 +41,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     rights,
                 },
         } => {
-            let store = open(url.expose(), &pool, url.is_sqlite()).await?;
+            let store = open(url.expose(), &pool, url.dialect()).await?;
             let secret = generate_secret();
             let id = store
                 .insert_api_client(NewApiClient {
@@ -65,7 +65,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client {
             command: ClientCommand::List,
         } => {
-            let store = open(url.expose(), &pool, url.is_sqlite()).await?;
+            let store = open(url.expose(), &pool, url.dialect()).await?;
             for c in store.list_api_clients().await? {
                 print_json(serde_json::json!({
                     "clientId": c.id,
@@ -80,7 +80,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client {
             command: ClientCommand::Disable { username },
         } => {
-            let store = open(url.expose(), &pool, url.is_sqlite()).await?;
+            let store = open(url.expose(), &pool, url.dialect()).await?;
             found(
                 store.update_api_client(&username, Some(true), None).await?,
                 &username,
@@ -90,7 +90,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client {
             command: ClientCommand::Enable { username },
         } => {
-            let store = open(url.expose(), &pool, url.is_sqlite()).await?;
+            let store = open(url.expose(), &pool, url.dialect()).await?;
             found(
                 store
                     .update_api_client(&username, Some(false), None)
@@ -102,7 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client {
             command: ClientCommand::Rotate { username },
         } => {
-            let store = open(url.expose(), &pool, url.is_sqlite()).await?;
+            let store = open(url.expose(), &pool, url.dialect()).await?;
             let secret = generate_secret();
             let hash = hash_secret(secret.expose())?;
             found(
@@ -150,10 +150,10 @@ fn token_keys(args: &ServeArgs) -> anyhow::Result<TokenKeys> {
     Ok(TokenKeys::random(ttl))
 }
 
-/// Opens the store; SQLite is migrated on the spot, since the embedded
-/// database has no separate migration step.
-async fn open(url: &str, pool: &store::PoolSettings, sqlite: bool) -> anyhow::Result<Store> {
-    if sqlite {
+/// Opens the store, migrating it first where the dialect has no separate
+/// migration step (SQLite).
+async fn open(url: &str, pool: &store::PoolSettings, dialect: Dialect) -> anyhow::Result<Store> {
+    if dialect.migrates_on_open() {
         store::migrate(url, pool).await?;
     }
     Ok(Store::connect(url, pool).await?)
@@ -161,14 +161,14 @@ async fn open(url: &str, pool: &store::PoolSettings, sqlite: bool) -> anyhow::Re
 
 async fn serve(
     args: ServeArgs,
-    sqlite: bool,
+    dialect: Dialect,
     url: &str,
     settings: &store::PoolSettings,
 ) -> anyhow::Result<()> {
-    if args.migrate && !sqlite {
+    if args.migrate && !dialect.migrates_on_open() {
         store::migrate(url, settings).await?;
     }
-    let store = open(url, settings, sqlite).await?;
+    let store = open(url, settings, dialect).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let keys = token_keys(&args)?;
     if args.demo {

@@ -10,22 +10,23 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::limits::Limits;
 use crate::server::ServeOptions;
-use crate::store::PoolSettings;
+use crate::store::{Dialect, PoolSettings};
 
 /// The SQLite file used when no database is configured.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://badges.db?mode=rwc";
 
-/// A database URL. It may hold a password, so it never prints.
+/// A database URL, and the dialect its scheme names. It may hold a password,
+/// so it never prints.
 #[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(String);
+pub struct DatabaseUrl(String, Dialect);
 
 impl DatabaseUrl {
     pub fn expose(&self) -> &str {
         &self.0
     }
 
-    pub fn is_sqlite(&self) -> bool {
-        self.0.starts_with("sqlite:")
+    pub fn dialect(&self) -> Dialect {
+        self.1
     }
 }
 
@@ -33,13 +34,17 @@ impl FromStr for DatabaseUrl {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.starts_with("sqlite:")
-            || s.starts_with("postgres://")
-            || s.starts_with("postgresql://")
-        {
-            Ok(DatabaseUrl(s.to_owned()))
-        } else {
-            Err("expected a sqlite:, postgres:// or postgresql:// URL".to_owned())
+        match Dialect::of_url(s) {
+            Some(d) => Ok(DatabaseUrl(s.to_owned(), d)),
+            None => Err(format!(
+                "expected a URL starting {}",
+                Dialect::ALL
+                    .iter()
+                    .flat_map(|d| d.schemes())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         }
     }
 }
@@ -85,7 +90,7 @@ pub struct DbArgs {
     #[arg(
         long,
         env = "BADGES_DB_MAX_CONNECTIONS",
-        default_value_t = 16,
+        default_value_t = PoolSettings::DEFAULT.max_connections,
         global = true
     )]
     pub db_max_connections: u32,
@@ -94,7 +99,7 @@ pub struct DbArgs {
     #[arg(
         long,
         env = "BADGES_DB_ACQUIRE_TIMEOUT_MS",
-        default_value_t = 3000,
+        default_value_t = PoolSettings::DEFAULT.acquire_timeout.as_millis() as u64,
         global = true
     )]
     pub db_acquire_timeout_ms: u64,
@@ -103,7 +108,7 @@ pub struct DbArgs {
     #[arg(
         long,
         env = "BADGES_DB_STATEMENT_TIMEOUT_MS",
-        default_value_t = 5000,
+        default_value_t = PoolSettings::DEFAULT.statement_timeout.as_millis() as u64,
         global = true
     )]
     pub db_statement_timeout_ms: u64,
@@ -115,6 +120,7 @@ impl DbArgs {
             max_connections: self.db_max_connections.max(1),
             acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms),
             statement_timeout: Duration::from_millis(self.db_statement_timeout_ms),
+            trace_statements: crate::telemetry::exporting(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! its wire form in exactly one place (`grpc::status`, and the REST envelope).
 
 use crate::domain::Problem;
+use crate::store::{Dialect, Failure};
 
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
@@ -66,19 +67,17 @@ fn is_unavailable(e: &sea_orm::sqlx::Error) -> bool {
     use sea_orm::sqlx::Error as E;
     match e {
         E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Tls(_) => true,
-        // 57P01..57P03 shutdown and cannot-connect-now, 53300 too many
-        // connections; SQLite's busy (5) and locked (6) past the busy timeout.
-        E::Database(db) => matches!(
-            db.code().as_deref(),
-            Some("57P01" | "57P02" | "57P03" | "53300" | "5" | "6")
-        ),
+        E::Database(db) => db
+            .code()
+            .is_some_and(|c| Dialect::failure(&c) == Some(Failure::Unavailable)),
         _ => false,
     }
 }
 
-/// 57014 query_canceled: the statement_timeout fired.
+/// Whether a statement ran past its deadline.
 fn is_timeout(e: &sea_orm::sqlx::Error) -> bool {
-    matches!(e, sea_orm::sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
+    matches!(e, sea_orm::sqlx::Error::Database(db)
+        if db.code().is_some_and(|c| Dialect::failure(&c) == Some(Failure::Timeout)))
 }
 
 /// What a 503 tells the caller to wait before trying again (s).

@@ -71,8 +71,7 @@ pub fn init(format: LogFormat) -> TelemetryGuard {
         !(meta.is_span() && meta.target().starts_with("sea_orm"))
     }));
 
-    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_default();
-    let provider = if endpoint.is_empty() {
+    let provider = if !exporting() {
         None
     } else {
         match opentelemetry_otlp::SpanExporter::builder()
@@ -108,6 +107,11 @@ pub fn init(format: LogFormat) -> TelemetryGuard {
         .with(otel)
         .try_init();
     TelemetryGuard { provider }
+}
+
+/// Whether spans are exported: `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+pub fn exporting() -> bool {
+    std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").is_ok_and(|v| !v.is_empty())
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

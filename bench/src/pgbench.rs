@@ -12,9 +12,9 @@ use std::process::Command;
 
 use badges::auth::Principal;
 use badges::domain::list::CustomerRef;
-use badges::store::customer_state_statement;
+use badges::store::{Dialect, customer_state_statement};
+use sea_orm::Statement;
 use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder, Value};
-use sea_orm::{DbBackend, Statement};
 
 /// A customer id no dataset holds: where the statement carries it, the script
 /// puts the pgbench variable `:c` instead.
@@ -56,7 +56,7 @@ pub fn write_service_script(
     customers: &Customers,
 ) -> anyhow::Result<String> {
     let statement = customer_state_statement(
-        DbBackend::Postgres,
+        Dialect::Postgres,
         caller,
         &CustomerRef::Id(PLACEHOLDER_CUSTOMER),
     );

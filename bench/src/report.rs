@@ -12,7 +12,7 @@ use badges::auth::Principal;
 use badges::domain::list::CustomerRef;
 use badges::proto::ListCustomerBadgesRequest;
 use badges::proto::customer_badge_service_client::CustomerBadgeServiceClient;
-use badges::store::{catalogue_statements, customer_state_statement};
+use badges::store::{Dialect, catalogue_statements, customer_state_statement};
 use prost::Message;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 
@@ -414,18 +414,14 @@ async fn plans(db: &DatabaseConnection, org: i32) -> anyhow::Result<Vec<(String,
     let mut shapes: Vec<(String, Statement)> = vec![
         (
             format!("customer state, regular customer {FIRST_REGULAR}"),
-            customer_state_statement(
-                DbBackend::Postgres,
-                &caller,
-                &CustomerRef::Id(FIRST_REGULAR),
-            ),
+            customer_state_statement(Dialect::Postgres, &caller, &CustomerRef::Id(FIRST_REGULAR)),
         ),
         (
             "customer state, heavy customer 1".into(),
-            customer_state_statement(DbBackend::Postgres, &caller, &CustomerRef::Id(1)),
+            customer_state_statement(Dialect::Postgres, &caller, &CustomerRef::Id(1)),
         ),
     ];
-    for (i, s) in catalogue_statements(DbBackend::Postgres, org)
+    for (i, s) in catalogue_statements(Dialect::Postgres, org)
         .into_iter()
         .enumerate()
     {
@@ -549,14 +545,14 @@ async fn measure_sizes(
 /// Mean time of the list call's statement alone on one connection: what the
 /// database itself spends on a call, without any transport.
 async fn statement_ms(url: &str, org: i32, customers: i64, runs: i64) -> anyhow::Result<f64> {
+    let dialect = Dialect::of_url(url).ok_or_else(|| anyhow::anyhow!("unknown URL"))?;
     let db = Database::connect(url).await?;
-    let backend = db.get_database_backend();
     let caller = bench_caller(&db, org).await?;
     let started = Instant::now();
     for k in 0..runs {
         let customer = FIRST_REGULAR + (k * 7919) % customers.max(1);
         db.query_all_raw(customer_state_statement(
-            backend,
+            dialect,
             &caller,
             &CustomerRef::Id(customer),
         ))

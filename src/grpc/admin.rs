@@ -5,7 +5,7 @@ use std::sync::Arc;
 use prost_types::Timestamp;
 use tonic::{Request, Response, Status};
 
-use super::convert::{images, owner, ownership, timestamp, ts};
+use super::convert::{earn_type_to_proto, images, owner, ownership, timestamp, ts};
 use super::{caller, status::to_status};
 use crate::domain::admin::{
     BadgeDefinition, ClaimRequest, EarnRequest, EnrolRequest, ExpiryRule, ImportItemRequest,
@@ -94,25 +94,41 @@ fn expiry_out(rule: ExpiryRule) -> proto::ExpiryRule {
 }
 
 fn badge_out(b: BadgeDefinition) -> proto::BadgeDefinition {
+    // Every field named: a new one does not compile until it is mapped.
+    let BadgeDefinition {
+        id,
+        name,
+        description,
+        earn_type,
+        starts_on,
+        expires_on,
+        active,
+        group_id,
+        rank,
+        images: badge_images,
+        owners,
+        claims,
+        earned_badge_expiry,
+        issued_badge_expiry,
+        created_on,
+        last_updated_on,
+    } = b;
     proto::BadgeDefinition {
-        id: b.id,
-        name: b.name,
-        description: b.description,
-        earn_type: match b.earn_type {
-            EarnType::Earn => proto::EarnType::Earn,
-            EarnType::IssueEarn => proto::EarnType::IssueEarn,
-        } as i32,
-        start_on: Some(ts(b.starts_on)),
-        expires_on: Some(ts(b.expires_on)),
-        active: b.active,
-        badge_group_id: b.group_id,
-        badge_rank: b.rank,
-        images: images(b.images),
-        ownership: Some(ownership(b.owners, b.claims)),
-        earned_badge_expiry: Some(expiry_out(b.earned_badge_expiry)),
-        issued_badge_expiry: Some(expiry_out(b.issued_badge_expiry)),
-        created_on: Some(ts(b.created_on)),
-        last_updated_on: Some(ts(b.last_updated_on)),
+        id,
+        name,
+        description,
+        earn_type: earn_type_to_proto(earn_type) as i32,
+        start_on: Some(ts(starts_on)),
+        expires_on: Some(ts(expires_on)),
+        active,
+        badge_group_id: group_id,
+        badge_rank: rank,
+        images: images(badge_images),
+        ownership: Some(ownership(owners, claims)),
+        earned_badge_expiry: Some(expiry_out(earned_badge_expiry)),
+        issued_badge_expiry: Some(expiry_out(issued_badge_expiry)),
+        created_on: Some(ts(created_on)),
+        last_updated_on: Some(ts(last_updated_on)),
     }
 }
 

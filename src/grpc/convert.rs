@@ -217,11 +217,19 @@ pub fn ts(m: Micros) -> Timestamp {
 pub fn images(images: Vec<Image>) -> Vec<proto::BadgeImage> {
     images
         .into_iter()
-        .map(|i| proto::BadgeImage {
-            name: i.name,
-            file_svc_handle: i.file_svc_handle,
-            url: i.url,
-            tag: i.tag,
+        .map(|i| {
+            let Image {
+                name,
+                file_svc_handle,
+                url,
+                tag,
+            } = i;
+            proto::BadgeImage {
+                name,
+                file_svc_handle,
+                url,
+                tag,
+            }
         })
         .collect()
 }
@@ -244,54 +252,88 @@ pub fn ownership(owners: Vec<Owner>, claims: Vec<Claim>) -> proto::Ownership {
 }
 
 pub fn list_response(page: ListPage) -> proto::ListCustomerBadgesResponse {
+    let total_pages = page.total_pages();
+    let ListPage {
+        rows,
+        page,
+        requested_size: _,
+        total,
+        next_page_token,
+    } = page;
     proto::ListCustomerBadgesResponse {
         pagination: Some(proto::Pagination {
-            page: page.page as i32,
-            size: page.rows.len() as i32,
-            total: page.total,
-            total_pages: page.total_pages(),
+            page: i32::try_from(page).unwrap_or(i32::MAX),
+            size: rows.len() as i32,
+            total,
+            total_pages,
         }),
-        next_page_token: page.next_page_token,
-        customer_badges: page.rows.into_iter().map(badge).collect(),
+        next_page_token,
+        customer_badges: rows.into_iter().map(badge).collect(),
         warnings: Vec::new(),
     }
 }
 
 fn badge(b: CustomerBadge) -> proto::CustomerBadge {
+    // Every field named: a new one does not compile until it is mapped.
+    let CustomerBadge {
+        id,
+        name,
+        description,
+        earn_type,
+        group_id,
+        group_name,
+        rank,
+        created_on,
+        last_updated_on,
+        images: badge_images,
+        status,
+        starts_on,
+        expires_on,
+        earn_count,
+        restricted_to_owners,
+        claims,
+        issue_status,
+        active,
+        latest_award,
+    } = b;
     proto::CustomerBadge {
-        name: b.name,
-        description: b.description,
-        badge_meta_id: b.id,
-        badge_type: match b.earn_type {
-            EarnType::Earn => proto::EarnType::Earn,
-            EarnType::IssueEarn => proto::EarnType::IssueEarn,
-        } as i32,
-        badge_group_id: b.group_id,
-        badge_group_name: b.group_name,
-        badge_rank: b.rank,
-        created_on: Some(ts(b.created_on)),
-        last_updated_on: Some(ts(b.last_updated_on)),
-        images: images(b.images),
-        badge_status: match b.status {
+        name,
+        description,
+        badge_meta_id: id,
+        badge_type: earn_type_to_proto(earn_type) as i32,
+        badge_group_id: group_id,
+        badge_group_name: group_name,
+        badge_rank: rank,
+        created_on: Some(ts(created_on)),
+        last_updated_on: Some(ts(last_updated_on)),
+        images: images(badge_images),
+        badge_status: match status {
             BadgeStatus::Upcoming => proto::BadgeStatus::Upcoming,
             BadgeStatus::Live => proto::BadgeStatus::Live,
             BadgeStatus::Expired => proto::BadgeStatus::Expired,
         } as i32,
-        last_earned_on: b.latest_award.map(|a| ts(a.awarded_at)),
-        starts_on: Some(ts(b.starts_on)),
-        expires_on: Some(ts(b.expires_on)),
-        earn_count: i32::try_from(b.earn_count).unwrap_or(i32::MAX),
-        ownership: Some(ownership(b.restricted_to_owners, b.claims)),
-        issue_status: b.issue_status.map(|s| {
+        last_earned_on: latest_award.map(|a| ts(a.awarded_at)),
+        starts_on: Some(ts(starts_on)),
+        expires_on: Some(ts(expires_on)),
+        earn_count: i32::try_from(earn_count).unwrap_or(i32::MAX),
+        ownership: Some(ownership(restricted_to_owners, claims)),
+        issue_status: issue_status.map(|s| {
             (match s {
                 IssueStatus::Live => proto::IssueStatus::Live,
                 IssueStatus::Expired => proto::IssueStatus::Expired,
                 IssueStatus::Revoked => proto::IssueStatus::Revoked,
             }) as i32
         }),
-        active: b.active,
-        last_earned_on_date: b.latest_award.map(|a| ts(a.awarded_at)),
-        last_earn_event_date: b.latest_award.map(|a| ts(a.event_at)),
+        active,
+        last_earned_on_date: latest_award.map(|a| ts(a.awarded_at)),
+        last_earn_event_date: latest_award.map(|a| ts(a.event_at)),
+    }
+}
+
+pub fn earn_type_to_proto(t: EarnType) -> proto::EarnType {
+    match t {
+        EarnType::Earn => proto::EarnType::Earn,
+        EarnType::IssueEarn => proto::EarnType::IssueEarn,
     }
 }
 

@@ -6,15 +6,14 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    AccessMode, ColumnTrait, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult,
-    IsolationLevel, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement,
-    TransactionOptions, TransactionTrait,
+    ColumnTrait, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select, Statement,
 };
 
-use super::Store;
 use super::entity::{badge, badge_claim, badge_group, badge_image, badge_owner, org};
 use super::expiry::stored_rule;
 use super::sql::Sql;
+use super::{Dialect, Store};
 use crate::auth::Principal;
 use crate::domain::Micros;
 use crate::domain::catalogue::{AwardRow, Catalogue, CatalogueBadge, CustomerState, EnrolmentRow};
@@ -57,11 +56,11 @@ const ENROLMENT: i32 = 2;
 /// customer's id (NULL when no customer of the org matches), then the
 /// customer's awards that are not revoked and their enrolments, by index.
 pub fn customer_state_statement(
-    backend: DbBackend,
+    dialect: Dialect,
     p: &Principal,
     customer: &CustomerRef,
 ) -> Statement {
-    let mut sql = Sql::new(backend);
+    let mut sql = Sql::new(dialect);
     sql.push("WITH cu AS MATERIALIZED (SELECT customer_id FROM customers WHERE org_id = ")
         .bind(p.org_id);
     match customer {
@@ -118,7 +117,7 @@ impl Store {
         customer: &CustomerRef,
     ) -> Result<CustomerRead> {
         let rows =
-            StateRow::find_by_statement(customer_state_statement(self.backend(), p, customer))
+            StateRow::find_by_statement(customer_state_statement(self.dialect(), p, customer))
                 .all(&self.db)
                 .await?;
         let mut rows = rows.into_iter();
@@ -166,21 +165,10 @@ impl Store {
         })
     }
 
-    /// The org's whole catalogue, at one version: read in one transaction
-    /// (on PostgreSQL `REPEATABLE READ`), so the version is that of the rows.
+    /// The org's whole catalogue, at one version: read in one snapshot, so
+    /// the version is that of the rows.
     pub async fn load_catalogue(&self, org: i32) -> Result<Catalogue> {
-        let txn = match self.backend() {
-            DbBackend::Postgres => {
-                self.db
-                    .begin_with_options(TransactionOptions {
-                        isolation_level: Some(IsolationLevel::RepeatableRead),
-                        access_mode: Some(AccessMode::ReadOnly),
-                        ..Default::default()
-                    })
-                    .await?
-            }
-            _ => self.db.begin().await?,
-        };
+        let txn = self.snapshot_txn().await?;
         let catalogue = read_catalogue(&txn, org).await?;
         txn.commit().await?;
         Ok(catalogue)
@@ -231,7 +219,8 @@ fn catalogue_queries(org: i32) -> CatalogueQueries {
 
 /// The statements that load an org's catalogue, as the service issues them
 /// (for plan checks).
-pub fn catalogue_statements(backend: DbBackend, org: i32) -> Vec<Statement> {
+pub fn catalogue_statements(dialect: Dialect, org: i32) -> Vec<Statement> {
+    let backend = dialect.backend();
     let CatalogueQueries {
         version,
         groups,

@@ -2,6 +2,7 @@
 //! speaks SQL.
 
 mod admin;
+mod dialect;
 pub mod entity;
 mod expiry;
 mod list;
@@ -15,21 +16,17 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QuerySelect, SqliteTransactionMode,
-    Statement, TransactionOptions, TransactionTrait,
-    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+    DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
+    TransactionTrait,
 };
 
 use crate::auth::Principal;
 use crate::error::{Error, Result};
 
+pub use dialect::{Dialect, Failure};
 pub use writes::{
     NewApiClient, NewAward, NewBadge, NewCustomer, NewEnrolment, NewGroup, NewOrg, SeedTxn, Writer,
 };
-
-/// An arbitrary constant that names the migration lock among PostgreSQL's
-/// advisory locks ("badges" in ASCII).
-const MIGRATION_LOCK_KEY: i64 = 0x0000_6261_6467_6573;
 
 /// Pool settings, from the service configuration.
 #[derive(Clone, Debug)]
@@ -37,15 +34,24 @@ pub struct PoolSettings {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
     pub statement_timeout: Duration,
+    /// Whether each statement's span carries its text (parameterised, never
+    /// values): worth its cost only when spans are exported.
+    pub trace_statements: bool,
+}
+
+impl PoolSettings {
+    /// The defaults of the command line, the tests and embedders.
+    pub const DEFAULT: PoolSettings = PoolSettings {
+        max_connections: 16,
+        acquire_timeout: Duration::from_secs(3),
+        statement_timeout: Duration::from_secs(5),
+        trace_statements: false,
+    };
 }
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        PoolSettings {
-            max_connections: 16,
-            acquire_timeout: Duration::from_secs(3),
-            statement_timeout: Duration::from_secs(5),
-        }
+        PoolSettings::DEFAULT
     }
 }
 
@@ -56,15 +62,12 @@ pub struct PoolStats {
     pub max: u32,
 }
 
-/// The database, as a pool for reads and a connection for writes.
-///
-/// On PostgreSQL both are the same pool. SQLite lets one writer in at a time
-/// and answers a second with `database is locked`, so there writes go through
-/// a pool of one connection, where they wait their turn (up to the acquire
-/// timeout, then 503), and begin `IMMEDIATE`, taking the write lock at once
-/// instead of failing to upgrade a read.
+/// The database, as a pool for reads and a pool for writes: the same pool,
+/// or for SQLite one connection where writes wait their turn (up to the
+/// acquire timeout, then 503). See [`Dialect`].
 #[derive(Clone, Debug)]
 pub struct Store {
+    dialect: Dialect,
     db: DatabaseConnection,
     writer: DatabaseConnection,
 }
@@ -72,13 +75,24 @@ pub struct Store {
 impl Store {
     /// Opens a pool on `url` (`sqlite://…` or `postgres://…`).
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self> {
-        let db =
-            Database::connect(connect_options(url, settings, settings.max_connections)).await?;
-        let writer = match db.get_database_backend() {
-            DbBackend::Sqlite => Database::connect(connect_options(url, settings, 1)).await?,
-            _ => db.clone(),
+        let dialect = Dialect::of_url(url)
+            .ok_or_else(|| Error::Internal("a database URL of no known backend".into()))?;
+        let db = Database::connect(connect_options(
+            dialect,
+            url,
+            settings,
+            settings.max_connections,
+        ))
+        .await?;
+        let writer = match dialect.writer_connections() {
+            Some(n) => Database::connect(connect_options(dialect, url, settings, n)).await?,
+            None => db.clone(),
         };
-        Ok(Store { db, writer })
+        Ok(Store {
+            dialect,
+            db,
+            writer,
+        })
     }
 
     /// Calls `observer` with every statement this store runs (its text, never
@@ -88,11 +102,11 @@ impl Store {
         let reads = observer.clone();
         self.db
             .set_metric_callback(move |info| reads(&info.statement.sql));
-        if self.backend() == DbBackend::Sqlite {
-            self.writer
-                .set_metric_callback(move |info| observer(&info.statement.sql));
-        } else {
-            self.writer = self.db.clone();
+        match self.dialect.writer_connections() {
+            Some(_) => self
+                .writer
+                .set_metric_callback(move |info| observer(&info.statement.sql)),
+            None => self.writer = self.db.clone(),
         }
         self
     }
@@ -118,15 +132,19 @@ impl Store {
         Ok(txn)
     }
 
-    /// Begins a write transaction (on SQLite, `BEGIN IMMEDIATE` on the one
-    /// writer connection).
+    /// Begins a write transaction.
     pub(crate) async fn write_txn(&self) -> Result<DatabaseTransaction> {
         Ok(self
             .writer
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
+            .begin_with_options(self.dialect.write_transaction())
+            .await?)
+    }
+
+    /// Begins a read that sees one state across its statements.
+    pub(crate) async fn snapshot_txn(&self) -> Result<DatabaseTransaction> {
+        Ok(self
+            .db
+            .begin_with_options(self.dialect.snapshot_transaction())
             .await?)
     }
 
@@ -134,8 +152,12 @@ impl Store {
         &self.db
     }
 
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
     pub fn backend(&self) -> DbBackend {
-        self.db.get_database_backend()
+        self.dialect.backend()
     }
 
     /// Whether the database answers a trivial statement.
@@ -148,8 +170,8 @@ impl Store {
 
     /// Connections open, idle, and the most the pool opens.
     pub fn pool_stats(&self) -> PoolStats {
-        match self.backend() {
-            DbBackend::Postgres => {
+        match self.dialect {
+            Dialect::Postgres => {
                 let p = self.db.get_postgres_connection_pool();
                 PoolStats {
                     size: p.size(),
@@ -157,7 +179,7 @@ impl Store {
                     max: p.options().get_max_connections(),
                 }
             }
-            _ => {
+            Dialect::Sqlite => {
                 let p = self.db.get_sqlite_connection_pool();
                 PoolStats {
                     size: p.size(),
@@ -169,7 +191,7 @@ impl Store {
     }
 
     pub async fn close(self) -> Result<()> {
-        if self.backend() == DbBackend::Sqlite {
+        if self.dialect.writer_connections().is_some() {
             self.writer.close().await?;
         }
         Ok(self.db.close().await?)
@@ -195,56 +217,46 @@ pub(crate) async fn bump_catalogue(
     Ok(())
 }
 
-fn connect_options(url: &str, settings: &PoolSettings, max_connections: u32) -> ConnectOptions {
-    let busy_timeout = settings.acquire_timeout;
+fn connect_options(
+    dialect: Dialect,
+    url: &str,
+    settings: &PoolSettings,
+    max_connections: u32,
+) -> ConnectOptions {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.max_connections(max_connections)
         .min_connections(1)
         .acquire_timeout(settings.acquire_timeout)
         .connect_timeout(settings.acquire_timeout)
+        // A ping on every checkout would double a list call's round trips;
+        // only a connection idle long enough to have been dropped (by the
+        // server, a proxy, a firewall) is tested before use.
+        .test_before_acquire_if_idle_for(Duration::from_secs(5))
         // Statements are logged as spans, without their values, by the
         // service's own tracing; the driver's log would add nothing safe.
         .sqlx_logging(false)
         // Statements are parameterised: their text holds no values.
-        .record_stmt_in_spans(true)
-        .map_sqlx_sqlite_opts(move |o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                // A write waits for SQLite's lock as long as a call waits
-                // for a connection, then fails with 503.
-                .busy_timeout(busy_timeout)
-                .foreign_keys(true)
-                .create_if_missing(true)
-        });
-    if url.starts_with("postgres") {
-        opts.statement_timeout(settings.statement_timeout);
-    }
+        .record_stmt_in_spans(settings.trace_statements);
+    dialect.configure(&mut opts, settings);
     opts
 }
 
-/// Applies every pending migration. On PostgreSQL a session advisory lock
-/// serialises concurrent runs (two pods starting at once); on SQLite the
-/// database's own write lock does.
+/// Applies every pending migration, under the dialect's migration lock (two
+/// pods starting at once migrate one after the other).
 pub async fn migrate(url: &str, settings: &PoolSettings) -> Result<()> {
-    // One connection, so the advisory lock and the migration share a session.
-    let db = Database::connect(connect_options(url, settings, 1)).await?;
-    let postgres = db.get_database_backend() == DbBackend::Postgres;
-    if postgres {
-        db.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_lock($1)",
-            [MIGRATION_LOCK_KEY.into()],
-        ))
-        .await?;
+    let dialect = Dialect::of_url(url)
+        .ok_or_else(|| Error::Internal("a database URL of no known backend".into()))?;
+    // One connection, so the lock and the migration share a session.
+    let db = Database::connect(connect_options(dialect, url, settings, 1)).await?;
+    let lock = dialect.migration_lock();
+    if let Some((take, _)) = &lock {
+        db.execute_raw(Statement::from_string(dialect.backend(), take.clone()))
+            .await?;
     }
     let outcome = Migrator::up(&db, None).await;
-    if postgres {
-        db.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_unlock($1)",
-            [MIGRATION_LOCK_KEY.into()],
-        ))
-        .await?;
+    if let Some((_, release)) = &lock {
+        db.execute_raw(Statement::from_string(dialect.backend(), release.clone()))
+            .await?;
     }
     db.close().await?;
     Ok(outcome?)

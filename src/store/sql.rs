@@ -2,18 +2,20 @@
 //! with the placeholder style of the backend (`$n` on PostgreSQL, `?` on SQLite).
 //! Values are always bound, never spliced into the text.
 
-use sea_orm::{DbBackend, Statement, Value};
+use sea_orm::{Statement, Value};
+
+use super::Dialect;
 
 pub(crate) struct Sql {
-    backend: DbBackend,
+    dialect: Dialect,
     text: String,
     values: Vec<Value>,
 }
 
 impl Sql {
-    pub fn new(backend: DbBackend) -> Self {
+    pub fn new(dialect: Dialect) -> Self {
         Sql {
-            backend,
+            dialect,
             text: String::with_capacity(2048),
             values: Vec::new(),
         }
@@ -28,18 +30,13 @@ impl Sql {
     /// Appends a placeholder bound to `value`.
     pub fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
         self.values.push(value.into());
-        match self.backend {
-            DbBackend::Postgres => {
-                self.text.push('$');
-                self.text.push_str(&self.values.len().to_string());
-            }
-            _ => self.text.push('?'),
-        }
+        self.text
+            .push_str(&self.dialect.placeholder(self.values.len()));
         self
     }
 
     pub fn build(self) -> Statement {
-        Statement::from_sql_and_values(self.backend, self.text, self.values)
+        Statement::from_sql_and_values(self.dialect.backend(), self.text, self.values)
     }
 }
 
@@ -54,7 +51,7 @@ mod tests {
             sql.push("a = ").bind(1i64).push(" AND b = ").bind("x");
             sql.build().sql
         };
-        assert_eq!(build(DbBackend::Postgres), "a = $1 AND b = $2");
-        assert_eq!(build(DbBackend::Sqlite), "a = ? AND b = ?");
+        assert_eq!(build(Dialect::Postgres), "a = $1 AND b = $2");
+        assert_eq!(build(Dialect::Sqlite), "a = ? AND b = ?");
     }
 }

@@ -136,6 +136,7 @@ fn fast_pool() -> PoolSettings {
         max_connections: 8,
         acquire_timeout: Duration::from_millis(1000),
         statement_timeout: Duration::from_millis(1500),
+        ..PoolSettings::DEFAULT
     }
 }
 

@@ -7,7 +7,7 @@
 
 use badges::auth::Principal;
 use badges::domain::list::CustomerRef;
-use badges::store::{catalogue_statements, customer_state_statement};
+use badges::store::{Dialect, catalogue_statements, customer_state_statement};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 
 use crate::common::fixture::*;
@@ -35,9 +35,9 @@ async fn no_statement_needs_a_sequential_scan() {
         CustomerRef::CardNumber(CARD_NUMBER.into()),
     ]
     .iter()
-    .map(|c| customer_state_statement(DbBackend::Postgres, &caller, c))
+    .map(|c| customer_state_statement(Dialect::Postgres, &caller, c))
     .collect();
-    statements.extend(catalogue_statements(DbBackend::Postgres, world.org_a));
+    statements.extend(catalogue_statements(Dialect::Postgres, world.org_a));
     let mut checked = 0;
     for statement in statements {
         let txn = server.store.connection().begin().await.unwrap();
