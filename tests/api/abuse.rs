@@ -24,6 +24,7 @@ use tokio::net::TcpStream;
 use tonic::codegen::Service;
 
 use crate::common::fixture::*;
+use crate::common::openapi::Checked;
 use crate::common::{
     Backend, Binary, TOKEN_KEY, TestDb, TestServer, backends, cli, metric, proc_status,
     threads_named,
@@ -54,7 +55,7 @@ async fn demo_server(dir: &tempfile::TempDir, env: &[(&str, &str)]) -> Binary {
 async fn get_status(http: &reqwest::Client, url: &str, creds: (&str, &str)) -> StatusCode {
     http.get(url)
         .header("authorization", basic(creds))
-        .send()
+        .checked()
         .await
         .map(|r| r.status())
         .unwrap_or(StatusCode::REQUEST_TIMEOUT)
@@ -325,7 +326,7 @@ async fn the_lockout_table_is_bounded() {
             http.post(url)
                 .header("content-type", "application/json")
                 .body(body.as_str().to_owned())
-                .send()
+                .checked()
                 .await
                 .unwrap()
                 .status()
@@ -408,7 +409,14 @@ async fn tokens_end_with_their_secret() {
         let url = format!("{}{LIST}", server.base);
         let with_token = |t: String| {
             let (http, url) = (http.clone(), url.clone());
-            async move { http.get(url).bearer_auth(t).send().await.unwrap().status() }
+            async move {
+                http.get(url)
+                    .bearer_auth(t)
+                    .checked()
+                    .await
+                    .unwrap()
+                    .status()
+            }
         };
 
         let t1 = crate::common::oauth_token(&http, &server.base, "demo", "demo").await;
@@ -514,7 +522,7 @@ async fn one_client_at_its_limit_leaves_room_for_others() {
                 .post(earn)
                 .header("authorization", basic(WRITER_ONLY))
                 .json(&json!({"badgeMetaId": B7, "customerId": CUSTOMER, "requestId": format!("greedy-{i}")}))
-                .send()
+                .checked()
                 .await
                 .unwrap();
             (r.status(), r.headers().contains_key("retry-after"))
@@ -586,7 +594,7 @@ async fn concurrent_writes_succeed_on_every_backend() {
                     .post(earn)
                     .header("authorization", basic(WRITER_ONLY))
                     .json(&json!({"badgeMetaId": B7, "customerId": CUSTOMER, "requestId": format!("at-once-{i}")}))
-                    .send()
+                    .checked()
                     .await
                     .unwrap()
                     .status();
@@ -603,7 +611,7 @@ async fn concurrent_writes_succeed_on_every_backend() {
         let page: Value = http
             .get(&list)
             .header("authorization", basic(READER))
-            .send()
+            .checked()
             .await
             .unwrap()
             .json()
@@ -631,7 +639,7 @@ async fn concurrent_writes_succeed_on_every_backend() {
                 .json(
                     &json!({"badgeMetaId": B7, "customerId": CUSTOMER, "requestId": "locked-out"}),
                 )
-                .send()
+                .checked()
                 .await
                 .unwrap();
             assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -709,7 +717,7 @@ async fn stored_shapes_are_capped_and_a_full_page_fits_a_grpc_message() {
                     .post(url)
                     .header("authorization", basic(READER_B))
                     .json(&body)
-                    .send()
+                    .checked()
                     .await
                     .unwrap();
                 (r.status(), r.json::<Value>().await.unwrap())
@@ -808,7 +816,7 @@ async fn nul_bytes_are_refused_before_any_sql() {
                     if let Some(h) = header {
                         r = r.header("X-CAP-CUSTOMER-IDENTIFIER", h);
                     }
-                    let r = r.send().await.unwrap();
+                    let r = r.checked().await.unwrap();
                     (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
                 }
             };
@@ -853,7 +861,7 @@ async fn nul_bytes_are_refused_before_any_sql() {
                 .post(format!("{base}/api_gateway/v1/badges/{path}"))
                 .header("authorization", basic(READER_B))
                 .json(&body)
-                .send()
+                .checked()
                 .await
                 .unwrap();
             assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{backend:?} {path}");
@@ -913,7 +921,7 @@ async fn smaller_holes_are_closed() {
     let r = http
         .get(&url)
         .bearer_auth(far.access_token.expose())
-        .send()
+        .checked()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
@@ -934,7 +942,7 @@ async fn smaller_holes_are_closed() {
         let r = http
             .get(format!("{base}/{CUSTOMER}?pageToken={forged}"))
             .header("authorization", basic(other))
-            .send()
+            .checked()
             .await
             .unwrap();
         (r.status(), r.json::<Value>().await.unwrap())
@@ -949,7 +957,7 @@ async fn smaller_holes_are_closed() {
         let r = http
             .get(format!("{base}/{id}"))
             .header("authorization", basic(other))
-            .send()
+            .checked()
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{id}");

@@ -12,6 +12,7 @@ use tonic::Request;
 use tonic::metadata::MetadataValue;
 
 use crate::common::fixture::*;
+use crate::common::openapi::Checked;
 use crate::common::{TOKEN_KEY, TestServer, on_each_backend};
 
 /// A read+write client of a fresh org, plus the shared fixture world.
@@ -36,7 +37,7 @@ async fn http(
     if let Some(b) = body {
         req = req.json(&b);
     }
-    let resp = req.send().await.unwrap();
+    let resp = req.checked().await.unwrap();
     let status = resp.status();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
@@ -128,7 +129,7 @@ async fn an_org_built_over_rest_lists_as_written() {
             .header("X-CAP-API-OAUTH-TOKEN", match &upstream { Auth::Upstream(t) => t.as_str(), _ => unreachable!() })
             .header("X-CAP-BADGES-MIGRATION", "migration")
             .json(&earn_badge)
-            .send()
+            .checked()
             .await
             .unwrap()
             .json()
@@ -182,7 +183,7 @@ async fn an_org_built_over_rest_lists_as_written() {
             .get(format!("http://{}/api_gateway/v1/badges/management/BO@example.com?badgeType=EARNED", server.addr))
             .header("X-CAP-API-OAUTH-TOKEN", token.as_str())
             .header("X-CAP-CUSTOMER-IDENTIFIER", "email")
-            .send()
+            .checked()
             .await
             .unwrap()
             .json()
@@ -375,7 +376,7 @@ async fn request_ids_make_earns_safe_to_retry() {
                     .header("authorization", basic(READER_B))
                     .json(&json!({"badgeMetaId": OTHER_ORG_BADGE, "customerId": ORG_B_ONLY_CUSTOMER, "requestId": "burst"}))
                     .timeout(Duration::from_secs(30))
-                    .send()
+                    .checked()
                     .await
                     .unwrap()
                     .json::<Value>()

@@ -8,6 +8,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::common::openapi::Checked;
 use crate::common::{Binary, TestDb, backends, cli};
 
 const DEMO: (&str, &str) = ("demo", "demo");
@@ -31,7 +32,7 @@ impl Pair<'_> {
             .basic_auth(DEMO.0, Some(DEMO.1))
             .header("X-CAP-BADGES-MIGRATION", "migration")
             .json(&body)
-            .send()
+            .checked()
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{path}");
@@ -47,7 +48,7 @@ impl Pair<'_> {
                 self.reader
             ))
             .basic_auth(DEMO.0, Some(DEMO.1))
-            .send()
+            .checked()
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{query}");
@@ -124,7 +125,7 @@ async fn rounds(p: &Pair<'_>) -> (usize, usize) {
                 p.reader
             ))
             .basic_auth(DEMO.0, Some(DEMO.1))
-            .send()
+            .checked()
             .await
             .unwrap();
         check(r.status() == StatusCode::OK, "new customer");
@@ -202,7 +203,7 @@ async fn what_one_process_writes_the_next_read_of_another_sees() {
                     b.base
                 ))
                 .basic_auth(DEMO.0, Some(DEMO.1))
-                .send()
+                .checked()
                 .await
                 .unwrap();
             assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{backend:?}");

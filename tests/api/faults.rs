@@ -20,6 +20,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::common::fixture::*;
+use crate::common::openapi::Checked;
 use crate::common::{Binary, TestDb, TestServer};
 
 struct OwnPostgres {
@@ -172,7 +173,7 @@ async fn timed_list(client: &reqwest::Client, addr: SocketAddr) -> (StatusCode, 
         ))
         .header("authorization", basic(READER))
         .timeout(Duration::from_secs(5))
-        .send()
+        .checked()
         .await;
     let (status, retry_after) = answer.map_or((StatusCode::REQUEST_TIMEOUT, false), |r| {
         (r.status(), r.headers().contains_key("retry-after"))
@@ -278,7 +279,7 @@ async fn a_crash_during_writes_loses_and_duplicates_nothing() {
                         .header("authorization", basic(READER_B))
                         .json(&body)
                         .timeout(Duration::from_secs(5))
-                        .send()
+                        .checked()
                         .await;
                     if let Ok(r) = r
                         && r.status() == StatusCode::OK
@@ -418,7 +419,7 @@ async fn the_binary_caps_calls_in_flight_at_the_pool_size() {
             .get(url)
             .basic_auth("demo", Some("demo"))
             .timeout(Duration::from_secs(10))
-            .send()
+            .checked()
             .await
             .unwrap();
         let retry_after = r.headers().get("retry-after").cloned();

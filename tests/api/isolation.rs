@@ -7,6 +7,7 @@ use serde_json::Value;
 use tonic::metadata::MetadataValue;
 
 use crate::common::fixture::*;
+use crate::common::openapi::Checked;
 use crate::common::{oauth_token, on_each_backend};
 
 const ALL: &str = "badgeType=AVAILABLE_TO_ISSUE,AVAILABLE,EARNED,EXPIRED&size=100";
@@ -72,7 +73,7 @@ async fn each_org_sees_only_its_own_by_every_path() {
                     if let Some(h) = header {
                         req = req.header("X-CAP-CUSTOMER-IDENTIFIER", *h);
                     }
-                    let body: Value = req.send().await.unwrap().json().await.unwrap();
+                    let body: Value = req.checked().await.unwrap().json().await.unwrap();
                     let mut ids: Vec<String> = body["data"]["customerBadges"]
                         .as_array()
                         .unwrap_or_else(|| panic!("{backend:?} {name} {kind:?}: {body}"))

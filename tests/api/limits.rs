@@ -7,6 +7,7 @@ use reqwest::StatusCode;
 use tonic::Code;
 
 use crate::common::fixture::*;
+use crate::common::openapi::Checked;
 use crate::common::{TestServer, backends};
 
 fn req() -> ListCustomerBadgesRequest {
@@ -23,7 +24,7 @@ async fn rest(server: &TestServer, creds: (&str, &str)) -> (StatusCode, Option<S
             server.addr
         ))
         .header("authorization", basic(creds))
-        .send()
+        .checked()
         .await
         .unwrap();
     let retry = r
@@ -159,7 +160,7 @@ async fn oversized_messages_and_bodies_are_refused() {
             .header("authorization", basic(READER_B))
             .header("content-type", "application/json")
             .body(body)
-            .send()
+            .checked()
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "{backend:?}");

@@ -7,6 +7,7 @@ use badges::proto::{
 use prost_types::Timestamp;
 
 use crate::common::fixture::*;
+use crate::common::openapi::Checked;
 use crate::common::{TestServer, on_each_backend};
 
 fn req() -> ListCustomerBadgesRequest {
@@ -749,7 +750,7 @@ async fn keyset_pages_walk_every_sort_in_both_orders() {
             async move {
                 http.get(u)
                     .header("authorization", basic(READER))
-                    .send()
+                    .checked()
                     .await
                     .unwrap()
                     .json::<serde_json::Value>()

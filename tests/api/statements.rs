@@ -15,6 +15,7 @@ use badges::server::ServeOptions;
 use badges::store::{NewBadge, PoolSettings, Store};
 
 use crate::common::fixture::*;
+use crate::common::openapi::Checked;
 use crate::common::{TestDb, TestServer, backends, metric};
 
 /// A server over the fixture whose statements are counted (the readiness
@@ -50,7 +51,7 @@ async fn page(http: &reqwest::Client, server: &TestServer, size: i64, page: i64)
             server.addr
         ))
         .header("authorization", basic(READER))
-        .send()
+        .checked()
         .await
         .unwrap()
         .json()
@@ -185,7 +186,7 @@ async fn calls_for_a_cold_org_at_once_load_its_catalogue_once() {
                 tokio::spawn(async move {
                     http.get(url)
                         .bearer_auth(token)
-                        .send()
+                        .checked()
                         .await
                         .unwrap()
                         .status()
@@ -195,7 +196,9 @@ async fn calls_for_a_cold_org_at_once_load_its_catalogue_once() {
         for c in calls {
             assert_eq!(c.await.unwrap(), reqwest::StatusCode::OK);
         }
-        let text = reqwest::get(format!("http://{}/metrics", server.addr))
+        let text = reqwest::Client::new()
+            .get(format!("http://{}/metrics", server.addr))
+            .checked()
             .await
             .unwrap()
             .text()

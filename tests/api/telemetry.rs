@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::common::Binary;
+use crate::common::openapi::Checked;
 
 #[derive(Clone, Default)]
 struct Receiver {
@@ -101,14 +102,14 @@ async fn spans_metrics_and_logs_of_the_real_binary() {
         .get(&list)
         .basic_auth("demo", Some("demo"))
         .header("traceparent", format!("00-{TRACE_ID}-{PARENT_SPAN}-01"))
-        .send()
+        .checked()
         .await
         .unwrap();
     assert_eq!(traced.status(), 200);
     let denied = http
         .get(&list)
         .basic_auth("demo", Some(SECRET_MARKER))
-        .send()
+        .checked()
         .await
         .unwrap();
     assert_eq!(denied.status(), 401);
@@ -118,7 +119,7 @@ async fn spans_metrics_and_logs_of_the_real_binary() {
         ))
         .basic_auth("demo", Some("demo"))
         .header("X-CAP-CUSTOMER-IDENTIFIER", "email")
-        .send()
+        .checked()
         .await
         .unwrap();
     assert_eq!(by_email.status(), 404);
@@ -127,7 +128,7 @@ async fn spans_metrics_and_logs_of_the_real_binary() {
         .put(format!("{base}/api_gateway/v1/badges/customers"))
         .header("X-CAP-API-OAUTH-TOKEN", &token)
         .json(&json!({"customerId": 4242, "email": EMAIL_MARKER, "mobile": MOBILE_MARKER, "cardNumber": CARD_MARKER}))
-        .send()
+        .checked()
         .await
         .unwrap();
     assert_eq!(upsert.status(), 200);
@@ -135,7 +136,7 @@ async fn spans_metrics_and_logs_of_the_real_binary() {
         .put(format!("{base}/api_gateway/v1/badges/customers"))
         .bearer_auth(&token)
         .json(&json!({"customerId": 4243, "email": EMAIL_MARKER, "mobile": MOBILE_MARKER}))
-        .send()
+        .checked()
         .await
         .unwrap();
     assert_eq!(conflict.status(), 409);
@@ -157,7 +158,7 @@ async fn spans_metrics_and_logs_of_the_real_binary() {
     // Metrics: counts and latency by method and code, and pool gauges.
     let metrics = http
         .get(format!("{base}/metrics"))
-        .send()
+        .checked()
         .await
         .unwrap()
         .text()

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fixture;
+pub mod openapi;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -24,6 +25,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
+
+use openapi::Checked;
 
 pub const POSTGRES_ENV: &str = "BADGES_TEST_POSTGRES_URL";
 /// The key test servers sign OAuth tokens with, so tests can forge tokens.
@@ -201,7 +204,7 @@ impl Binary {
         for _ in 0..100 {
             if http
                 .get(format!("{}/metrics", binary.base))
-                .send()
+                .checked()
                 .await
                 .is_ok()
             {
@@ -226,7 +229,9 @@ impl Binary {
 
     /// The Prometheus text of `/metrics`.
     pub async fn metrics(&self) -> String {
-        reqwest::get(format!("{}/metrics", self.base))
+        reqwest::Client::new()
+            .get(format!("{}/metrics", self.base))
+            .checked()
             .await
             .expect("metrics")
             .text()
@@ -425,7 +430,7 @@ pub async fn oauth_token(http: &reqwest::Client, base: &str, key: &str, secret: 
     let answer: serde_json::Value = http
         .post(format!("{base}/v3/oauth/token/generate"))
         .json(&serde_json::json!({"key": key, "secret": secret}))
-        .send()
+        .checked()
         .await
         .unwrap()
         .json()
