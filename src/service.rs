@@ -13,10 +13,11 @@ use crate::domain::admin::{
     UpsertCustomerCommand,
 };
 use crate::domain::clock::SharedClock;
+use crate::domain::detail::{self, BadgeDetail, DetailParams};
 use crate::domain::list::{self, ListPage, ListParams};
 use crate::domain::page;
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{Scope, Store};
 
 /// Every call takes the [`Principal`] that the gate (`crate::auth::gate`)
 /// authenticated and whose right it checked; nothing here sees credentials.
@@ -62,7 +63,10 @@ impl BadgeService {
     ) -> Result<ListPage> {
         let query = list::validate(params).map_err(Error::Invalid)?;
         let now = self.clock.now();
-        let read = self.store.read_customer(p, &query.customer).await?;
+        let read = self
+            .store
+            .read_customer(p, &query.customer, Scope::All)
+            .await?;
         let state = read
             .state
             .ok_or_else(|| Error::NotFound(Problem::customer_not_found()))?;
@@ -71,6 +75,33 @@ impl BadgeService {
             .get(&self.store, p.org_id, read.catalogue_version)
             .await?;
         Ok(page::page(&catalogue, &state, &query, now))
+    }
+
+    /// `GetCustomerBadge`: the badge's row as the list would show it to the
+    /// customer, and with `include_statistics` their history with it. The
+    /// same one round trip as a list call, narrowed to the badge; a missing
+    /// customer is reported before a missing badge.
+    pub async fn get_customer_badge(
+        &self,
+        p: &Principal,
+        params: DetailParams,
+    ) -> Result<BadgeDetail> {
+        let query = detail::validate(params).map_err(Error::Invalid)?;
+        let now = self.clock.now();
+        let scope = Scope::Badge {
+            id: &query.badge_id,
+            history: query.include_statistics,
+        };
+        let read = self.store.read_customer(p, &query.customer, scope).await?;
+        let state = read
+            .state
+            .ok_or_else(|| Error::NotFound(Problem::customer_not_found()))?;
+        let catalogue = self
+            .catalogues
+            .get(&self.store, p.org_id, read.catalogue_version)
+            .await?;
+        detail::detail(&catalogue, &state, &query.badge_id, read.history, now)
+            .ok_or_else(|| Error::NotFound(detail::badge_not_found()))
     }
 
     /// Trades a client's key and secret for an OAuth token.

@@ -275,8 +275,8 @@ pub async fn run(args: Args) -> anyhow::Result<Built> {
                     id("65000000", &format!("i * {badges} + j")),
                 ),
                 format!(
-                    "INSERT INTO enrolments (org_id, badge_id, customer_id, issued_at, expires_at, revoked) \
-                     SELECT org_id, badge_id, customer_id, awarded_at - 60000000, NULL, FALSE FROM awards \
+                    "INSERT INTO enrolments (issued_badge_id, org_id, badge_id, customer_id, issued_at, expires_at, revoked) \
+                     SELECT '67' || substr(earned_badge_id, 3, 22), org_id, badge_id, customer_id, awarded_at - 60000000, NULL, FALSE FROM awards \
                      WHERE org_id = {org} AND customer_id BETWEEN {from} AND {to} \
                      AND substr(badge_id, 24, 1) IN ('1','3','5','7','9','b','d','f')"
                 ),

@@ -12,7 +12,7 @@ use std::process::Command;
 
 use badges::auth::Principal;
 use badges::domain::list::CustomerRef;
-use badges::store::{Dialect, customer_state_statement};
+use badges::store::{Dialect, Scope, customer_state_statement};
 use sea_orm::Statement;
 use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder, Value};
 
@@ -59,6 +59,7 @@ pub fn write_service_script(
         Dialect::Postgres,
         caller,
         &CustomerRef::Id(PLACEHOLDER_CUSTOMER),
+        Scope::All,
     );
     let script = format!("{}{};\n", draw(customers), inline(&statement)?);
     std::fs::write(path, &script)?;

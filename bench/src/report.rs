@@ -12,7 +12,7 @@ use badges::auth::Principal;
 use badges::domain::list::CustomerRef;
 use badges::proto::ListCustomerBadgesRequest;
 use badges::proto::customer_badge_service_client::CustomerBadgeServiceClient;
-use badges::store::{Dialect, catalogue_statements, customer_state_statement};
+use badges::store::{Dialect, Scope, catalogue_statements, customer_state_statement};
 use prost::Message;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 
@@ -414,11 +414,16 @@ async fn plans(db: &DatabaseConnection, org: i32) -> anyhow::Result<Vec<(String,
     let mut shapes: Vec<(String, Statement)> = vec![
         (
             format!("customer state, regular customer {FIRST_REGULAR}"),
-            customer_state_statement(Dialect::Postgres, &caller, &CustomerRef::Id(FIRST_REGULAR)),
+            customer_state_statement(
+                Dialect::Postgres,
+                &caller,
+                &CustomerRef::Id(FIRST_REGULAR),
+                Scope::All,
+            ),
         ),
         (
             "customer state, heavy customer 1".into(),
-            customer_state_statement(Dialect::Postgres, &caller, &CustomerRef::Id(1)),
+            customer_state_statement(Dialect::Postgres, &caller, &CustomerRef::Id(1), Scope::All),
         ),
     ];
     for (i, s) in catalogue_statements(Dialect::Postgres, org)
@@ -555,6 +560,7 @@ async fn statement_ms(url: &str, org: i32, customers: i64, runs: i64) -> anyhow:
             dialect,
             &caller,
             &CustomerRef::Id(customer),
+            Scope::All,
         ))
         .await?;
     }

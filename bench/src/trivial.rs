@@ -11,7 +11,10 @@ use axum::http::header;
 use badges::proto::customer_badge_service_server::{
     CustomerBadgeService, CustomerBadgeServiceServer,
 };
-use badges::proto::{ListCustomerBadgesRequest, ListCustomerBadgesResponse};
+use badges::proto::{
+    GetCustomerBadgeRequest, GetCustomerBadgeResponse, ListCustomerBadgesRequest,
+    ListCustomerBadgesResponse,
+};
 use prost::Message;
 
 #[derive(Clone, Debug, clap::Args)]
@@ -39,6 +42,16 @@ impl CustomerBadgeService for Canned {
         _request: tonic::Request<ListCustomerBadgesRequest>,
     ) -> Result<tonic::Response<ListCustomerBadgesResponse>, tonic::Status> {
         Ok(tonic::Response::new(self.0.clone()))
+    }
+
+    /// Not a reference the benchmark uses.
+    async fn get_customer_badge(
+        &self,
+        _request: tonic::Request<GetCustomerBadgeRequest>,
+    ) -> Result<tonic::Response<GetCustomerBadgeResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented(
+            "the trivial server answers the list call only",
+        ))
     }
 }
 

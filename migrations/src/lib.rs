@@ -10,6 +10,7 @@ mod m20261126_000001_initial;
 mod m20261126_000002_writes;
 mod m20261203_000003_client_generation;
 mod m20261203_000004_catalogue_version;
+mod m20261203_000005_enrolment_ids;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_writes::Migration),
             Box::new(m20261203_000003_client_generation::Migration),
             Box::new(m20261203_000004_catalogue_version::Migration),
+            Box::new(m20261203_000005_enrolment_ids::Migration),
         ]
     }
 }

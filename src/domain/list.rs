@@ -361,7 +361,7 @@ pub fn validate(params: ListParams) -> Result<ListQuery, Vec<Problem>> {
     Ok(query)
 }
 
-fn customer_ref(
+pub(crate) fn customer_ref(
     raw: &str,
     kind: Option<IdentifierType>,
     problems: &mut Vec<Problem>,

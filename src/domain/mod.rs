@@ -5,6 +5,7 @@ pub mod admin;
 pub mod catalogue;
 pub mod clock;
 pub mod cursor;
+pub mod detail;
 pub mod enums;
 pub mod fields;
 pub mod ids;

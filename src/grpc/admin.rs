@@ -64,7 +64,7 @@ fn expiry_in(rule: Option<proto::ExpiryRule>, field: &str) -> Field<ExpiryRule> 
     )
 }
 
-fn expiry_out(rule: ExpiryRule) -> proto::ExpiryRule {
+pub(super) fn expiry_out(rule: ExpiryRule) -> proto::ExpiryRule {
     use expiry_rule::{ExpiryType as T, RelativeUnit as U};
     let mut out = proto::ExpiryRule::default();
     match rule {

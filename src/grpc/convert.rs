@@ -4,6 +4,7 @@
 
 use prost_types::Timestamp;
 
+use crate::domain::detail::{BadgeDetail, DetailParams, EarnedBadge, IssuedBadge, Statistics};
 use crate::domain::enums::{
     Action, BadgeStatus, BadgeType, EarnType, IdentifierType, IssueStatus, Operator, Owner, SortOn,
     SortOrder,
@@ -36,17 +37,9 @@ pub fn list_params(r: proto::ListCustomerBadgesRequest) -> ListParams {
         group_id,
         page_token,
     } = r;
-    let identifier_type = match proto::CustomerIdentifierType::try_from(identifier_type) {
-        Ok(proto::CustomerIdentifierType::Unspecified) => Ok(None),
-        Ok(proto::CustomerIdentifierType::Email) => Ok(Some(IdentifierType::Email)),
-        Ok(proto::CustomerIdentifierType::Mobile) => Ok(Some(IdentifierType::Mobile)),
-        Ok(proto::CustomerIdentifierType::ExternalId) => Ok(Some(IdentifierType::ExternalId)),
-        Ok(proto::CustomerIdentifierType::CardNumber) => Ok(Some(IdentifierType::CardNumber)),
-        Err(_) => Err(Problem::invalid_identifier_type()),
-    };
     ListParams {
         customer_id,
-        identifier_type,
+        identifier_type: identifier(identifier_type),
         page: Ok(page.map(i64::from)),
         size: Ok(size.map(i64::from)),
         sort_on: optional(sort, "sortOn", sort_on, SortOn::expected),
@@ -79,6 +72,19 @@ pub fn list_params(r: proto::ListCustomerBadgesRequest) -> ListParams {
         group_id: Ok(group_id),
         page_token: Ok(page_token),
         unknown: Vec::new(),
+    }
+}
+
+/// What `customer_id` holds; unspecified means the numeric id.
+fn identifier(raw: i32) -> Field<Option<IdentifierType>> {
+    use proto::CustomerIdentifierType as P;
+    match P::try_from(raw) {
+        Ok(P::Unspecified) => Ok(None),
+        Ok(P::Email) => Ok(Some(IdentifierType::Email)),
+        Ok(P::Mobile) => Ok(Some(IdentifierType::Mobile)),
+        Ok(P::ExternalId) => Ok(Some(IdentifierType::ExternalId)),
+        Ok(P::CardNumber) => Ok(Some(IdentifierType::CardNumber)),
+        Err(_) => Err(Problem::invalid_identifier_type()),
     }
 }
 
@@ -327,6 +333,91 @@ fn badge(b: CustomerBadge) -> proto::CustomerBadge {
         active,
         last_earned_on_date: latest_award.map(|a| ts(a.awarded_at)),
         last_earn_event_date: latest_award.map(|a| ts(a.event_at)),
+    }
+}
+
+pub fn detail_params(r: proto::GetCustomerBadgeRequest) -> DetailParams {
+    let proto::GetCustomerBadgeRequest {
+        customer_id,
+        identifier_type,
+        badge_id,
+        include_statistics,
+    } = r;
+    DetailParams {
+        customer_id,
+        identifier_type: identifier(identifier_type),
+        badge_id,
+        include_statistics: Ok(include_statistics),
+        unknown: Vec::new(),
+    }
+}
+
+pub fn detail_response(d: BadgeDetail) -> proto::GetCustomerBadgeResponse {
+    let BadgeDetail {
+        badge: row,
+        statistics,
+    } = d;
+    proto::GetCustomerBadgeResponse {
+        badge: Some(badge(row)),
+        statistics: statistics.map(|s| {
+            let Statistics {
+                earned_badges,
+                earned_badges_truncated,
+                issued_badges,
+                issued_badges_truncated,
+                earned_badge_expiry,
+                issued_badge_expiry,
+            } = s;
+            proto::BadgeStatistics {
+                earned_badges: earned_badges
+                    .into_iter()
+                    .map(|a| {
+                        let EarnedBadge {
+                            earned_badge_id,
+                            earned_on,
+                            event_at,
+                            expires_at,
+                            revoked,
+                            triggered_by,
+                        } = a;
+                        proto::EarnedBadge {
+                            earned_badge_id,
+                            earned_on: Some(ts(earned_on)),
+                            earn_event_date: Some(ts(event_at)),
+                            expires_on: expires_at.map(ts),
+                            revoked,
+                            triggered_by: triggered_by.map(|t| proto::TriggeredBy {
+                                owner_type: owner_to_proto(t.owner_type) as i32,
+                                reference_id: t.reference_id.unwrap_or_default(),
+                            }),
+                        }
+                    })
+                    .collect(),
+                earned_badges_truncated,
+                issued_badges: issued_badges
+                    .into_iter()
+                    .map(|e| {
+                        let IssuedBadge {
+                            issued_badge_id,
+                            issued_on,
+                            event_at,
+                            expires_at,
+                            revoked,
+                        } = e;
+                        proto::IssuedBadge {
+                            issued_badge_id,
+                            issued_on: Some(ts(issued_on)),
+                            issue_event_date: event_at.map(ts),
+                            expires_on: expires_at.map(ts),
+                            revoked,
+                        }
+                    })
+                    .collect(),
+                issued_badges_truncated,
+                earned_badge_expiry: Some(super::admin::expiry_out(earned_badge_expiry)),
+                issued_badge_expiry: Some(super::admin::expiry_out(issued_badge_expiry)),
+            }
+        }),
     }
 }
 

@@ -10,7 +10,10 @@ use tonic::{Request, Response, Status};
 
 use crate::auth::Principal;
 use crate::proto::customer_badge_service_server::CustomerBadgeService;
-use crate::proto::{ListCustomerBadgesRequest, ListCustomerBadgesResponse};
+use crate::proto::{
+    GetCustomerBadgeRequest, GetCustomerBadgeResponse, ListCustomerBadgesRequest,
+    ListCustomerBadgesResponse,
+};
 use crate::service::BadgeService;
 
 pub use crate::proto::customer_badge_service_server::CustomerBadgeServiceServer;
@@ -50,5 +53,19 @@ impl CustomerBadgeService for GrpcCustomerBadges {
             .await
             .map_err(status::to_status)?;
         Ok(Response::new(convert::list_response(page)))
+    }
+
+    async fn get_customer_badge(
+        &self,
+        request: Request<GetCustomerBadgeRequest>,
+    ) -> Result<Response<GetCustomerBadgeResponse>, Status> {
+        let caller = caller(&request)?;
+        let params = convert::detail_params(request.into_inner());
+        let detail = self
+            .service
+            .get_customer_badge(&caller, params)
+            .await
+            .map_err(status::to_status)?;
+        Ok(Response::new(convert::detail_response(detail)))
     }
 }

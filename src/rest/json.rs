@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::domain::admin::{BadgeDefinition, ExpiryRule, GroupView};
+use crate::domain::detail::{BadgeDetail, EarnedBadge, IssuedBadge, Statistics};
 use crate::domain::enums::{BadgeStatus, EarnType, IssueStatus, Owner};
 use crate::domain::fields::{self, ExpiryKind, ExpiryParts, Field};
 use crate::domain::list::{Claim, CustomerBadge, Image, ListPage};
@@ -281,6 +282,127 @@ impl From<CustomerBadge> for CustomerBadgeJson {
             active,
             last_earned_on_date: latest_award.map(|a| whole_seconds(a.awarded_at)),
             last_earn_event_date: latest_award.map(|a| whole_seconds(a.event_at)),
+        }
+    }
+}
+
+/// The detail call's answer: the list's row of the badge, and with
+/// `includeStatistics=true` the customer's history with it (else `null`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DetailData {
+    #[serde(flatten)]
+    badge: CustomerBadgeJson,
+    statistics: Option<StatisticsJson>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatisticsJson {
+    earned_badges: Vec<EarnedBadgeJson>,
+    earned_badges_truncated: bool,
+    issued_badges: Vec<IssuedBadgeJson>,
+    issued_badges_truncated: bool,
+    earned_badge_expiry: ExpiryJson,
+    issued_badge_expiry: ExpiryJson,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EarnedBadgeJson {
+    earned_badge_id: String,
+    earned_on: EpochSeconds,
+    earn_event_date: EpochSeconds,
+    expires_on: Option<EpochSeconds>,
+    revoked: bool,
+    triggered_by: Option<TriggeredByJson>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TriggeredByJson {
+    owner_type: Owner,
+    reference_id: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IssuedBadgeJson {
+    issued_badge_id: String,
+    issued_on: EpochSeconds,
+    issue_event_date: Option<EpochSeconds>,
+    expires_on: Option<EpochSeconds>,
+    revoked: bool,
+}
+
+impl From<BadgeDetail> for DetailData {
+    fn from(d: BadgeDetail) -> Self {
+        let BadgeDetail { badge, statistics } = d;
+        DetailData {
+            badge: badge.into(),
+            statistics: statistics.map(StatisticsJson::from),
+        }
+    }
+}
+
+impl From<Statistics> for StatisticsJson {
+    fn from(s: Statistics) -> Self {
+        let Statistics {
+            earned_badges,
+            earned_badges_truncated,
+            issued_badges,
+            issued_badges_truncated,
+            earned_badge_expiry,
+            issued_badge_expiry,
+        } = s;
+        StatisticsJson {
+            earned_badges: earned_badges
+                .into_iter()
+                .map(|a| {
+                    let EarnedBadge {
+                        earned_badge_id,
+                        earned_on,
+                        event_at,
+                        expires_at,
+                        revoked,
+                        triggered_by,
+                    } = a;
+                    EarnedBadgeJson {
+                        earned_badge_id,
+                        earned_on: EpochSeconds(earned_on),
+                        earn_event_date: EpochSeconds(event_at),
+                        expires_on: expires_at.map(EpochSeconds),
+                        revoked,
+                        triggered_by: triggered_by.map(|t| TriggeredByJson {
+                            owner_type: t.owner_type,
+                            reference_id: t.reference_id,
+                        }),
+                    }
+                })
+                .collect(),
+            earned_badges_truncated,
+            issued_badges: issued_badges
+                .into_iter()
+                .map(|e| {
+                    let IssuedBadge {
+                        issued_badge_id,
+                        issued_on,
+                        event_at,
+                        expires_at,
+                        revoked,
+                    } = e;
+                    IssuedBadgeJson {
+                        issued_badge_id,
+                        issued_on: EpochSeconds(issued_on),
+                        issue_event_date: event_at.map(EpochSeconds),
+                        expires_on: expires_at.map(EpochSeconds),
+                        revoked,
+                    }
+                })
+                .collect(),
+            issued_badges_truncated,
+            earned_badge_expiry: earned_badge_expiry.into(),
+            issued_badge_expiry: issued_badge_expiry.into(),
         }
     }
 }

@@ -22,7 +22,7 @@ use axum::routing::{get, post, put};
 use crate::auth::Principal;
 use crate::service::BadgeService;
 pub use error::{ApiError, rejection};
-use json::{Envelope, ListData};
+use json::{DetailData, Envelope, ListData};
 
 pub use crate::auth::gate::{MAX_BODY_BYTES, OAUTH_TOKEN_HEADER};
 pub use admin::MIGRATION_HEADER;
@@ -33,6 +33,8 @@ pub const TOKEN_ROUTE: &str = "/v3/oauth/token/generate";
 
 /// The list route; equal to the RPC's `google.api.http` annotation.
 pub const LIST_ROUTE: &str = "/api_gateway/v1/badges/management/{customer_id}";
+/// The detail route; equal to the RPC's `google.api.http` annotation.
+pub const DETAIL_ROUTE: &str = "/api_gateway/v1/badges/management/{customer_id}/badge/{badge_id}";
 /// Where the OpenAPI document of the gateway is served.
 pub const OPENAPI_ROUTE: &str = "/openapi.json";
 /// The OpenAPI 3.1 document, kept in the repository.
@@ -67,6 +69,7 @@ pub fn router(service: Arc<BadgeService>) -> axum::Router {
     const B: &str = "/api_gateway/v1/badges";
     axum::Router::new()
         .route(LIST_ROUTE, get(list_customer_badges))
+        .route(DETAIL_ROUTE, get(get_customer_badge))
         .route(OPENAPI_ROUTE, get(openapi))
         .route(TOKEN_ROUTE, post(admin::generate_token))
         .route(&format!("{B}/group"), post(admin::create_group))
@@ -127,6 +130,31 @@ async fn list_customer_badges(
         .into_response(),
         Err(e) => ApiError(e).into_response(),
     }
+}
+
+async fn get_customer_badge(
+    State(service): State<Arc<BadgeService>>,
+    Caller(caller): Caller,
+    path: Result<Path<(String, String)>, PathRejection>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<Envelope<DetailData>>, ApiError> {
+    let Ok(Path((customer_id, badge_id))) = path else {
+        return Err(ApiError(crate::error::Error::Invalid(vec![
+            crate::domain::Problem::invalid(
+                "customerId",
+                "customerId and badgeId must be valid percent-encoded UTF-8",
+            ),
+        ])));
+    };
+    let params = query::detail_params(
+        customer_id,
+        badge_id,
+        headers.get(IDENTIFIER_HEADER).map(|v| v.as_bytes()),
+        query.as_deref(),
+    );
+    let detail = service.get_customer_badge(&caller, params).await?;
+    Ok(json::ok(DetailData::from(detail)))
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -2,6 +2,7 @@
 //! parameters. Unknown, repeated or malformed parameters become problems, so
 //! one answer lists them all.
 
+use crate::domain::detail::DetailParams;
 use crate::domain::enums::{
     Action, BadgeStatus, BadgeType, IdentifierType, Operator, Owner, SortOn, SortOrder,
 };
@@ -22,31 +23,18 @@ pub fn list_params(
     identifier_header: Option<&[u8]>,
     query: Option<&str>,
 ) -> ListParams {
-    let identifier_type = match identifier_header {
-        None => Ok(None),
-        Some(raw) => std::str::from_utf8(raw)
-            .ok()
-            .and_then(IdentifierType::parse)
-            .map(Some)
-            .ok_or_else(Problem::invalid_identifier_type),
-    };
     let mut params = ListParams {
         customer_id,
-        identifier_type,
+        identifier_type: identifier_type(identifier_header),
         ..Default::default()
     };
-
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    if pairs.len() > MAX_PARAMS {
-        params.unknown.push(Problem {
-            code: crate::domain::problem::CODE_BAD_REQUEST,
-            message: format!("at most {MAX_PARAMS} query parameters are accepted"),
-            reference: None,
-        });
-        return params;
-    }
+    let pairs = match pairs(query) {
+        Ok(pairs) => pairs,
+        Err(too_many) => {
+            params.unknown.push(too_many);
+            return params;
+        }
+    };
 
     let mut seen: Vec<Param> = Vec::new();
     for (key, value) in &pairs {
@@ -116,6 +104,91 @@ pub fn list_params(
         }
     }
     params
+}
+
+/// Reads the detail call's parameters from the path segments (already
+/// URL-decoded), the identifier header, and the raw query string.
+pub fn detail_params(
+    customer_id: String,
+    badge_id: String,
+    identifier_header: Option<&[u8]>,
+    query: Option<&str>,
+) -> DetailParams {
+    let mut params = DetailParams {
+        customer_id,
+        identifier_type: identifier_type(identifier_header),
+        badge_id,
+        include_statistics: Ok(false),
+        unknown: Vec::new(),
+    };
+    let pairs = match pairs(query) {
+        Ok(pairs) => pairs,
+        Err(too_many) => {
+            params.unknown.push(too_many);
+            return params;
+        }
+    };
+    const INCLUDE_STATISTICS: &str = "includeStatistics";
+    let mut seen = false;
+    for (key, value) in &pairs {
+        if key != INCLUDE_STATISTICS {
+            params
+                .unknown
+                .push(Problem::invalid(key, format!("unknown parameter {key}")));
+            continue;
+        }
+        params.include_statistics = if seen {
+            Err(Problem::invalid(
+                INCLUDE_STATISTICS,
+                format!("{INCLUDE_STATISTICS} is given more than once"),
+            ))
+        } else {
+            boolean(INCLUDE_STATISTICS, value)
+        };
+        seen = true;
+    }
+    params
+}
+
+/// What the identifier header names, or its problem.
+fn identifier_type(header: Option<&[u8]>) -> Field<Option<IdentifierType>> {
+    match header {
+        None => Ok(None),
+        Some(raw) => std::str::from_utf8(raw)
+            .ok()
+            .and_then(IdentifierType::parse)
+            .map(Some)
+            .ok_or_else(Problem::invalid_identifier_type),
+    }
+}
+
+/// The query string's `name=value` pairs, or the problem of too many.
+fn pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Problem> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if pairs.len() > MAX_PARAMS {
+        return Err(Problem {
+            code: crate::domain::problem::CODE_BAD_REQUEST,
+            message: format!("at most {MAX_PARAMS} query parameters are accepted"),
+            reference: None,
+        });
+    }
+    Ok(pairs)
+}
+
+/// `true` or `false`, in any case.
+fn boolean(name: &str, value: &str) -> Field<bool> {
+    if value.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err(Problem::invalid(
+            name,
+            format!("{name} must be true or false"),
+        ))
+    }
 }
 
 /// The documented query parameters.
@@ -329,6 +402,37 @@ mod tests {
             let p = list_params("a@b.c".into(), Some(bad), None);
             assert_eq!(problems(p), vec![Problem::invalid_identifier_type()]);
         }
+    }
+
+    #[test]
+    fn detail_parameters_are_read_and_checked() {
+        let read =
+            |q: &str| detail_params("7".into(), "0123456789abcdef01234567".into(), None, Some(q));
+        assert_eq!(read("").include_statistics, Ok(false));
+        assert_eq!(read("includeStatistics=TRUE").include_statistics, Ok(true));
+        assert_eq!(
+            read("includeStatistics=false").include_statistics,
+            Ok(false)
+        );
+        let refs_of = |p: DetailParams| -> Vec<Option<String>> {
+            crate::domain::detail::validate(p)
+                .unwrap_err()
+                .into_iter()
+                .map(|p| p.reference)
+                .collect()
+        };
+        assert_eq!(
+            refs_of(read("includeStatistics=yes")),
+            [Some("includeStatistics".to_owned())]
+        );
+        assert_eq!(
+            refs_of(read("includeStatistics=true&includeStatistics=true")),
+            [Some("includeStatistics".to_owned())]
+        );
+        assert_eq!(
+            refs_of(read("page=1&includeStatistics=true")),
+            [Some("page".to_owned())]
+        );
     }
 
     #[test]

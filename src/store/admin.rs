@@ -562,6 +562,7 @@ impl Store {
                         revoked: Set(false),
                         request_id: Set(c.request_id.clone()),
                         event_at: Set(Some(c.issued_at.unwrap_or(now).0)),
+                        issued_badge_id: Set(Some(new_object_id(now))),
                         ..Default::default()
                     });
                     outcomes.push(EnrolOutcome {

@@ -17,6 +17,7 @@ use super::{Dialect, Store};
 use crate::auth::Principal;
 use crate::domain::Micros;
 use crate::domain::catalogue::{AwardRow, Catalogue, CatalogueBadge, CustomerState, EnrolmentRow};
+use crate::domain::detail::{EarnedBadge, History, IssuedBadge, MAX_HISTORY, TriggeredBy};
 use crate::domain::enums::{EarnType, Owner};
 use crate::domain::list::{Claim, CustomerRef, Image};
 use crate::error::{Error, Result};
@@ -28,13 +29,17 @@ pub struct CustomerRead {
     pub catalogue_version: i64,
     /// The customer's state, or `None` when no customer of the org matches.
     pub state: Option<CustomerState>,
+    /// The customer's history with one badge, when the scope asked for it
+    /// and the customer was found.
+    pub history: Option<History>,
 }
 
 /// One row of the customer-state statement: the header (what the call
 /// checks), or one award or enrolment of the customer.
 #[derive(Debug, FromQueryResult)]
 struct StateRow {
-    /// 0 header, 1 award, 2 enrolment.
+    /// 0 header, 1 award, 2 enrolment, 3 award of the history, 4 enrolment
+    /// of the history.
     kind: i32,
     badge_id: Option<String>,
     seq: Option<i64>,
@@ -45,20 +50,40 @@ struct StateRow {
     catalogue_version: Option<i64>,
     client_generation: Option<i64>,
     customer_id: Option<i64>,
+    /// History rows: the award's or enrolment's public id.
+    public_id: Option<String>,
+    /// History awards: who triggered them.
+    triggered_by_owner: Option<String>,
+    triggered_by_reference: Option<String>,
 }
 
 const HEADER: i32 = 0;
 const AWARD: i32 = 1;
 const ENROLMENT: i32 = 2;
+const HISTORY_AWARD: i32 = 3;
+const HISTORY_ENROLMENT: i32 = 4;
 
-/// The one statement of a list call: a header row with the org's catalogue
-/// version, the caller's client generation (NULL once disabled) and the
-/// customer's id (NULL when no customer of the org matches), then the
-/// customer's awards that are not revoked and their enrolments, by index.
+/// What of the customer's state a call reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// Every badge (the list call).
+    All,
+    /// One badge (the detail call); with `history`, also the customer's
+    /// newest awards (revoked ones too) and enrolments of it, one more than
+    /// `domain::detail::MAX_HISTORY` of each so that a cut can be told.
+    Badge { id: &'a str, history: bool },
+}
+
+/// The one statement of a list or detail call: a header row with the org's
+/// catalogue version, the caller's client generation (NULL once disabled)
+/// and the customer's id (NULL when no customer of the org matches), then
+/// the customer's awards that are not revoked and their enrolments, by
+/// index; for one badge, and its history, when `scope` says so.
 pub fn customer_state_statement(
     dialect: Dialect,
     p: &Principal,
     customer: &CustomerRef,
+    scope: Scope<'_>,
 ) -> Statement {
     let mut sql = Sql::new(dialect);
     sql.push("WITH cu AS MATERIALIZED (SELECT customer_id FROM customers WHERE org_id = ")
@@ -82,24 +107,64 @@ pub fn customer_state_statement(
         .bind(p.client_id)
         .push(
             " AND disabled = FALSE) AS client_generation, \
-             (SELECT customer_id FROM cu) AS customer_id",
+             (SELECT customer_id FROM cu) AS customer_id, \
+             NULL AS public_id, NULL AS triggered_by_owner, NULL AS triggered_by_reference",
         );
+    let (badge, history) = match scope {
+        Scope::All => (None, false),
+        Scope::Badge { id, history } => (Some(id), history),
+    };
+    // The customer's rows in the org, of the one badge when there is one.
+    let of_customer = |sql: &mut Sql| {
+        sql.push(" WHERE org_id = ")
+            .bind(p.org_id)
+            .push(" AND customer_id = (SELECT customer_id FROM cu)");
+        if let Some(id) = badge {
+            sql.push(" AND badge_id = ").bind(id);
+        }
+    };
     sql.push(" UNION ALL SELECT ")
         .push(&AWARD.to_string())
         .push(
-            ", badge_id, CAST(id AS BIGINT), awarded_at, event_at, expires_at, revoked, NULL, NULL, NULL \
-             FROM awards WHERE org_id = ",
-        )
-        .bind(p.org_id)
-        .push(" AND customer_id = (SELECT customer_id FROM cu) AND revoked = FALSE");
+            ", badge_id, CAST(id AS BIGINT), awarded_at, event_at, expires_at, revoked, \
+         NULL, NULL, NULL, NULL, NULL, NULL FROM awards",
+        );
+    of_customer(&mut sql);
+    sql.push(" AND revoked = FALSE");
     sql.push(" UNION ALL SELECT ")
         .push(&ENROLMENT.to_string())
         .push(
-            ", badge_id, CAST(id AS BIGINT), issued_at, NULL, expires_at, revoked, NULL, NULL, NULL \
-             FROM enrolments WHERE org_id = ",
-        )
-        .bind(p.org_id)
-        .push(" AND customer_id = (SELECT customer_id FROM cu)");
+            ", badge_id, CAST(id AS BIGINT), issued_at, NULL, expires_at, revoked, \
+         NULL, NULL, NULL, NULL, NULL, NULL FROM enrolments",
+        );
+    of_customer(&mut sql);
+    if history {
+        let limit = (MAX_HISTORY + 1).to_string();
+        sql.push(" UNION ALL SELECT * FROM (SELECT ")
+            .push(&HISTORY_AWARD.to_string())
+            .push(
+                " AS kind, badge_id, CAST(id AS BIGINT) AS seq, awarded_at, event_at, \
+                 expires_at, revoked, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), \
+                 CAST(NULL AS BIGINT), earned_badge_id, \
+                 triggered_by_owner, triggered_by_reference FROM awards",
+            );
+        of_customer(&mut sql);
+        sql.push(" ORDER BY awarded_at DESC, id DESC LIMIT ")
+            .push(&limit)
+            .push(") h");
+        sql.push(" UNION ALL SELECT * FROM (SELECT ")
+            .push(&HISTORY_ENROLMENT.to_string())
+            .push(
+                " AS kind, badge_id, CAST(id AS BIGINT) AS seq, issued_at, event_at, \
+                 expires_at, revoked, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), \
+                 CAST(NULL AS BIGINT), issued_badge_id, CAST(NULL AS TEXT), \
+                 CAST(NULL AS TEXT) FROM enrolments",
+            );
+        of_customer(&mut sql);
+        sql.push(" ORDER BY issued_at DESC, id DESC LIMIT ")
+            .push(&limit)
+            .push(") he");
+    }
     sql.build()
 }
 
@@ -108,18 +173,18 @@ fn field<T>(value: Option<T>, name: &str) -> Result<T> {
 }
 
 impl Store {
-    /// The customer's state, the org's catalogue version and the caller's
-    /// client generation, in one round trip. `StaleClient` when the caller's
-    /// client row changed since it was authenticated.
+    /// The customer's state (of every badge, or of one with its history, as
+    /// `scope` says), the org's catalogue version and the caller's client
+    /// generation, in one round trip. `StaleClient` when the caller's client
+    /// row changed since it was authenticated.
     pub async fn read_customer(
         &self,
         p: &Principal,
         customer: &CustomerRef,
+        scope: Scope<'_>,
     ) -> Result<CustomerRead> {
-        let rows =
-            StateRow::find_by_statement(customer_state_statement(self.dialect(), p, customer))
-                .all(&self.db)
-                .await?;
+        let statement = customer_state_statement(self.dialect(), p, customer, scope);
+        let rows = StateRow::find_by_statement(statement).all(&self.db).await?;
         let mut rows = rows.into_iter();
         let header = rows
             .next()
@@ -133,35 +198,61 @@ impl Store {
             return Ok(CustomerRead {
                 catalogue_version,
                 state: None,
+                history: None,
             });
         }
         let mut state = CustomerState::default();
+        let mut history =
+            matches!(scope, Scope::Badge { history: true, .. }).then(History::default);
         for r in rows {
             let badge_id = field(r.badge_id, "badge_id")?;
             let seq = field(r.seq, "seq")?;
             let at = Micros(field(r.at, "at")?);
             let expires_at = r.expires_at.map(Micros);
-            match r.kind {
-                AWARD => state.awards.push(AwardRow {
+            let revoked = field(r.revoked, "revoked")?;
+            match (r.kind, history.as_mut()) {
+                (AWARD, _) => state.awards.push(AwardRow {
                     seq,
                     badge_id,
                     awarded_at: at,
                     event_at: Micros(field(r.event_at, "event_at")?),
                     expires_at,
                 }),
-                ENROLMENT => state.enrolments.push(EnrolmentRow {
+                (ENROLMENT, _) => state.enrolments.push(EnrolmentRow {
                     seq,
                     badge_id,
                     issued_at: at,
                     expires_at,
-                    revoked: field(r.revoked, "revoked")?,
+                    revoked,
                 }),
-                other => return Err(Error::Internal(format!("state row of kind {other}"))),
+                (HISTORY_AWARD, Some(h)) => h.awards.push(EarnedBadge {
+                    earned_badge_id: field(r.public_id, "earned_badge_id")?,
+                    earned_on: at,
+                    event_at: Micros(field(r.event_at, "event_at")?),
+                    expires_at,
+                    revoked,
+                    triggered_by: match r.triggered_by_owner {
+                        Some(owner) => Some(TriggeredBy {
+                            owner_type: stored(Owner::parse(&owner), &owner)?,
+                            reference_id: r.triggered_by_reference,
+                        }),
+                        None => None,
+                    },
+                }),
+                (HISTORY_ENROLMENT, Some(h)) => h.enrolments.push(IssuedBadge {
+                    issued_badge_id: field(r.public_id, "issued_badge_id")?,
+                    issued_on: at,
+                    event_at: r.event_at.map(Micros),
+                    expires_at,
+                    revoked,
+                }),
+                (other, _) => return Err(Error::Internal(format!("state row of kind {other}"))),
             }
         }
         Ok(CustomerRead {
             catalogue_version,
             state: Some(state),
+            history,
         })
     }
 

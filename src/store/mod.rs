@@ -7,7 +7,7 @@ pub mod entity;
 mod expiry;
 mod list;
 
-pub use list::{CustomerRead, catalogue_statements, customer_state_statement};
+pub use list::{CustomerRead, Scope, catalogue_statements, customer_state_statement};
 mod sql;
 mod writes;
 

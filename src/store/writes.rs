@@ -79,6 +79,7 @@ pub struct NewBadge {
 
 #[derive(Clone, Debug)]
 pub struct NewEnrolment {
+    pub issued_badge_id: String,
     pub org_id: i32,
     pub badge_id: String,
     pub customer_id: i64,
@@ -282,6 +283,7 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
             revoked: Set(new.revoked),
             request_id: Set(None),
             event_at: Set(None),
+            issued_badge_id: Set(Some(new.issued_badge_id)),
             ..Default::default()
         })
         .exec_without_returning(self.0)

@@ -34,7 +34,7 @@ use crate::common::{TestDb, backends};
 
 const WORLDS: usize = 4;
 const CASES: u32 = 600;
-const CUSTOMERS: i64 = 6;
+pub(crate) const CUSTOMERS: i64 = 6;
 const NAMES: [&str; 6] = [
     "Gold",
     "gold star",
@@ -69,14 +69,16 @@ fn owners(rng: &mut StdRng) -> Vec<Owner> {
     out
 }
 
-struct World {
-    org: i32,
-    principal: Principal,
+pub(crate) struct World {
+    pub org: i32,
+    pub principal: Principal,
+    /// The ids of the org's badges.
+    pub badges: Vec<String>,
 }
 
 /// One org of random badges, and customers with random awards and
 /// enrolments, drawn from `seed`.
-async fn build_world(store: &Store, seed: u64) -> World {
+pub(crate) async fn build_world(store: &Store, seed: u64) -> World {
     let mut rng = StdRng::seed_from_u64(seed);
     let org = store
         .insert_org(NewOrg {
@@ -202,6 +204,7 @@ async fn build_world(store: &Store, seed: u64) -> World {
             let issued = offset(&mut rng).min(0);
             store
                 .insert_enrolment(NewEnrolment {
+                    issued_badge_id: format!("{:024x}", rng.random::<u64>()),
                     org_id: org,
                     badge_id: ids[rng.random_range(0..ids.len())].clone(),
                     customer_id: customer,
@@ -217,6 +220,7 @@ async fn build_world(store: &Store, seed: u64) -> World {
     }
     World {
         org,
+        badges: ids,
         principal: Principal {
             org_id: org,
             client_id,

@@ -9,6 +9,7 @@ mod common;
 mod consistency;
 mod demo;
 mod deploy;
+mod detail;
 mod differential;
 mod errors;
 mod faults;

@@ -1,13 +1,14 @@
-//! Every statement of the list call can be served by an index: with
+//! Every statement of the list and detail calls can be served by an index: with
 //! sequential scans priced out (`enable_seqscan = off`), no plan on PostgreSQL
 //! still contains one. (On a small table the planner may rightly prefer a
 //! sequential scan; this checks that an index exists for each.) The
-//! statements: the customer's state, by every kind of identifier, and the
+//! statements: the customer's state, by every kind of identifier, of every
+//! badge (list) and of one with and without its history (detail), and the
 //! loading of an org's catalogue.
 
 use badges::auth::Principal;
 use badges::domain::list::CustomerRef;
-use badges::store::{Dialect, catalogue_statements, customer_state_statement};
+use badges::store::{Dialect, Scope, catalogue_statements, customer_state_statement};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 
 use crate::common::fixture::*;
@@ -35,7 +36,20 @@ async fn no_statement_needs_a_sequential_scan() {
         CustomerRef::CardNumber(CARD_NUMBER.into()),
     ]
     .iter()
-    .map(|c| customer_state_statement(Dialect::Postgres, &caller, c))
+    .flat_map(|c| {
+        [
+            Scope::All,
+            Scope::Badge {
+                id: B4,
+                history: false,
+            },
+            Scope::Badge {
+                id: B4,
+                history: true,
+            },
+        ]
+        .map(|scope| customer_state_statement(Dialect::Postgres, &caller, c, scope))
+    })
     .collect();
     statements.extend(catalogue_statements(Dialect::Postgres, world.org_a));
     let mut checked = 0;

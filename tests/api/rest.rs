@@ -4,7 +4,7 @@
 use badges::demo::{self, DEMO_SECRET, DEMO_USERNAME};
 use badges::domain::Micros;
 use badges::proto::{BadgeType, ListCustomerBadgesRequest};
-use badges::rest::{LIST_ROUTE, OPENAPI_JSON};
+use badges::rest::{DETAIL_ROUTE, LIST_ROUTE, OPENAPI_JSON};
 use prost_reflect::{DescriptorPool, Value as ReflectValue};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -77,22 +77,27 @@ fn errors(body: &Value) -> Vec<(u64, Option<String>)> {
 }
 
 #[test]
-fn the_route_is_the_rpcs_http_annotation() {
+fn each_route_is_its_rpcs_http_annotation() {
     let pool = DescriptorPool::decode(badges::server::FILE_DESCRIPTOR_SET).unwrap();
-    let method = pool
-        .get_service_by_name("capillary.badges.v1.CustomerBadgeService")
-        .unwrap()
-        .methods()
-        .find(|m| m.name() == "ListCustomerBadges")
-        .unwrap();
     let http = pool.get_extension_by_name("google.api.http").unwrap();
-    let options = method.options();
-    let rule = options.get_extension(&http);
-    let ReflectValue::Message(rule) = rule.as_ref() else {
-        panic!("no http rule")
-    };
-    let get = rule.get_field_by_name("get").unwrap();
-    assert_eq!(get.as_str(), Some(LIST_ROUTE));
+    for (rpc, route) in [
+        ("ListCustomerBadges", LIST_ROUTE),
+        ("GetCustomerBadge", DETAIL_ROUTE),
+    ] {
+        let method = pool
+            .get_service_by_name("capillary.badges.v1.CustomerBadgeService")
+            .unwrap()
+            .methods()
+            .find(|m| m.name() == rpc)
+            .unwrap();
+        let options = method.options();
+        let rule = options.get_extension(&http);
+        let ReflectValue::Message(rule) = rule.as_ref() else {
+            panic!("no http rule on {rpc}")
+        };
+        let get = rule.get_field_by_name("get").unwrap();
+        assert_eq!(get.as_str(), Some(route), "{rpc}");
+    }
 }
 
 #[tokio::test]
@@ -296,6 +301,7 @@ async fn every_documented_operation_is_served() {
         for (template, item) in doc["paths"].as_object().unwrap() {
             let path = template
                 .replace("{customerId}", "62090013")
+                .replace("{badgeId}", "6673b08c39c6a546eb054726")
                 .replace("{id}", "6673b08c39c6a546eb054726");
             for method in item.as_object().unwrap().keys() {
                 let request = http.request(
@@ -310,7 +316,7 @@ async fn every_documented_operation_is_served() {
                 operations += 1;
             }
         }
-        assert_eq!(operations, 15);
+        assert_eq!(operations, 16);
         server
     })
     .await;

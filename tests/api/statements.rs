@@ -4,7 +4,8 @@
 //! client's generation and reads the org's catalogue version). A client's
 //! first call also reads its row; a call that finds the catalogue cold or
 //! changed also loads it (six statements, in one transaction). Calls for a
-//! cold org at once load it once.
+//! cold org at once load it once. A detail call costs the same one
+//! statement, with or without the customer's history.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -124,6 +125,30 @@ async fn a_warm_call_costs_one_statement_whatever_its_page() {
         let warm_again = count.load(Ordering::Relaxed) - before;
         eprintln!("{backend:?}: after a catalogue change {after_change}, then {warm_again}");
         assert_eq!((after_change, warm_again), (7, 1), "{backend:?}");
+
+        // The detail call: the same one statement, whatever the history's length.
+        let mut detail_costs = Vec::new();
+        for query in ["", "?includeStatistics=true"] {
+            for badge in [B2, B4, B1] {
+                let before = count.load(Ordering::Relaxed);
+                let status = http
+                    .get(format!(
+                        "http://{}/api_gateway/v1/badges/management/{CUSTOMER}/badge/{badge}{query}",
+                        server.addr
+                    ))
+                    .header("authorization", basic(READER))
+                    .checked()
+                    .await
+                    .unwrap()
+                    .status();
+                assert_eq!(status, reqwest::StatusCode::OK);
+                detail_costs.push(count.load(Ordering::Relaxed) - before);
+            }
+        }
+        eprintln!(
+            "{backend:?}: detail calls (B2, B4, B1; plain, then with history): {detail_costs:?}"
+        );
+        assert_eq!(detail_costs, [1; 6], "{backend:?}");
         server.stop().await.unwrap();
     }
 }

@@ -13,6 +13,8 @@ pub struct Model {
     pub revoked: bool,
     pub request_id: Option<String>,
     pub event_at: Option<i64>,
+    /// The enrolment's public id (24 hex characters).
+    pub issued_badge_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

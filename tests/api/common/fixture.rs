@@ -90,7 +90,7 @@ fn claim(owner_type: Owner, reference_id: &str, is_active: bool) -> Claim {
     }
 }
 
-fn award(
+pub fn award(
     org: i32,
     id: u32,
     badge: &str,
@@ -111,7 +111,7 @@ fn award(
     }
 }
 
-fn enrolment(
+pub fn enrolment(
     org: i32,
     badge: &str,
     issued: i64,
@@ -119,6 +119,7 @@ fn enrolment(
     revoked: bool,
 ) -> NewEnrolment {
     NewEnrolment {
+        issued_badge_id: enrolment_id(org, badge, issued),
         org_id: org,
         badge_id: badge.into(),
         customer_id: CUSTOMER,
@@ -126,6 +127,12 @@ fn enrolment(
         expires_at: expires.map(at),
         revoked,
     }
+}
+
+/// The id the fixture gives an enrolment: known to the tests, unique per
+/// (org, badge, issue time).
+pub fn enrolment_id(org: i32, badge: &str, issued: i64) -> String {
+    format!("{:04x}{}{:016x}", org, &badge[20..], issued as u64)
 }
 
 async fn client(
