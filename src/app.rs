@@ -8,6 +8,7 @@ use crate::auth::gate::Gate;
 use crate::auth::{Authenticator, Hasher, Lockout, TokenKeys};
 use crate::catalogue::Catalogues;
 use crate::domain::clock::SharedClock;
+use crate::events::{EventStats, EventsConfig};
 use crate::limits::Limits;
 use crate::service::BadgeService;
 use crate::store::Store;
@@ -18,6 +19,9 @@ pub struct App {
     pub service: Arc<BadgeService>,
     pub gate: Arc<Gate>,
     pub store: Store,
+    pub clock: SharedClock,
+    /// With events on: where they go, and what publishing them has done.
+    pub events: Option<(EventsConfig, EventStats)>,
 }
 
 impl App {
@@ -33,9 +37,19 @@ impl App {
         let gate = Gate::new(auth.clone(), limits, in_flight, clock.clone());
         let catalogues = Catalogues::new(limits.catalogue_cache_bytes);
         App {
-            service: BadgeService::new(store.clone(), auth, catalogues, clock),
+            service: BadgeService::new(store.clone(), auth, catalogues, clock.clone()),
             gate,
             store,
+            clock,
+            events: None,
         }
+    }
+
+    /// Turns events on: from now on writes record them in the outbox, and
+    /// the server runs the relay and the expiry sweeper.
+    pub fn with_events(mut self, config: EventsConfig) -> App {
+        self.store.record_events();
+        self.events = Some((config, EventStats::default()));
+        self
     }
 }

@@ -7,8 +7,9 @@ use tokio::net::TcpListener;
 
 use crate::app::App;
 use crate::auth::{TokenKeys, generate_secret, hash_secret};
-use crate::config::{Cli, ClientCommand, Command, OrgCommand, Right, ServeArgs};
+use crate::config::{Cli, ClientCommand, Command, EventsCommand, OrgCommand, Right, ServeArgs};
 use crate::domain::{Clock, SystemClock};
+use crate::events::tail::From;
 use crate::store::{self, Dialect, NewApiClient, NewOrg, Store};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -20,6 +21,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
         }
         Command::Serve(args) => serve(args, url.dialect(), url.expose(), &pool).await?,
+        Command::Events {
+            command:
+                EventsCommand::Tail {
+                    nats,
+                    org,
+                    event,
+                    all,
+                    last,
+                    limit,
+                    idle_seconds,
+                },
+        } => {
+            let nats_url = nats
+                .nats_url
+                .context("set BADGES_NATS_URL (or --nats-url) to the NATS server")?;
+            crate::events::tail::Tail {
+                nats_url,
+                stream: nats.nats_stream,
+                subject_prefix: nats.nats_subject_prefix,
+                org,
+                event,
+                from: if all {
+                    From::First
+                } else if last {
+                    From::Latest
+                } else {
+                    From::New
+                },
+                limit,
+                idle: idle_seconds.map(std::time::Duration::from_secs),
+            }
+            .run()
+            .await?;
+        }
         Command::Org {
             command: OrgCommand::Create { name },
         } => {
@@ -179,7 +214,14 @@ async fn serve(
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, "serving gRPC");
     let pool = store.clone();
-    let app = App::new(store, clock, keys, &args.limits());
+    let mut app = App::new(store, clock, keys, &args.limits());
+    match args.events.config() {
+        Some(events) => {
+            tracing::info!(stream = %events.stream, subjects = %events.stream_subjects(), "events on: writes record them, the relay publishes them to NATS");
+            app = app.with_events(events);
+        }
+        None => tracing::info!("events off: no BADGES_NATS_URL"),
+    }
     let outcome =
         crate::server::serve(listener, app, shutdown_signal(), args.serve_options()).await;
     // Close the pool, so the database's sessions end with a goodbye rather

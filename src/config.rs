@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::events::EventsConfig;
 use crate::limits::Limits;
 use crate::server::ServeOptions;
 use crate::store::{Dialect, PoolSettings};
@@ -141,6 +142,92 @@ pub enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Look at the events published to NATS JetStream.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+}
+
+/// Where events go: NATS and the JetStream stream.
+#[derive(Debug, Args)]
+pub struct NatsArgs {
+    /// NATS server URL (`nats://host:4222`). Set, it turns events on: writes
+    /// record them in the outbox and the service publishes them.
+    #[arg(long, env = "BADGES_NATS_URL", hide_env_values = true)]
+    pub nats_url: Option<crate::auth::Secret>,
+
+    /// JetStream stream of the events, created or updated at start.
+    #[arg(long, env = "BADGES_NATS_STREAM", default_value = EventsConfig::DEFAULT_STREAM)]
+    pub nats_stream: String,
+
+    /// Subjects are `<prefix>.<org_id>.<event>`; the stream holds `<prefix>.>`.
+    #[arg(long, env = "BADGES_NATS_SUBJECT_PREFIX", default_value = EventsConfig::DEFAULT_SUBJECT_PREFIX)]
+    pub nats_subject_prefix: String,
+}
+
+/// How the service publishes events (with `--nats-url`).
+#[derive(Debug, Args)]
+pub struct EventArgs {
+    #[command(flatten)]
+    pub nats: NatsArgs,
+
+    /// Message bodies: the protobuf message, or its protobuf JSON form.
+    #[arg(long, env = "BADGES_EVENTS_FORMAT", default_value = "protobuf")]
+    pub events_format: crate::events::Format,
+
+    /// Published events are deleted from the outbox after this long (hours).
+    #[arg(long, env = "BADGES_OUTBOX_RETENTION_HOURS", default_value_t = EventsConfig::DEFAULT_RETENTION.as_secs() / 3600)]
+    pub outbox_retention_hours: u64,
+
+    /// How often awards whose expiry passed are looked for (s): their
+    /// BadgeAwardExpired events follow within this long.
+    #[arg(long, env = "BADGES_EXPIRY_SWEEP_SECONDS", default_value_t = EventsConfig::DEFAULT_SWEEP_INTERVAL.as_secs())]
+    pub expiry_sweep_seconds: u64,
+}
+
+impl EventArgs {
+    /// The events configuration, when a NATS URL turns events on.
+    pub fn config(&self) -> Option<EventsConfig> {
+        let url = self.nats.nats_url.clone()?;
+        Some(EventsConfig {
+            stream: self.nats.nats_stream.clone(),
+            subject_prefix: self.nats.nats_subject_prefix.clone(),
+            format: self.events_format,
+            retention: Duration::from_secs(self.outbox_retention_hours.saturating_mul(3600)),
+            sweep_interval: Duration::from_secs(self.expiry_sweep_seconds.max(1)),
+            ..EventsConfig::new(url)
+        })
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Print events from the stream as JSON lines (CloudEvents JSON, the
+    /// event in its protobuf JSON form as `data`).
+    Tail {
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// Only this org's events.
+        #[arg(long)]
+        org: Option<i32>,
+        /// Only events of this kind: customer_enrolled, badge_earned,
+        /// badge_earn_revoked, badge_award_expired, badge_activation_changed.
+        #[arg(long)]
+        event: Option<String>,
+        /// From the first event the stream holds (default: only new ones).
+        #[arg(long, conflicts_with = "last")]
+        all: bool,
+        /// From the latest event the stream holds that matches.
+        #[arg(long)]
+        last: bool,
+        /// Stop after this many events.
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Stop when no event came for this long (s).
+        #[arg(long)]
+        idle_seconds: Option<u64>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -231,6 +318,9 @@ pub struct ServeArgs {
     /// How long shutdown waits for calls in flight before it gives up (s).
     #[arg(long, env = "BADGES_SHUTDOWN_GRACE_SECONDS", default_value_t = ServeOptions::DEFAULT.grace.as_secs())]
     pub shutdown_grace_seconds: u64,
+
+    #[command(flatten)]
+    pub events: EventArgs,
 }
 
 impl ServeArgs {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod grpc;
 pub mod limits;
 pub mod observe;

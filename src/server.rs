@@ -87,6 +87,8 @@ pub async fn serve(
         service,
         gate,
         store,
+        clock,
+        events,
     } = app;
     let grace = options.grace;
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -112,6 +114,27 @@ pub async fn serve(
         reporter.clone(),
         stopping_rx.clone(),
     ));
+    // Events: the relay and the expiry sweeper, until the server has stopped.
+    let (events_stop, events_stopped) = watch::channel(false);
+    let mut event_tasks = Vec::new();
+    if let Some((config, stats)) = &events {
+        event_tasks.push(tokio::spawn(
+            crate::events::relay::Relay::new(
+                store.clone(),
+                config.clone(),
+                stats.clone(),
+                clock.clone(),
+            )
+            .run(events_stopped.clone()),
+        ));
+        event_tasks.push(tokio::spawn(crate::events::sweeper::run(
+            store.clone(),
+            config.clone(),
+            stats.clone(),
+            clock.clone(),
+            events_stopped,
+        )));
+    }
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
@@ -157,6 +180,9 @@ pub async fn serve(
         store.clone(),
         gate.authenticator().clone(),
         service.catalogues().clone(),
+        events
+            .as_ref()
+            .map(|(_, stats)| (stats.clone(), clock.clone())),
     );
     let observer = Observer::new(
         metrics.clone(),
@@ -213,6 +239,12 @@ pub async fn serve(
         }
     };
     watcher.abort();
+    // Calls have finished: what they recorded is committed. The relay gives
+    // its lease up, so another process publishes the rest at once.
+    let _ = events_stop.send(true);
+    for task in event_tasks {
+        let _ = task.await;
+    }
     Ok(outcome?)
 }
 

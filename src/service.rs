@@ -167,7 +167,7 @@ impl BadgeService {
 
     pub async fn revoke(&self, p: &Principal, c: RevokeCommand) -> Result<()> {
         invalid_unless_empty(admin::validate_revoke(&c))?;
-        self.store.revoke(p, &c).await
+        self.store.revoke(p, &c, self.clock.now()).await
     }
 
     pub async fn import(

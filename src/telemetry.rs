@@ -15,6 +15,8 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::domain::clock::SharedClock;
+use crate::events::EventStats;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -136,10 +138,16 @@ pub struct Metrics {
     store: Store,
     auth: Arc<Authenticator>,
     catalogues: Catalogues,
+    events: Option<(EventStats, SharedClock)>,
 }
 
 impl Metrics {
-    pub fn new(store: Store, auth: Arc<Authenticator>, catalogues: Catalogues) -> Arc<Self> {
+    pub fn new(
+        store: Store,
+        auth: Arc<Authenticator>,
+        catalogues: Catalogues,
+        events: Option<(EventStats, SharedClock)>,
+    ) -> Arc<Self> {
         let mut registry = Registry::with_prefix("badges");
         let requests = Family::<CallLabels, Counter>::default();
         let latency = Family::<CallLabels, Histogram>::new_with_constructor(|| {
@@ -230,6 +238,40 @@ impl Metrics {
             "Usernames the credential-failure lockout tracks",
             lockout_usernames.clone(),
         );
+        if let Some((e, _)) = &events {
+            let e = e.clone();
+            registry.register(
+                "events_published",
+                "Events acknowledged by NATS JetStream (republished duplicates included)",
+                e.published,
+            );
+            registry.register(
+                "events_duplicates_dropped",
+                "Republished events JetStream dropped as duplicates of one it holds",
+                e.duplicates,
+            );
+            registry.register(
+                "events_publish_failures",
+                "Attempts to publish events that failed and were retried",
+                e.failures,
+            );
+            registry.register(
+                "events_expiries_recorded",
+                "BadgeAwardExpired events recorded by this process's sweeper",
+                e.expiries,
+            );
+            registry.register(
+                "outbox_pending_events",
+                "Events in the outbox not yet published (the whole database)",
+                e.pending,
+            );
+            registry.register(
+                "outbox_lag_seconds",
+                "Age of the oldest unpublished event; 0 when none",
+                e.lag_seconds,
+            );
+            registry.register("nats_connected", "1 while connected to NATS", e.connected);
+        }
         Arc::new(Metrics {
             registry,
             requests,
@@ -242,6 +284,7 @@ impl Metrics {
             store,
             auth,
             catalogues,
+            events,
         })
     }
 
@@ -261,6 +304,13 @@ impl Metrics {
         self.pool_idle.set(pool.idle as i64);
         self.pool_max.set(i64::from(pool.max));
         self.lockout_usernames.set(self.auth.lockout().len() as i64);
+        if let Some((stats, clock)) = &self.events
+            && let Ok(backlog) = self.store.outbox_backlog().await
+        {
+            stats.pending.set(backlog.pending);
+            let age = backlog.oldest.map_or(0, |t| (clock.now().0 - t.0).max(0));
+            stats.lag_seconds.set(age / 1_000_000);
+        }
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();

@@ -11,6 +11,7 @@ mod m20261126_000002_writes;
 mod m20261203_000003_client_generation;
 mod m20261203_000004_catalogue_version;
 mod m20261203_000005_enrolment_ids;
+mod m20261203_000006_outbox;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_client_generation::Migration),
             Box::new(m20261203_000004_catalogue_version::Migration),
             Box::new(m20261203_000005_enrolment_ids::Migration),
+            Box::new(m20261203_000006_outbox::Migration),
         ]
     }
 }

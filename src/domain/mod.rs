@@ -7,6 +7,7 @@ pub mod clock;
 pub mod cursor;
 pub mod detail;
 pub mod enums;
+pub mod events;
 pub mod fields;
 pub mod ids;
 pub mod list;

@@ -37,6 +37,15 @@ impl Micros {
             .map(Micros)
     }
 
+    /// RFC 3339 in UTC with as many fraction digits as it needs
+    /// (`2024-12-31T23:59:50.500Z`), or the micros as text if out of range.
+    pub fn to_rfc3339(self) -> String {
+        DateTime::<Utc>::from_timestamp_micros(self.0).map_or_else(
+            || self.0.to_string(),
+            |t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        )
+    }
+
     /// Parses ISO 8601 / RFC 3339 (`2024-01-31T10:00:00.000Z`); an offset other
     /// than `Z` is converted to UTC.
     pub fn parse_iso(s: &str) -> Option<Self> {

@@ -1,7 +1,7 @@
 //! The gRPC transport: proto messages in, the shared service, proto out.
 
 pub mod admin;
-mod convert;
+pub(crate) mod convert;
 pub mod status;
 
 use std::sync::Arc;

@@ -30,7 +30,9 @@ use crate::domain::admin::{
     ClaimCommand, EarnCommand, EarnOutcome, EnrolCommand, EnrolOutcome, GroupView, ImportItem,
     ImportOutcome, NewBadgeCommand, NewGroupCommand, RevokeCommand, UpsertCustomerCommand, problem,
 };
+use crate::domain::detail::TriggeredBy;
 use crate::domain::enums::{EarnType, Owner};
+use crate::domain::events::Event;
 use crate::domain::ids::new_object_id;
 use crate::domain::list::{Claim, Image};
 use crate::domain::rules::{self, BadgeRules, ClaimChange, ClaimState, Enrolment};
@@ -341,19 +343,25 @@ impl Store {
     ) -> Result<BadgeDefinition> {
         let org = p.org_id;
         let txn = self.write_txn_as(p).await?;
-        let updated = badge::Entity::update_many()
+        let before = self.find_badge(&txn, org, id).await?;
+        badge::Entity::update_many()
             .col_expr(badge::Column::Active, Expr::value(active))
             .col_expr(badge::Column::LastUpdatedOn, Expr::value(now.0))
             .filter(badge::Column::Id.eq(id))
             .filter(badge::Column::OrgId.eq(org))
             .exec(&txn)
             .await?;
-        if updated.rows_affected == 0 {
-            return Err(badge_not_found());
-        }
         let view = self.badge_definition(&txn, org, id).await?;
         super::bump_catalogue(&txn, org).await?;
+        if before.active != active {
+            let event = Event::BadgeActivationChanged {
+                badge_id: id.to_owned(),
+                active,
+            };
+            self.record(&txn, org, now, vec![event]).await?;
+        }
         txn.commit().await?;
+        self.ring();
         Ok(view)
     }
 
@@ -486,22 +494,6 @@ impl Store {
         Ok(())
     }
 
-    async fn existing_customers(
-        &self,
-        txn: &DatabaseTransaction,
-        org: i32,
-        ids: &[i64],
-    ) -> Result<HashSet<i64>> {
-        Ok(customer::Entity::find()
-            .filter(customer::Column::OrgId.eq(org))
-            .filter(customer::Column::CustomerId.is_in(ids.iter().copied()))
-            .all(txn)
-            .await?
-            .into_iter()
-            .map(|c| c.customer_id)
-            .collect())
-    }
-
     pub async fn enrol(
         &self,
         p: &Principal,
@@ -520,7 +512,7 @@ impl Store {
         if !problems.is_empty() {
             return Err(Error::Invalid(problems));
         }
-        let existing = self.existing_customers(&txn, org, &c.customers).await?;
+        let existing = self.lock_customers(&txn, org, &c.customers).await?;
         // The latest enrolment of each customer in this badge.
         let mut latest: HashMap<i64, Enrolment> = HashMap::new();
         for e in enrolment::Entity::find()
@@ -536,6 +528,7 @@ impl Store {
         }
         let mut outcomes = Vec::with_capacity(c.customers.len());
         let mut rows = Vec::new();
+        let mut events = Vec::new();
         let mut seen = HashSet::new();
         for &customer_id in &c.customers {
             let repeated = !seen.insert(customer_id);
@@ -553,6 +546,14 @@ impl Store {
                 }),
                 None => {
                     let expires = badge.enrolment_expiry(now);
+                    let issued_badge_id = new_object_id(now);
+                    events.push(Event::CustomerEnrolled {
+                        customer_id,
+                        badge_id: c.badge_id.clone(),
+                        issued_badge_id: issued_badge_id.clone(),
+                        occurred_at: c.issued_at.unwrap_or(now),
+                        expires_on: expires,
+                    });
                     rows.push(enrolment::ActiveModel {
                         org_id: Set(org),
                         badge_id: Set(c.badge_id.clone()),
@@ -562,7 +563,7 @@ impl Store {
                         revoked: Set(false),
                         request_id: Set(c.request_id.clone()),
                         event_at: Set(Some(c.issued_at.unwrap_or(now).0)),
-                        issued_badge_id: Set(Some(new_object_id(now))),
+                        issued_badge_id: Set(Some(issued_badge_id)),
                         ..Default::default()
                     });
                     outcomes.push(EnrolOutcome {
@@ -578,10 +579,12 @@ impl Store {
                 .exec_without_returning(&txn)
                 .await?;
         }
+        self.record(&txn, org, now, events).await?;
         if let Some(rid) = request {
             self.store_answer(&txn, org, KIND, rid, &outcomes).await?;
         }
         txn.commit().await?;
+        self.ring();
         Ok(outcomes)
     }
 
@@ -595,7 +598,7 @@ impl Store {
         };
         let badge = badge_rules(&self.find_badge(&txn, org, &c.badge_id).await?)?;
         if !self
-            .existing_customers(&txn, org, &[c.customer_id])
+            .lock_customers(&txn, org, &[c.customer_id])
             .await?
             .contains(&c.customer_id)
         {
@@ -633,6 +636,21 @@ impl Store {
         })
         .exec_without_returning(&txn)
         .await?;
+        let event = Event::BadgeEarned {
+            customer_id: c.customer_id,
+            badge_id: c.badge_id.clone(),
+            earned_badge_id: earned_badge_id.clone(),
+            occurred_at: event_at,
+            expires_on,
+            triggered_by: c
+                .triggered_by
+                .as_ref()
+                .map(|(owner, reference)| TriggeredBy {
+                    owner_type: *owner,
+                    reference_id: Some(reference.clone()),
+                }),
+        };
+        self.record(&txn, org, now, vec![event]).await?;
         let outcome = EarnOutcome {
             badge_id: c.badge_id.clone(),
             customer_id: c.customer_id,
@@ -644,12 +662,14 @@ impl Store {
             self.store_answer(&txn, org, KIND, rid, &outcome).await?;
         }
         txn.commit().await?;
+        self.ring();
         Ok(outcome)
     }
 
-    pub async fn revoke(&self, p: &Principal, c: &RevokeCommand) -> Result<()> {
+    pub async fn revoke(&self, p: &Principal, c: &RevokeCommand, now: Micros) -> Result<()> {
         let org = p.org_id;
         let txn = self.write_txn_as(p).await?;
+        self.lock_customers(&txn, org, &[c.customer_id]).await?;
         let updated = award::Entity::update_many()
             .col_expr(award::Column::Revoked, Expr::value(true))
             .filter(award::Column::OrgId.eq(org))
@@ -666,7 +686,14 @@ impl Store {
                 "earnedBadgeId",
             )]));
         }
+        let event = Event::BadgeEarnRevoked {
+            customer_id: c.customer_id,
+            badge_id: c.badge_id.clone(),
+            earned_badge_id: c.earned_badge_id.clone(),
+        };
+        self.record(&txn, org, now, vec![event]).await?;
         txn.commit().await?;
+        self.ring();
         Ok(())
     }
 
@@ -690,10 +717,11 @@ impl Store {
             .map(|b| Ok((b.id.clone(), badge_rules(b)?)))
             .collect::<Result<_>>()?;
         let customer_ids: Vec<i64> = items.iter().map(|i| i.customer_id).collect();
-        let customers = self.existing_customers(&txn, org, &customer_ids).await?;
+        let customers = self.lock_customers(&txn, org, &customer_ids).await?;
 
         let mut outcomes = Vec::with_capacity(items.len());
         let mut rows = Vec::new();
+        let mut events = Vec::new();
         for item in items {
             let badge = badges.get(&item.badge_id);
             let problems = rules::check_import(badge, customers.contains(&item.customer_id), item);
@@ -721,6 +749,17 @@ impl Store {
                 triggered_by_reference: Set(None),
                 ..Default::default()
             });
+            events.push(Event::BadgeEarned {
+                customer_id: item.customer_id,
+                badge_id: item.badge_id.clone(),
+                earned_badge_id: earned_badge_id.clone(),
+                occurred_at: item.event_at,
+                expires_on,
+                triggered_by: Some(TriggeredBy {
+                    owner_type: Owner::HistoricalImport,
+                    reference_id: None,
+                }),
+            });
             outcomes.push(ImportOutcome {
                 badge_id: item.badge_id.clone(),
                 customer_id: item.customer_id,
@@ -732,7 +771,9 @@ impl Store {
                 .exec_without_returning(&txn)
                 .await?;
         }
+        self.record(&txn, org, now, events).await?;
         txn.commit().await?;
+        self.ring();
         Ok(outcomes)
     }
 }

@@ -11,3 +11,4 @@ pub mod customer;
 pub mod enrolment;
 pub mod idempotency_key;
 pub mod org;
+pub mod outbox;

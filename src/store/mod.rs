@@ -6,6 +6,7 @@ mod dialect;
 pub mod entity;
 mod expiry;
 mod list;
+mod outbox;
 
 pub use list::{CustomerRead, Scope, catalogue_statements, customer_state_statement};
 mod sql;
@@ -24,6 +25,7 @@ use crate::auth::Principal;
 use crate::error::{Error, Result};
 
 pub use dialect::{Dialect, Failure};
+pub use outbox::{OutboxBacklog, OutboxRow};
 pub use writes::{
     NewApiClient, NewAward, NewBadge, NewCustomer, NewEnrolment, NewGroup, NewOrg, SeedTxn, Writer,
 };
@@ -70,6 +72,7 @@ pub struct Store {
     dialect: Dialect,
     db: DatabaseConnection,
     writer: DatabaseConnection,
+    events: std::sync::Arc<outbox::EventsSwitch>,
 }
 
 impl Store {
@@ -92,6 +95,7 @@ impl Store {
             dialect,
             db,
             writer,
+            events: outbox::switch(),
         })
     }
 

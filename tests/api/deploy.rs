@@ -187,8 +187,8 @@ fn manifests_match_the_binary() {
                 .collect();
             assert_eq!(
                 secret_keys,
-                ["badges"],
-                "the database URL comes from the one Secret"
+                ["badges", "badges"],
+                "the database URL and the NATS URL come from the one Secret"
             );
         }
     }

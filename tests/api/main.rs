@@ -12,6 +12,7 @@ mod deploy;
 mod detail;
 mod differential;
 mod errors;
+mod events;
 mod faults;
 mod isolation;
 mod limits;

@@ -16,6 +16,8 @@ pub struct Model {
     pub request_id: Option<String>,
     pub triggered_by_owner: Option<String>,
     pub triggered_by_reference: Option<String>,
+    /// Whether its BadgeAwardExpired event is recorded (in the outbox).
+    pub expiry_recorded: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fixture;
+pub mod nats;
 pub mod openapi;
 
 use std::future::Future;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use badges::app::App;
 use badges::auth::TokenKeys;
 use badges::domain::{FixedClock, Micros};
+use badges::events::EventsConfig;
 use badges::limits::Limits;
 use badges::proto::customer_badge_service_client::CustomerBadgeServiceClient;
 use badges::server::ServeOptions;
@@ -137,7 +139,7 @@ impl TestDb {
     }
 }
 
-fn rand_suffix() -> u32 {
+pub fn rand_suffix() -> u32 {
     use std::time::{SystemTime, UNIX_EPOCH};
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -351,14 +353,47 @@ impl TestServer {
         limits: Limits,
         options: ServeOptions,
     ) -> TestServer {
+        Self::serve_with_events(store, db, now, limits, options, None).await
+    }
+
+    /// A server over a fresh, migrated database that publishes events.
+    pub async fn start_with_events(
+        backend: Backend,
+        now: Micros,
+        events: EventsConfig,
+    ) -> TestServer {
+        let db = TestDb::new(backend).await;
+        let settings = PoolSettings::default();
+        store::migrate(&db.url, &settings).await.expect("migrate");
+        let store = Store::connect(&db.url, &settings).await.expect("connect");
+        let options = ServeOptions {
+            grace: Duration::from_secs(5),
+            ..Default::default()
+        };
+        Self::serve_with_events(store, db, now, Limits::DEFAULT, options, Some(events)).await
+    }
+
+    /// Serves `store` (already migrated) on a fresh port, with events on
+    /// when `events` says where.
+    pub async fn serve_with_events(
+        store: Store,
+        db: TestDb,
+        now: Micros,
+        limits: Limits,
+        options: ServeOptions,
+        events: Option<EventsConfig>,
+    ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let app = App::new(
+        let mut app = App::new(
             store.clone(),
             Arc::new(FixedClock(now)),
             TokenKeys::new(TOKEN_KEY, 3600),
             &limits,
         );
+        if let Some(events) = events {
+            app = app.with_events(events);
+        }
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(badges::server::serve(
             listener,

@@ -1,0 +1,234 @@
+//! The relay: publishes the outbox to NATS JetStream, in the order events
+//! were recorded, and marks what JetStream acknowledged.
+//!
+//! One relay per database publishes at a time: it holds the lease
+//! (`relay_lease`, renewed while it runs, given up at shutdown, taken over by
+//! another process once it lapses). Events are published one after the other,
+//! each acknowledged before the next is sent, so a customer's events reach
+//! the stream in their order even across failures; an event whose
+//! acknowledgement was lost is sent again with the same `Nats-Msg-Id`, which
+//! JetStream's duplicate window drops. While NATS is unreachable the relay
+//! retries with a growing pause (at most [`MAX_BACKOFF`]); writes do not wait
+//! for it.
+
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, message::PublishMessage, stream};
+use tokio::sync::watch;
+
+use super::{EventStats, EventsConfig, wire};
+use crate::domain::Micros;
+use crate::domain::clock::SharedClock;
+use crate::store::Store;
+
+/// Events read from the outbox at a time.
+const BATCH: u64 = 256;
+/// How often an idle relay looks for events written by other processes, and
+/// a process without the lease looks whether it lapsed.
+const POLL: Duration = Duration::from_millis(250);
+/// How long a lease lasts unless renewed; it is renewed when a third is left.
+const LEASE: Duration = Duration::from_secs(15);
+/// The longest pause between attempts while NATS fails.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// How long JetStream keeps an event id to drop a republished event.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
+/// How often published events past the retention are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+pub struct Relay {
+    store: Store,
+    config: EventsConfig,
+    stats: EventStats,
+    clock: SharedClock,
+    /// Who this process is in the lease table.
+    holder: String,
+}
+
+impl Relay {
+    pub fn new(store: Store, config: EventsConfig, stats: EventStats, clock: SharedClock) -> Self {
+        let holder = crate::domain::ids::new_object_id(clock.now());
+        Relay {
+            store,
+            config,
+            stats,
+            clock,
+            holder,
+        }
+    }
+
+    /// Runs until `stop` turns true.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let stats = self.stats.clone();
+        let connect = async_nats::ConnectOptions::new()
+            .name("badges")
+            .retry_on_initial_connect()
+            .max_reconnects(None)
+            .reconnect_delay_callback(|attempts| {
+                Duration::from_millis(100u64.saturating_mul(1 << attempts.min(5))).min(MAX_BACKOFF)
+            })
+            .event_callback(move |event| {
+                let stats = stats.clone();
+                async move {
+                    match event {
+                        async_nats::Event::Connected => {
+                            stats.connected.set(1);
+                            tracing::info!("connected to NATS");
+                        }
+                        async_nats::Event::Disconnected => {
+                            stats.connected.set(0);
+                            tracing::warn!("disconnected from NATS; events wait in the outbox");
+                        }
+                        other => tracing::info!(event = %other, "NATS"),
+                    }
+                }
+            })
+            .connect(self.config.nats_url.expose())
+            .await;
+        let client = match connect {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "the NATS URL is unusable; no events are published");
+                return;
+            }
+        };
+        let js = jetstream::new(client);
+        let mut stream_ready = false;
+        let mut backoff = POLL;
+        let mut holds_until = Micros(0);
+        // Pruning runs on this process's monotonic clock; the lease on the
+        // service clock, which every process shares.
+        let mut pruned_at: Option<Instant> = None;
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let now = self.clock.now();
+            let outcome = async {
+                if !stream_ready {
+                    self.ensure_stream(&js).await?;
+                    stream_ready = true;
+                }
+                if holds_until.0 - now.0 < micros(LEASE) / 3 {
+                    let until = Micros(now.0 + micros(LEASE));
+                    holds_until = if self
+                        .store
+                        .take_relay_lease(&self.holder, now, until)
+                        .await?
+                    {
+                        until
+                    } else {
+                        Micros(0)
+                    };
+                }
+                if holds_until <= now {
+                    return Ok::<_, anyhow::Error>(false);
+                }
+                if pruned_at.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                    let before = Micros(now.0 - micros(self.config.retention));
+                    let pruned = self.store.prune_published(before).await?;
+                    if pruned > 0 {
+                        tracing::debug!(pruned, "pruned published events");
+                    }
+                    pruned_at = Some(Instant::now());
+                }
+                self.publish_batch(&js).await
+            }
+            .await;
+            let failing = outcome.is_err();
+            let wait = match outcome {
+                Ok(true) => {
+                    backoff = POLL;
+                    continue;
+                }
+                Ok(false) => {
+                    backoff = POLL;
+                    POLL
+                }
+                Err(e) => {
+                    self.stats.failures.inc();
+                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "publishing events failed");
+                    // The stream may be what is missing: make sure of it again.
+                    stream_ready = false;
+                    let wait = backoff;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    wait
+                }
+            };
+            // A new event wakes the relay, unless it is waiting out a failure.
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.store.events_written(), if !failing => {}
+                _ = stop.changed() => {}
+            }
+        }
+        if holds_until > self.clock.now()
+            && let Err(e) = self.store.release_relay_lease(&self.holder).await
+        {
+            tracing::warn!(error = %e, "giving up the relay lease");
+        }
+    }
+
+    /// Creates the stream, or brings its subjects and duplicate window to
+    /// what this service needs.
+    async fn ensure_stream(&self, js: &jetstream::Context) -> anyhow::Result<()> {
+        js.create_or_update_stream(stream::Config {
+            name: self.config.stream.clone(),
+            subjects: vec![self.config.stream_subjects()],
+            duplicate_window: DUPLICATE_WINDOW,
+            ..Default::default()
+        })
+        .await?;
+        tracing::info!(
+            stream = %self.config.stream,
+            subjects = %self.config.stream_subjects(),
+            "JetStream stream ready"
+        );
+        Ok(())
+    }
+
+    /// Publishes the oldest unpublished events, each acknowledged before the
+    /// next is sent, and marks those acknowledged; whether more may wait.
+    async fn publish_batch(&self, js: &jetstream::Context) -> anyhow::Result<bool> {
+        let rows = self.store.pending_events(BATCH).await?;
+        let mut acked = Vec::with_capacity(rows.len());
+        let mut failure = None;
+        for row in &rows {
+            let out = wire::outgoing(row, &self.config.subject_prefix, self.config.format)?;
+            let sent = async {
+                let ack = js
+                    .send_publish(
+                        out.subject,
+                        PublishMessage::build()
+                            .payload(out.body)
+                            .headers(out.headers),
+                    )
+                    .await?
+                    .await?;
+                Ok::<_, anyhow::Error>(ack)
+            }
+            .await;
+            match sent {
+                Ok(ack) => {
+                    self.stats.published.inc();
+                    if ack.duplicate {
+                        self.stats.duplicates.inc();
+                    }
+                    acked.push(row.id);
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        self.store.mark_published(&acked, self.clock.now()).await?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(rows.len() as u64 == BATCH),
+        }
+    }
+}
