@@ -111,11 +111,16 @@ struct CountRow {
 struct DetailRow {
     kind: i32,
     badge_id: String,
-    a: String,
-    b: Option<String>,
-    c: Option<String>,
-    d: Option<String>,
-    flag: bool,
+    /// The image's name, the owner, or the claim's owner type.
+    name_or_owner: String,
+    /// The image's file service handle, or the claim's reference id.
+    handle_or_reference: Option<String>,
+    /// The image's URL.
+    url: Option<String>,
+    /// The image's tag.
+    tag: Option<String>,
+    /// Whether the claim is active.
+    is_active: bool,
 }
 
 /// The customer's id in `org`, or `None` when no customer of that org
@@ -211,19 +216,19 @@ async fn assemble(
     {
         match d.kind {
             0 => images.entry(d.badge_id).or_default().push(Image {
-                name: d.a,
-                file_svc_handle: d.b.unwrap_or_default(),
-                url: d.c.unwrap_or_default(),
-                tag: d.d.unwrap_or_default(),
+                name: d.name_or_owner,
+                file_svc_handle: d.handle_or_reference.unwrap_or_default(),
+                url: d.url.unwrap_or_default(),
+                tag: d.tag.unwrap_or_default(),
             }),
             1 => owners
                 .entry(d.badge_id)
                 .or_default()
-                .push(stored(Owner::parse(&d.a), &d.a)?),
+                .push(stored(Owner::parse(&d.name_or_owner), &d.name_or_owner)?),
             _ => claims.entry(d.badge_id).or_default().push(Claim {
-                owner_type: stored(Owner::parse(&d.a), &d.a)?,
-                reference_id: d.b.unwrap_or_default(),
-                is_active: d.flag,
+                owner_type: stored(Owner::parse(&d.name_or_owner), &d.name_or_owner)?,
+                reference_id: d.handle_or_reference.unwrap_or_default(),
+                is_active: d.is_active,
             }),
         }
     }
@@ -288,8 +293,9 @@ fn customer_query(org: i32, customer: &CustomerRef) -> Select<customer::Entity> 
 fn details_statement(backend: DbBackend, ids: &[String]) -> Statement {
     let mut sql = Sql::new(backend);
     sql.push(
-        "SELECT 0 AS kind, badge_id, id AS seq, name AS a, file_svc_handle AS b, url AS c, \
-         tag AS d, FALSE AS flag FROM badge_images WHERE badge_id IN ",
+        "SELECT 0 AS kind, badge_id, id AS seq, name AS name_or_owner, \
+         file_svc_handle AS handle_or_reference, url, tag, FALSE AS is_active \
+         FROM badge_images WHERE badge_id IN ",
     )
     .bind_list(ids.iter().map(String::as_str))
     .push(
