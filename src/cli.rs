@@ -217,6 +217,15 @@ async fn serve(
     let mut app = App::new(store, clock, keys, &args.limits());
     match args.events.config() {
         Some(events) => {
+            // The URL may hold a password: the error does not repeat it.
+            anyhow::ensure!(
+                events
+                    .nats_url
+                    .expose()
+                    .parse::<async_nats::ServerAddr>()
+                    .is_ok(),
+                "BADGES_NATS_URL is not a NATS server URL (nats://HOST:PORT)"
+            );
             tracing::info!(stream = %events.stream, subjects = %events.stream_subjects(), "events on: writes record them, the relay publishes them to NATS");
             app = app.with_events(events);
         }

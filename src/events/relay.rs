@@ -23,9 +23,9 @@ use crate::store::Store;
 
 /// Events read from the outbox at a time.
 const BATCH: u64 = 256;
-/// How often an idle relay looks for events written by other processes, and
-/// a process without the lease looks whether it lapsed.
-const POLL: Duration = Duration::from_millis(250);
+/// How often the relay looks for events written by other processes (its
+/// own process's writes wake it at once).
+const POLL: Duration = Duration::from_millis(500);
 /// How long a lease lasts unless renewed; it is renewed when a third is left.
 const LEASE: Duration = Duration::from_secs(15);
 /// The longest pause between attempts while NATS fails.
@@ -99,6 +99,8 @@ impl Relay {
         let mut stream_ready = false;
         let mut backoff = POLL;
         let mut holds_until = Micros(0);
+        // A process without the lease looks whether it lapsed this often.
+        let mut lease_tried: Option<Instant> = None;
         // Pruning runs on this process's monotonic clock; the lease on the
         // service clock, which every process shares.
         let mut pruned_at: Option<Instant> = None;
@@ -112,7 +114,10 @@ impl Relay {
                     self.ensure_stream(&js).await?;
                     stream_ready = true;
                 }
-                if holds_until.0 - now.0 < micros(LEASE) / 3 {
+                let holding = holds_until > now;
+                let due = lease_tried.is_none_or(|t| t.elapsed() >= LEASE / 3);
+                if (holding && holds_until.0 - now.0 < micros(LEASE) / 3) || (!holding && due) {
+                    lease_tried = Some(Instant::now());
                     let until = Micros(now.0 + micros(LEASE));
                     holds_until = if self
                         .store
