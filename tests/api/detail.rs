@@ -28,22 +28,14 @@ fn detail_url(server: &TestServer, customer: &str, badge: &str, query: &str) -> 
 }
 
 /// GET with Basic credentials and extra headers, checked against the
-/// OpenAPI document: status and body.
+/// OpenAPI document (the REST tests' own helper): status and body.
 async fn get(
     url: &str,
     creds: Option<(&str, &str)>,
     headers: &[(&str, &str)],
 ) -> (StatusCode, Value) {
-    let mut req = reqwest::Client::new().get(url);
-    if let Some(c) = creds {
-        req = req.header("authorization", basic(c));
-    }
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let resp = req.checked().await.unwrap();
-    let status = resp.status();
-    (status, resp.json().await.unwrap())
+    let (status, _, body) = crate::rest::get(url, creds, headers).await;
+    (status, body)
 }
 
 /// The JSON number of an instant `offset` µs from NOW, as the wire has it.

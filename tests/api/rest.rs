@@ -28,7 +28,7 @@ fn list_url(server: &TestServer, customer: &str, query: &str) -> String {
 
 /// GET with Basic credentials (the answer checked against the OpenAPI
 /// document); returns status, headers and body.
-async fn get(
+pub(crate) async fn get(
     url: &str,
     creds: Option<(&str, &str)>,
     headers: &[(&str, &str)],
