@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::auth::{TokenKeys, generate_secret, hash_secret};
 use crate::config::{Cli, ClientCommand, Command, EventsCommand, OrgCommand, Right, ServeArgs};
 use crate::domain::{Clock, SystemClock};
-use crate::events::tail::From;
+use crate::events::tail::Start;
 use crate::store::{self, Dialect, NewApiClient, NewOrg, Store};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -42,12 +42,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 subject_prefix: nats.nats_subject_prefix,
                 org,
                 event,
-                from: if all {
-                    From::First
+                start: if all {
+                    Start::First
                 } else if last {
-                    From::Latest
+                    Start::Latest
                 } else {
-                    From::New
+                    Start::New
                 },
                 limit,
                 idle: idle_seconds.map(std::time::Duration::from_secs),

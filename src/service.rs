@@ -12,9 +12,10 @@ use crate::domain::admin::{
     GroupView, ImportItemRequest, ImportOutcome, NewBadgeRequest, NewGroupCommand, RevokeCommand,
     UpsertCustomerCommand,
 };
+use crate::domain::catalogue::{Catalogue, CustomerState};
 use crate::domain::clock::SharedClock;
-use crate::domain::detail::{self, BadgeDetail, DetailParams};
-use crate::domain::list::{self, ListPage, ListParams};
+use crate::domain::detail::{self, BadgeDetail, DetailParams, History};
+use crate::domain::list::{self, CustomerRef, ListPage, ListParams};
 use crate::domain::page;
 use crate::error::{Error, Result};
 use crate::store::{Scope, Store};
@@ -63,17 +64,7 @@ impl BadgeService {
     ) -> Result<ListPage> {
         let query = list::validate(params).map_err(Error::Invalid)?;
         let now = self.clock.now();
-        let read = self
-            .store
-            .read_customer(p, &query.customer, Scope::All)
-            .await?;
-        let state = read
-            .state
-            .ok_or_else(|| Error::NotFound(Problem::customer_not_found()))?;
-        let catalogue = self
-            .catalogues
-            .get(&self.store, p.org_id, read.catalogue_version)
-            .await?;
+        let (catalogue, state, _) = self.read(p, &query.customer, Scope::All).await?;
         Ok(page::page(&catalogue, &state, &query, now))
     }
 
@@ -92,7 +83,21 @@ impl BadgeService {
             id: &query.badge_id,
             history: query.include_statistics,
         };
-        let read = self.store.read_customer(p, &query.customer, scope).await?;
+        let (catalogue, state, history) = self.read(p, &query.customer, scope).await?;
+        detail::detail(&catalogue, &state, &query.badge_id, history, now)
+            .ok_or_else(|| Error::NotFound(detail::badge_not_found()))
+    }
+
+    /// What a read call needs: the customer's state (and history, when the
+    /// scope asks) in one round trip, then the org's catalogue at the version
+    /// that round trip saw; 1026 when the customer is not in the caller's org.
+    async fn read(
+        &self,
+        p: &Principal,
+        customer: &CustomerRef,
+        scope: Scope<'_>,
+    ) -> Result<(Arc<Catalogue>, CustomerState, Option<History>)> {
+        let read = self.store.read_customer(p, customer, scope).await?;
         let state = read
             .state
             .ok_or_else(|| Error::NotFound(Problem::customer_not_found()))?;
@@ -100,8 +105,7 @@ impl BadgeService {
             .catalogues
             .get(&self.store, p.org_id, read.catalogue_version)
             .await?;
-        detail::detail(&catalogue, &state, &query.badge_id, read.history, now)
-            .ok_or_else(|| Error::NotFound(detail::badge_not_found()))
+        Ok((catalogue, state, read.history))
     }
 
     /// Trades a client's key and secret for an OAuth token.

@@ -15,7 +15,7 @@ use crate::domain::events::EventKind;
 
 /// Where a tail begins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum From {
+pub enum Start {
     /// The first event the stream holds.
     First,
     /// The latest event that matches.
@@ -35,7 +35,7 @@ pub struct Tail {
     /// Only events of this kind (its subject token, e.g. `badge_earned`).
     pub event: Option<String>,
     /// Where in the stream to begin.
-    pub from: From,
+    pub start: Start,
     /// Stop after this many events.
     pub limit: Option<u64>,
     /// Stop when no event came for this long.
@@ -72,10 +72,10 @@ impl Tail {
         let consumer = stream
             .create_consumer(consumer::pull::OrderedConfig {
                 filter_subject: self.filter(),
-                deliver_policy: match self.from {
-                    From::First => consumer::DeliverPolicy::All,
-                    From::Latest => consumer::DeliverPolicy::Last,
-                    From::New => consumer::DeliverPolicy::New,
+                deliver_policy: match self.start {
+                    Start::First => consumer::DeliverPolicy::All,
+                    Start::Latest => consumer::DeliverPolicy::Last,
+                    Start::New => consumer::DeliverPolicy::New,
                 },
                 ..Default::default()
             })

@@ -281,11 +281,7 @@ mod tests {
         assert_eq!(v["customerId"], "62090013");
         assert_eq!(v["occurredAt"], "2024-12-31T23:59:50.500Z");
         let back = read_body(EventKind::BadgeEarned, "application/json", &json.body).unwrap();
-        assert_eq!(back.encode_to_vec(), r_payload(&r));
-    }
-
-    fn r_payload(r: &Recorded) -> Vec<u8> {
-        encode(r)
+        assert_eq!(back.encode_to_vec(), encode(&r));
     }
 
     #[test]

@@ -530,6 +530,8 @@ impl Store {
         let mut rows = Vec::new();
         let mut events = Vec::new();
         let mut seen = HashSet::new();
+        // The issue event's time: the request's, else the recording's.
+        let issued = c.issued_at.unwrap_or(now);
         for &customer_id in &c.customers {
             let repeated = !seen.insert(customer_id);
             let verdict = rules::check_enrol_customer(
@@ -551,7 +553,7 @@ impl Store {
                         customer_id,
                         badge_id: c.badge_id.clone(),
                         issued_badge_id: issued_badge_id.clone(),
-                        occurred_at: c.issued_at.unwrap_or(now),
+                        occurred_at: issued,
                         expires_on: expires,
                     });
                     rows.push(enrolment::ActiveModel {
@@ -562,7 +564,7 @@ impl Store {
                         expires_at: Set(expires.map(|m| m.0)),
                         revoked: Set(false),
                         request_id: Set(c.request_id.clone()),
-                        event_at: Set(Some(c.issued_at.unwrap_or(now).0)),
+                        event_at: Set(Some(issued.0)),
                         issued_badge_id: Set(Some(issued_badge_id)),
                         ..Default::default()
                     });

@@ -383,10 +383,7 @@ async fn binary_world(db: &TestDb, base: &str, customers: i64) -> (String, (Stri
         client["secret"].as_str().unwrap().to_owned(),
     );
     let w = Caller::new(base.to_owned(), (&creds.0, &creds.1));
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = unix_now() as i64;
     let badge = w
         .badge(
             "Crash",
@@ -399,6 +396,21 @@ async fn binary_world(db: &TestDb, base: &str, customers: i64) -> (String, (Stri
         w.customer(c, &format!("c{c}@example.com")).await;
     }
     (badge, creds)
+}
+
+/// The real binary's environment: the test's stream and database.
+fn binary_env(stream: &TestStream, db: &TestDb) -> Vec<(&'static str, String)> {
+    let mut env = stream.env();
+    env.push(("BADGES_DATABASE_URL", db.url.clone()));
+    env
+}
+
+/// Seconds since the epoch, now (the real binary runs on the system clock).
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
 }
 
 fn binary_args(backend: Backend) -> Vec<&'static str> {
@@ -416,9 +428,7 @@ async fn a_process_killed_after_commits_loses_and_duplicates_no_event() {
     for backend in backends() {
         let db = TestDb::new(backend).await;
         let dir = tempfile::tempdir().unwrap();
-        let mut env = stream.env();
-        env.push(("BADGES_DATABASE_URL", db.url.clone()));
-        env.push(("RUST_LOG", "info".into()));
+        let env = binary_env(&stream, &db);
         let args = binary_args(backend);
         let first = Binary::spawn(&args, &env, &dir.path().join("first.log")).await;
         let (badge, creds) = binary_world(&db, &first.base, 10).await;
@@ -524,21 +534,10 @@ async fn a_process_killed_after_commits_loses_and_duplicates_no_event() {
         );
         assert_eq!(metric(&text, "badges_outbox_pending_events"), 0.0);
         drop(second);
-        // Start again from a fresh stream state for the next backend.
-        let _ = stream.count().await;
         db.cleanup().await;
-        stream_reset(&stream).await;
+        stream.purge().await;
     }
     stream.cleanup().await;
-}
-
-/// Empties the test's stream between backends.
-async fn stream_reset(stream: &TestStream) {
-    let client = async_nats::connect(stream.url.as_str()).await.unwrap();
-    let js = async_nats::jetstream::new(client);
-    if let Ok(s) = js.get_stream(&stream.name).await {
-        let _ = s.purge().await;
-    }
 }
 
 /// A TCP proxy in front of NATS that the test can cut and restore.
@@ -608,7 +607,7 @@ async fn writes_go_on_while_nats_is_cut_off_and_their_events_follow_in_order() {
         let mut proxy = Proxy::start(&stream.url).await;
         let server =
             TestServer::start_with_events(backend, NOW, stream.config_via(&proxy.url())).await;
-        let org = writer_org(&server).await;
+        writer_org(&server).await;
         let w = Caller::new(format!("http://{}", server.addr), WRITER);
         let badge = w
             .badge(
@@ -687,7 +686,6 @@ async fn writes_go_on_while_nats_is_cut_off_and_their_events_follow_in_order() {
             got, earned,
             "{backend:?}: every event, once, in the order recorded"
         );
-        let _ = org;
         server.stop().await.unwrap();
         proxy.cut();
     }
@@ -702,17 +700,13 @@ async fn two_processes_sweeping_record_one_expiry_per_award() {
     for backend in backends() {
         let db = TestDb::new(backend).await;
         let dir = tempfile::tempdir().unwrap();
-        let mut env = stream.env();
-        env.push(("BADGES_DATABASE_URL", db.url.clone()));
+        let env = binary_env(&stream, &db);
         let args = binary_args(backend);
         let a = Binary::spawn(&args, &env, &dir.path().join("a.log")).await;
         let b = Binary::spawn(&[], &env, &dir.path().join("b.log")).await;
         let (badge, creds) = binary_world(&db, &a.base, 6).await;
         let w = Caller::new(a.base.clone(), (&creds.0, &creds.1));
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64();
+        let now = unix_now();
         // Six awards that expire in two seconds, and one more that is revoked first.
         let items: Vec<Value> = (1..=7)
             .map(|c| json!({"badgeMetaId": badge, "customerId": (c - 1) % 6 + 1, "earnEventDate": now - 60.0, "earnExpiresOn": now + 2.0}))
@@ -762,7 +756,7 @@ async fn two_processes_sweeping_record_one_expiry_per_award() {
         drop(a);
         drop(b);
         db.cleanup().await;
-        stream_reset(&stream).await;
+        stream.purge().await;
     }
     stream.cleanup().await;
 }

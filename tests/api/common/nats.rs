@@ -151,6 +151,13 @@ impl TestStream {
         out
     }
 
+    /// Empties the stream (between backends of one test).
+    pub async fn purge(&self) {
+        if let Ok(s) = self.js.get_stream(&self.name).await {
+            let _ = s.purge().await;
+        }
+    }
+
     pub async fn cleanup(self) {
         let _ = self.js.delete_stream(&self.name).await;
     }
