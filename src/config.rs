@@ -149,6 +149,20 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The log filter when `RUST_LOG` is unset: `events tail` prints events
+    /// on stdout, so its stderr carries only what went wrong (not the NATS
+    /// client's connection notices, which would mix into a piped output).
+    pub fn default_log_filter(&self) -> &'static str {
+        match self {
+            Command::Events { .. } => "warn",
+            Command::Serve(_) | Command::Migrate | Command::Org { .. } | Command::Client { .. } => {
+                "info"
+            }
+        }
+    }
+}
+
 /// Where events go: NATS and the JetStream stream.
 #[derive(Debug, Args)]
 pub struct NatsArgs {

@@ -10,7 +10,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> std::process::ExitCode {
     let cli = badges::config::Cli::parse();
     // Flushes exported spans when main returns.
-    let _telemetry = badges::telemetry::init(cli.log_format);
+    let _telemetry = badges::telemetry::init(cli.log_format, cli.command.default_log_filter());
     match badges::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -1,7 +1,8 @@
 //! Logs, traces and metrics.
 //!
 //! - Logs: readable text by default, JSON lines when configured; the level
-//!   comes from `RUST_LOG` (default `info`).
+//!   comes from `RUST_LOG` (default `info`; `warn` for `events tail`, whose
+//!   output is its events).
 //! - Traces: every call is a span (see `observe`); when
 //!   `OTEL_EXPORTER_OTLP_ENDPOINT` is set they are exported over OTLP/gRPC,
 //!   and an incoming W3C `traceparent` continues the caller's trace.
@@ -53,10 +54,12 @@ impl Drop for TelemetryGuard {
 
 /// Installs the global subscriber: logs, plus OTLP export of spans when
 /// `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the exporter reads the standard
-/// `OTEL_*` variables itself).
-pub fn init(format: LogFormat) -> TelemetryGuard {
+/// `OTEL_*` variables itself). `default_filter` applies when `RUST_LOG` is
+/// unset.
+pub fn init(format: LogFormat, default_filter: &str) -> TelemetryGuard {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
