@@ -1,6 +1,7 @@
 //! NATS JetStream for the event tests: the server named by
 //! `BADGES_TEST_NATS_URL`, a stream and subject prefix of each test's own
-//! (deleted at the end), and a reader of what the stream holds.
+//! (deleted at the end, or by a later run if the test panicked first), and a
+//! reader of what the stream holds.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -16,6 +17,36 @@ use prost::Message;
 pub const NATS_ENV: &str = "BADGES_TEST_NATS_URL";
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Test streams are named `BADGES_T<unix seconds>_…`. One left behind by a
+/// test that panicked before `cleanup` is deleted by the first test of a
+/// later run, once it is this old (no test runs that long).
+const LEFTOVER_AFTER_SECS: u64 = 3600;
+static LEFTOVERS_SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+async fn delete_leftover_streams(js: &jetstream::Context) {
+    let now = unix_secs();
+    let mut names = js.stream_names();
+    let mut old = Vec::new();
+    while let Some(Ok(name)) = names.next().await {
+        let created = name
+            .strip_prefix("BADGES_T")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|secs| secs.parse::<u64>().ok());
+        if created.is_some_and(|secs| now.saturating_sub(secs) > LEFTOVER_AFTER_SECS) {
+            old.push(name);
+        }
+    }
+    for name in old {
+        let _ = js.delete_stream(&name).await;
+    }
+}
 
 /// One message of the stream.
 #[derive(Clone, Debug)]
@@ -54,15 +85,24 @@ impl TestStream {
             return None;
         };
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tag = format!("{}_{n}_{}", std::process::id(), super::rand_suffix());
+        let tag = format!(
+            "{}_{}_{n}_{}",
+            unix_secs(),
+            std::process::id(),
+            super::rand_suffix()
+        );
         let client = async_nats::connect(url.as_str())
             .await
             .expect("connect to NATS");
+        let js = jetstream::new(client);
+        LEFTOVERS_SWEPT
+            .get_or_init(|| delete_leftover_streams(&js))
+            .await;
         Some(TestStream {
             name: format!("BADGES_T{tag}"),
             prefix: format!("t{tag}.v1"),
             url,
-            js: jetstream::new(client),
+            js,
         })
     }
 
