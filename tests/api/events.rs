@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use crate::common::fixture::*;
 use crate::common::nats::{Received, TestStream};
 use crate::common::openapi::Checked;
-use crate::common::{Backend, Binary, TestDb, TestServer, backends, cli, metric};
+use crate::common::{Backend, Binary, TestDb, TestServer, backends, cli, metric, since_epoch};
 
 const WRITER: (&str, &str) = ("events-writer", "events-writer-secret");
 
@@ -383,7 +383,7 @@ async fn binary_world(db: &TestDb, base: &str, customers: i64) -> (String, (Stri
         client["secret"].as_str().unwrap().to_owned(),
     );
     let w = Caller::new(base.to_owned(), (&creds.0, &creds.1));
-    let now = unix_now() as i64;
+    let now = since_epoch().as_secs() as i64;
     let badge = w
         .badge(
             "Crash",
@@ -403,14 +403,6 @@ fn binary_env(stream: &TestStream, db: &TestDb) -> Vec<(&'static str, String)> {
     let mut env = stream.env();
     env.push(("BADGES_DATABASE_URL", db.url.clone()));
     env
-}
-
-/// Seconds since the epoch, now (the real binary runs on the system clock).
-fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
 }
 
 fn binary_args(backend: Backend) -> Vec<&'static str> {
@@ -706,7 +698,7 @@ async fn two_processes_sweeping_record_one_expiry_per_award() {
         let b = Binary::spawn(&[], &env, &dir.path().join("b.log")).await;
         let (badge, creds) = binary_world(&db, &a.base, 6).await;
         let w = Caller::new(a.base.clone(), (&creds.0, &creds.1));
-        let now = unix_now();
+        let now = since_epoch().as_secs_f64();
         // Six awards that expire in two seconds, and one more that is revoked first.
         let items: Vec<Value> = (1..=7)
             .map(|c| json!({"badgeMetaId": badge, "customerId": (c - 1) % 6 + 1, "earnEventDate": now - 60.0, "earnExpiresOn": now + 2.0}))

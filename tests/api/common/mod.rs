@@ -139,12 +139,16 @@ impl TestDb {
     }
 }
 
+/// The time since the epoch on the system clock (the one the real binary
+/// runs on).
+pub fn since_epoch() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
 pub fn rand_suffix() -> u32 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
+    since_epoch().subsec_nanos()
 }
 
 /// The backends this run covers: SQLite always, PostgreSQL when its URL is set.

@@ -24,14 +24,8 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 const LEFTOVER_AFTER_SECS: u64 = 3600;
 static LEFTOVERS_SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
 
-fn unix_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 async fn delete_leftover_streams(js: &jetstream::Context) {
-    let now = unix_secs();
+    let now = super::since_epoch().as_secs();
     let mut names = js.stream_names();
     let mut old = Vec::new();
     while let Some(Ok(name)) = names.next().await {
@@ -87,7 +81,7 @@ impl TestStream {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let tag = format!(
             "{}_{}_{n}_{}",
-            unix_secs(),
+            super::since_epoch().as_secs(),
             std::process::id(),
             super::rand_suffix()
         );
