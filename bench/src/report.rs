@@ -3,6 +3,7 @@
 //! charts. Every goal of the benchmark is a ratio to a reference measured in
 //! the same run, on the same machine, with the same load generator.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -133,33 +134,52 @@ fn free_addr() -> anyhow::Result<String> {
     Ok(l.local_addr()?.to_string())
 }
 
-/// CPU seconds (user + system) a process has used so far.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the
-    // 14th and 15th fields of the line, in clock ticks (100 a second on Linux).
+/// CPU seconds (user + system) a process has used so far, with its start
+/// time (which tells a reused pid from the process it had before).
+fn cpu_and_start(pid: u32) -> Option<(f64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime, stime and
+    // starttime are the 14th, 15th and 22nd fields of the line, in clock
+    // ticks (100 a second on Linux).
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
+    Some(((ticks(11)? + ticks(12)?) as f64 / 100.0, ticks(19)?))
 }
 
-/// CPU seconds used so far by every PostgreSQL process of the machine.
-fn postgres_cpu_seconds() -> f64 {
+fn cpu_seconds(pid: u32) -> f64 {
+    cpu_and_start(pid).map_or(0.0, |(cpu, _)| cpu)
+}
+
+/// Every PostgreSQL process of the machine: pid → (CPU seconds, start time).
+fn postgres_processes() -> HashMap<u32, (f64, u64)> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0.0;
+        return HashMap::new();
     };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|c| c.trim() == "postgres")
         })
-        .map(cpu_seconds)
+        .filter_map(|pid| Some((pid, cpu_and_start(pid)?)))
+        .collect()
+}
+
+/// The CPU PostgreSQL spent between two snapshots: each process's own
+/// growth, and the whole of those started in between. A process that ended
+/// in between is not seen (the service's pooled backends live on); a sum of
+/// all processes at each end would instead subtract the CPU of every
+/// backend that ended, such as the previous run's pgbench clients.
+fn postgres_cpu_between(
+    before: &HashMap<u32, (f64, u64)>,
+    after: &HashMap<u32, (f64, u64)>,
+) -> f64 {
+    after
+        .iter()
+        .map(|(pid, &(cpu, start))| match before.get(pid) {
+            Some(&(earlier, same_start)) if same_start == start => cpu - earlier,
+            _ => cpu,
+        })
         .sum()
 }
 
@@ -178,17 +198,11 @@ async fn with_cpu<F: std::future::Future<Output = anyhow::Result<Outcome>>>(
     f: F,
 ) -> anyhow::Result<(Outcome, CpuSplit)> {
     let me = std::process::id();
-    let before = (
-        cpu_seconds(service_pid),
-        postgres_cpu_seconds(),
-        cpu_seconds(me),
-    );
+    let postgres_before = postgres_processes();
+    let before = (cpu_seconds(service_pid), cpu_seconds(me));
     let o = f.await?;
-    let after = (
-        cpu_seconds(service_pid),
-        postgres_cpu_seconds(),
-        cpu_seconds(me),
-    );
+    let after = (cpu_seconds(service_pid), cpu_seconds(me));
+    let postgres = postgres_cpu_between(&postgres_before, &postgres_processes());
     // The run's one-second warm-up is not in `o.ok`; count its calls too.
     let calls = (o.ok as f64 * (o.spec.seconds + 1.0) / o.spec.seconds).max(1.0);
     let per_call = |a: f64, b: f64| ((b - a) * 1000.0 / calls * 1000.0).round() / 1000.0;
@@ -196,8 +210,8 @@ async fn with_cpu<F: std::future::Future<Output = anyhow::Result<Outcome>>>(
         o,
         CpuSplit {
             service_ms: per_call(before.0, after.0),
-            postgres_ms: per_call(before.1, after.1),
-            load_generator_ms: per_call(before.2, after.2),
+            postgres_ms: per_call(0.0, postgres),
+            load_generator_ms: per_call(before.1, after.1),
         },
     ))
 }
@@ -1722,4 +1736,18 @@ fn render(r: Rendered) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_cpu_counts_growth_and_new_backends_not_ended_ones() {
+        // 1: a pooled backend that lives on; 2: a pgbench backend that ends
+        // during the run; 3: a pid reused by a new backend; 4: a new backend.
+        let before = HashMap::from([(1, (5.0, 10)), (2, (9.0, 11)), (3, (4.0, 12))]);
+        let after = HashMap::from([(1, (7.5, 10)), (3, (0.5, 40)), (4, (1.0, 41))]);
+        assert_eq!(postgres_cpu_between(&before, &after), 2.5 + 0.5 + 1.0);
+    }
 }
