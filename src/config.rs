@@ -311,6 +311,12 @@ pub struct ServeArgs {
     #[arg(long, env = "BADGES_BODY_READ_TIMEOUT_MS", default_value_t = Limits::DEFAULT.body_read_timeout_ms)]
     pub body_read_timeout_ms: u64,
 
+    /// How long an answer waits for its caller to read the next part of it
+    /// (ms); then it is dropped, its place in flight freed and its stream
+    /// reset.
+    #[arg(long, env = "BADGES_ANSWER_STALL_MS", default_value_t = Limits::DEFAULT.answer_stall_ms)]
+    pub answer_stall_ms: u64,
+
     /// Threads that verify secrets (argon2id); 0: one per core.
     #[arg(long, env = "BADGES_ARGON2_WORKERS", default_value_t = Limits::DEFAULT.argon2_workers)]
     pub argon2_workers: usize,
@@ -328,6 +334,11 @@ pub struct ServeArgs {
     /// answer within 10 s is closed.
     #[arg(long, env = "BADGES_HTTP2_KEEPALIVE_SECONDS", default_value_t = ServeOptions::DEFAULT.http2_keepalive_interval.as_secs())]
     pub http2_keepalive_seconds: u64,
+
+    /// How long a write's `requestId` is remembered, replaying its first
+    /// answer (hours); older ones are deleted.
+    #[arg(long, env = "BADGES_REQUEST_ID_RETENTION_HOURS", default_value_t = ServeOptions::DEFAULT.request_id_retention.as_secs() / 3600)]
+    pub request_id_retention_hours: u64,
 
     /// How long shutdown waits for calls in flight before it gives up (s).
     #[arg(long, env = "BADGES_SHUTDOWN_GRACE_SECONDS", default_value_t = ServeOptions::DEFAULT.grace.as_secs())]
@@ -349,6 +360,7 @@ impl ServeArgs {
             max_in_flight: self.max_in_flight,
             max_in_flight_per_client: self.max_in_flight_per_client,
             body_read_timeout_ms: self.body_read_timeout_ms,
+            answer_stall_ms: self.answer_stall_ms,
             argon2_workers: self.argon2_workers,
             argon2_queue: self.argon2_queue,
             catalogue_cache_bytes: self.catalogue_cache_bytes,
@@ -361,6 +373,9 @@ impl ServeArgs {
             grace: Duration::from_secs(self.shutdown_grace_seconds),
             max_connection_age: Duration::from_secs(self.max_connection_age_seconds.max(1)),
             http2_keepalive_interval: Duration::from_secs(self.http2_keepalive_seconds.max(1)),
+            request_id_retention: Duration::from_secs(
+                self.request_id_retention_hours.max(1).saturating_mul(3600),
+            ),
             ..ServeOptions::DEFAULT
         }
     }

@@ -38,6 +38,9 @@ pub struct Limits {
     pub max_in_flight_per_client: Option<usize>,
     /// How long a caller may take to send a request's body (ms).
     pub body_read_timeout_ms: u64,
+    /// How long an answer waits for its caller to read the next part of it
+    /// before it is dropped and the stream reset (ms).
+    pub answer_stall_ms: u64,
     /// argon2 workers; 0: one per core.
     pub argon2_workers: usize,
     /// Checks that may wait for an argon2 worker; 0: four per worker.
@@ -56,6 +59,7 @@ impl Limits {
         max_in_flight: None,
         max_in_flight_per_client: None,
         body_read_timeout_ms: 10_000,
+        answer_stall_ms: 10_000,
         argon2_workers: 0,
         argon2_queue: 0,
         catalogue_cache_bytes: 32 * 1024 * 1024,
@@ -87,6 +91,10 @@ impl Limits {
         } else {
             4 * self.argon2_workers()
         }
+    }
+
+    pub fn answer_stall(&self) -> Duration {
+        Duration::from_millis(self.answer_stall_ms.max(1))
     }
 
     pub fn body_read_timeout(&self) -> Duration {

@@ -42,6 +42,10 @@ pub const MAX_LIST_REQUEST_BYTES: usize = 64 * 1024;
 /// Largest accepted admin request message (as the REST body limit).
 pub const MAX_ADMIN_REQUEST_BYTES: usize = crate::rest::MAX_BODY_BYTES;
 
+/// Streams one HTTP/2 connection may have open at once (RFC 9113 advises
+/// no fewer than 100).
+pub const MAX_CONCURRENT_STREAMS: u32 = 100;
+
 /// Where Prometheus scrapes.
 pub const METRICS_ROUTE: &str = "/metrics";
 
@@ -58,6 +62,10 @@ pub struct ServeOptions {
     /// closed when the ping is not answered within `http2_keepalive_timeout`.
     pub http2_keepalive_interval: Duration,
     pub http2_keepalive_timeout: Duration,
+    /// How long a write's `requestId` is remembered (and replays its answer).
+    pub request_id_retention: Duration,
+    /// How often old request ids are looked for.
+    pub request_id_sweep: Duration,
 }
 
 impl ServeOptions {
@@ -66,6 +74,8 @@ impl ServeOptions {
         max_connection_age: Duration::from_secs(300),
         http2_keepalive_interval: Duration::from_secs(30),
         http2_keepalive_timeout: Duration::from_secs(10),
+        request_id_retention: Duration::from_secs(7 * 24 * 3600),
+        request_id_sweep: crate::retention::SWEEP_EVERY,
     };
 }
 
@@ -114,25 +124,32 @@ pub async fn serve(
         reporter.clone(),
         stopping_rx.clone(),
     ));
-    // Events: the relay and the expiry sweeper, until the server has stopped.
-    let (events_stop, events_stopped) = watch::channel(false);
-    let mut event_tasks = Vec::new();
+    // Background work until the server has stopped: request ids past their
+    // retention, and with events the relay and the expiry sweeper.
+    let (background_stop, background_stopped) = watch::channel(false);
+    let mut background = vec![tokio::spawn(crate::retention::run(
+        store.clone(),
+        clock.clone(),
+        options.request_id_retention,
+        options.request_id_sweep,
+        background_stopped.clone(),
+    ))];
     if let Some((config, stats)) = &events {
-        event_tasks.push(tokio::spawn(
+        background.push(tokio::spawn(
             crate::events::relay::Relay::new(
                 store.clone(),
                 config.clone(),
                 stats.clone(),
                 clock.clone(),
             )
-            .run(events_stopped.clone()),
+            .run(background_stopped.clone()),
         ));
-        event_tasks.push(tokio::spawn(crate::events::sweeper::run(
+        background.push(tokio::spawn(crate::events::sweeper::run(
             store.clone(),
             config.clone(),
             stats.clone(),
             clock.clone(),
-            events_stopped,
+            background_stopped,
         )));
     }
 
@@ -180,6 +197,7 @@ pub async fn serve(
         store.clone(),
         gate.authenticator().clone(),
         service.catalogues().clone(),
+        gate.delivery().stalled.clone(),
         events
             .as_ref()
             .map(|(_, stats)| (stats.clone(), clock.clone())),
@@ -221,6 +239,9 @@ pub async fn serve(
         .max_connection_age_grace(grace)
         .http2_keepalive_interval(Some(options.http2_keepalive_interval))
         .http2_keepalive_timeout(Some(options.http2_keepalive_timeout))
+        // Each stream may hold one piece of an answer its caller has not
+        // read (crate::delivery), so streams per connection are bounded.
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
         .add_routes(Routes::from(router))
         .serve_with_incoming_shutdown(incoming, signal);
     tokio::pin!(server);
@@ -241,8 +262,8 @@ pub async fn serve(
     watcher.abort();
     // Calls have finished: what they recorded is committed. The relay gives
     // its lease up, so another process publishes the rest at once.
-    let _ = events_stop.send(true);
-    for task in event_tasks {
+    let _ = background_stop.send(true);
+    for task in background {
         let _ = task.await;
     }
     Ok(outcome?)

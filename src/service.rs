@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::{Authenticator, IssuedToken, Principal, Secret};
+use crate::auth::{Authenticator, IssuedToken, Principal, Secret, Source};
 use crate::catalogue::Catalogues;
 use crate::domain::Problem;
 use crate::domain::admin::{
@@ -109,8 +109,15 @@ impl BadgeService {
     }
 
     /// Trades a client's key and secret for an OAuth token.
-    pub async fn issue_token(&self, key: &str, secret: Secret) -> Result<IssuedToken> {
-        self.auth.issue_token(key, secret, self.clock.now()).await
+    pub async fn issue_token(
+        &self,
+        key: &str,
+        secret: Secret,
+        source: Source,
+    ) -> Result<IssuedToken> {
+        self.auth
+            .issue_token(key, secret, source, self.clock.now())
+            .await
     }
 
     pub async fn create_group(&self, p: &Principal, c: NewGroupCommand) -> Result<GroupView> {
@@ -161,17 +168,17 @@ impl BadgeService {
 
     pub async fn enrol(&self, p: &Principal, r: EnrolRequest) -> Result<Vec<EnrolOutcome>> {
         let c = admin::validate_enrol(r).map_err(Error::Invalid)?;
-        self.store.enrol(p, &c, self.clock.now()).await
+        self.store.enrol(p, &c, self.clock.as_ref()).await
     }
 
     pub async fn earn(&self, p: &Principal, r: EarnRequest) -> Result<EarnOutcome> {
         let c = admin::validate_earn(r).map_err(Error::Invalid)?;
-        self.store.earn(p, &c, self.clock.now()).await
+        self.store.earn(p, &c, self.clock.as_ref()).await
     }
 
     pub async fn revoke(&self, p: &Principal, c: RevokeCommand) -> Result<()> {
         invalid_unless_empty(admin::validate_revoke(&c))?;
-        self.store.revoke(p, &c, self.clock.now()).await
+        self.store.revoke(p, &c, self.clock.as_ref()).await
     }
 
     pub async fn import(
@@ -180,7 +187,7 @@ impl BadgeService {
         items: Vec<ImportItemRequest>,
     ) -> Result<Vec<ImportOutcome>> {
         let items = admin::validate_import(items).map_err(Error::Invalid)?;
-        self.store.import(p, &items, self.clock.now()).await
+        self.store.import(p, &items, self.clock.as_ref()).await
     }
 }
 

@@ -149,6 +149,7 @@ impl Metrics {
         store: Store,
         auth: Arc<Authenticator>,
         catalogues: Catalogues,
+        stalled_answers: Counter,
         events: Option<(EventStats, SharedClock)>,
     ) -> Arc<Self> {
         let mut registry = Registry::with_prefix("badges");
@@ -200,6 +201,11 @@ impl Metrics {
             "argon2_skipped",
             "Queued secret checks skipped because their caller had gone",
             hashing.skipped,
+        );
+        registry.register(
+            "answers_stalled",
+            "Answers dropped, with their place in flight, because their caller read none of them in time",
+            stalled_answers,
         );
         let cached = catalogues.stats().clone();
         registry.register(

@@ -12,6 +12,7 @@ mod m20261203_000003_client_generation;
 mod m20261203_000004_catalogue_version;
 mod m20261203_000005_enrolment_ids;
 mod m20261203_000006_outbox;
+mod m20261206_000007_idempotency_retention;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000004_catalogue_version::Migration),
             Box::new(m20261203_000005_enrolment_ids::Migration),
             Box::new(m20261203_000006_outbox::Migration),
+            Box::new(m20261206_000007_idempotency_retention::Migration),
         ]
     }
 }

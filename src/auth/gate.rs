@@ -29,8 +29,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-use super::{Access, Authenticator, Credentials, Principal};
+use super::{Access, Authenticator, Credentials, Principal, Source};
 use crate::domain::clock::SharedClock;
+use crate::domain::problem::Problem;
+use crate::delivery::Delivery;
 use crate::error::Error;
 use crate::limits::{Limits, RateLimit, Shares};
 
@@ -48,6 +50,7 @@ pub struct Gate {
     rate: RateLimit,
     shares: Shares,
     body_timeout: std::time::Duration,
+    delivery: Delivery,
     clock: SharedClock,
 }
 
@@ -64,12 +67,18 @@ impl Gate {
             rate: RateLimit::new(limits.rate_per_second, limits.rate_burst, clock.clone()),
             shares: Shares::new(in_flight, limits.in_flight_per_client(in_flight)),
             body_timeout: limits.body_read_timeout(),
+            delivery: Delivery::new(limits.answer_stall()),
             clock,
         })
     }
 
     pub fn authenticator(&self) -> &Arc<Authenticator> {
         &self.auth
+    }
+
+    /// How answers are delivered (its counter of stalled answers).
+    pub fn delivery(&self) -> &Delivery {
+        &self.delivery
     }
 }
 
@@ -114,6 +123,44 @@ pub fn credentials(headers: &HeaderMap) -> Option<Credentials> {
     )
 }
 
+/// The address the call came from.
+fn source(request: &Request) -> Source {
+    Source(
+        request
+            .extensions()
+            .get::<tonic::transport::server::TcpConnectInfo>()
+            .and_then(|c| c.remote_addr)
+            .map(|a| a.ip()),
+    )
+}
+
+/// Messages are never compressed here. tonic would refuse another
+/// `grpc-encoding` by repeating the whole header value in its answer; this
+/// names at most [`ECHOED_ENCODING_CHARS`] of it.
+fn unsupported_encoding(headers: &HeaderMap) -> Option<Response> {
+    let value = headers.get("grpc-encoding")?;
+    if value.as_bytes() == b"identity" {
+        return None;
+    }
+    let shown: String = String::from_utf8_lossy(value.as_bytes())
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(ECHOED_ENCODING_CHARS)
+        .collect();
+    let mut response = tonic::Status::unimplemented(format!(
+        "messages compressed with `{shown}` are not supported; send them uncompressed"
+    ))
+    .into_http();
+    response.headers_mut().insert(
+        "grpc-accept-encoding",
+        HeaderValue::from_static("identity"),
+    );
+    Some(response)
+}
+
+/// The most of an unsupported `grpc-encoding` an answer repeats.
+const ECHOED_ENCODING_CHARS: usize = 32;
+
 /// An error answer in the caller's transport.
 pub fn answer(error: Error, grpc: bool) -> Response {
     if grpc {
@@ -126,11 +173,18 @@ pub fn answer(error: Error, grpc: bool) -> Response {
 pub async fn gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
     let access = Access::of(request.uri().path());
     let grpc = is_grpc(request.headers());
+    if grpc && let Some(refused) = unsupported_encoding(request.headers()) {
+        return refused;
+    }
     match access {
         Access::Open => return next.run(request).await,
         Access::Token => {
+            let source = source(&request);
             return match gate.read_body(request, grpc).await {
-                Ok((parts, body)) => next.run(Request::from_parts(parts, Body::from(body))).await,
+                Ok((mut parts, body)) => {
+                    parts.extensions.insert(source);
+                    next.run(Request::from_parts(parts, Body::from(body))).await
+                }
                 Err(refused) => refused,
             };
         }
@@ -139,7 +193,11 @@ pub async fn gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -
 
     let now = gate.clock.now();
     let credentials = credentials(request.headers());
-    let mut principal = match gate.check(credentials.as_ref(), access, now, false).await {
+    let source = source(&request);
+    let mut principal = match gate
+        .check(credentials.as_ref(), source, access, now, false)
+        .await
+    {
         Ok(p) => p,
         Err(e) => return answer(e, grpc),
     };
@@ -155,7 +213,19 @@ pub async fn gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -
         Ok(read) => read,
         Err(refused) => return refused,
     };
-    let Some(_slot) = gate.shares.try_enter(principal.client_id) else {
+    // Every call behind the gate is unary: a gRPC call must carry its one
+    // message (tonic would answer INTERNAL, a server error, for the
+    // caller's mistake).
+    if grpc && body.is_empty() {
+        return answer(
+            Error::Invalid(vec![Problem::invalid(
+                "body",
+                "the request message is missing",
+            )]),
+            grpc,
+        );
+    }
+    let Some(slot) = gate.shares.try_enter(principal.client_id) else {
         return answer(
             Error::Throttled {
                 retry_after_seconds: 1,
@@ -172,14 +242,18 @@ pub async fn gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -
         request.extensions_mut().insert(principal);
         let mut response = next.clone().run(request).await;
         if response.headers_mut().remove(STALE_CLIENT_HEADER).is_none() {
-            return response;
+            // The place is held until the answer has been handed over.
+            return response.map(|body| gate.delivery.hold(body, slot));
         }
         gate.auth.forget(principal.client_id);
         if fresh {
             return answer(Error::Unauthenticated, grpc);
         }
         fresh = true;
-        principal = match gate.check(credentials.as_ref(), access, now, true).await {
+        principal = match gate
+            .check(credentials.as_ref(), source, access, now, true)
+            .await
+        {
             Ok(p) => p,
             Err(e) => return answer(e, grpc),
         };
@@ -195,11 +269,15 @@ impl Gate {
     async fn check(
         &self,
         credentials: Option<&Credentials>,
+        source: Source,
         access: Access,
         now: crate::domain::Micros,
         fresh: bool,
     ) -> Result<Principal, Error> {
-        let principal = self.auth.authenticate(credentials, now, fresh).await?;
+        let principal = self
+            .auth
+            .authenticate(credentials, source, now, fresh)
+            .await?;
         tracing::Span::current().record("org_id", principal.org_id);
         if principal.allows(access) {
             Ok(principal)
@@ -213,19 +291,22 @@ impl Gate {
     async fn read_body(&self, request: Request, grpc: bool) -> Result<(Parts, Bytes), Response> {
         let (parts, body) = request.into_parts();
         let cap = MAX_BODY_BYTES + if grpc { GRPC_FRAME_HEADER } else { 0 };
+        // A body declared too large is refused before a byte of it is read,
+        // so an HTTP/1.1 caller that asked `Expect: 100-continue` is told 413
+        // instead of being invited to send it.
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > cap as u64) {
+            return Err(too_large(grpc));
+        }
         let read = tokio::time::timeout(self.body_timeout, Limited::new(body, cap).collect()).await;
         match read {
             Ok(Ok(collected)) => Ok((parts, collected.to_bytes())),
             Err(_elapsed) => Err(too_slow(grpc)),
-            Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(if grpc {
-                tonic::Status::out_of_range("request message too large").into_http()
-            } else {
-                crate::rest::rejection(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "Request body too large",
-                    Some("body"),
-                )
-            }),
+            Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(grpc)),
             Ok(Err(_broken)) => Err(if grpc {
                 tonic::Status::cancelled("request body not received").into_http()
             } else {
@@ -236,6 +317,23 @@ impl Gate {
                 )
             }),
         }
+    }
+}
+
+/// A body over the size cap.
+fn too_large(grpc: bool) -> Response {
+    if grpc {
+        tonic::Status::out_of_range("request message too large").into_http()
+    } else {
+        let mut r = crate::rest::rejection(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request body too large",
+            Some("body"),
+        );
+        // What the caller may still send of it is not read.
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        r
     }
 }
 

@@ -1,4 +1,5 @@
-//! Lockout after repeated credential failures, per username.
+//! Lockout after repeated credential failures, per key: the authenticator
+//! keys it by username and the address the checks come from.
 //!
 //! A check first takes an attempt: failures already counted plus checks still
 //! running may not reach the limit, so N guesses sent at once count as N and
@@ -63,26 +64,6 @@ impl Lockout {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// `Throttled` while `key` is locked out; changes nothing.
-    pub fn check(&self, key: &str, now: Micros) -> Result<()> {
-        if self.max_failures == 0 {
-            return Ok(());
-        }
-        let entries = self
-            .entries
-            .lock()
-            .map_err(|_| Error::Internal("lockout table poisoned".into()))?;
-        match entries.get(key) {
-            Some(e) if self.locked(e, now) => Err(Error::Throttled {
-                retry_after_seconds: seconds_until(
-                    now,
-                    e.window_start.0.saturating_add(self.window_micros),
-                ),
-            }),
-            _ => Ok(()),
-        }
     }
 
     /// Starts a check of `key`; `Throttled` while it is locked out, or while

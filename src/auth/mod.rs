@@ -5,7 +5,9 @@
 //! workers ([`hasher`]). A successful check is remembered as a SHA-256 of
 //! (client id, stored hash, presented secret), so later calls with the same
 //! secret skip argon2, while a rotated hash misses the memo at once. Failed
-//! checks lock a username out for a while ([`lockout`]). OAuth tokens carry the
+//! checks lock a username out for a while, from the address they came from
+//! ([`lockout`]); a secret verified before still passes, so knowing a
+//! username is not enough to lock its client out. OAuth tokens carry the
 //! client's generation ([`token`]), checked against the client row, so
 //! rotating, disabling or enabling a client ends every token it had.
 
@@ -121,6 +123,21 @@ impl Credentials {
             username: username.to_owned(),
             secret: Secret::new(secret),
         })
+    }
+}
+
+/// The address a call came from (the TCP peer), which the lockout counts
+/// failures by; `None` where the transport has none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Source(pub Option<std::net::IpAddr>);
+
+impl Source {
+    /// The lockout's key for `username` from this address.
+    fn lockout_key(self, username: &str) -> String {
+        match self.0 {
+            Some(ip) => format!("{ip} {username}"),
+            None => format!("- {username}"),
+        }
     }
 }
 
@@ -249,18 +266,20 @@ impl Authenticator {
 
     /// Checks credentials; `Unauthenticated` for anything but a known, enabled
     /// client presenting its secret or a valid token of its own; `Throttled`
-    /// while its username is locked out or the argon2 queue is full. `now` is
-    /// the service clock, against which token times are judged. With `fresh`,
-    /// the client row is read from the database, not the cache.
+    /// while its username is locked out from `source` (unless the secret was
+    /// verified before) or the argon2 queue is full. `now` is the service
+    /// clock, against which token times are judged. With `fresh`, the client
+    /// row is read from the database, not the cache.
     pub async fn authenticate(
         &self,
         credentials: Option<&Credentials>,
+        source: Source,
         now: Micros,
         fresh: bool,
     ) -> Result<Principal> {
         match credentials {
             Some(Credentials::Basic { username, secret }) => {
-                self.basic(username, secret, now, fresh).await
+                self.basic(username, secret, source, now, fresh).await
             }
             Some(Credentials::Bearer(token)) => self.bearer(token, now, fresh).await,
             None => Err(Error::Unauthenticated),
@@ -275,12 +294,18 @@ impl Authenticator {
     }
 
     /// Trades a client's key and secret for a token.
-    pub async fn issue_token(&self, key: &str, secret: Secret, now: Micros) -> Result<IssuedToken> {
+    pub async fn issue_token(
+        &self,
+        key: &str,
+        secret: Secret,
+        source: Source,
+        now: Micros,
+    ) -> Result<IssuedToken> {
         if !plausible(key, secret.expose()) {
             return Err(Error::Unauthenticated);
         }
         // A token outlives this call: its generation comes from a fresh row.
-        let p = self.basic(key, &secret, now, true).await?;
+        let p = self.basic(key, &secret, source, now, true).await?;
         self.keys.issue(p.org_id, p.client_id, p.generation, now)
     }
 
@@ -319,17 +344,18 @@ impl Authenticator {
         &self,
         username: &str,
         secret: &Secret,
+        source: Source,
         now: Micros,
         fresh: bool,
     ) -> Result<Principal> {
         // A secret verified before, against the cached row: no database, no
-        // argon2. Still refused while the name is locked out.
+        // argon2, and no lockout: a lockout stops guessing, and this is no
+        // guess, so failures of others cannot shut the client out.
         if !fresh
             && let Some(row) = self.by_username.get(username)
             && !row.disabled
             && self.remembered(&row, secret)
         {
-            self.lockout.check(username, now)?;
             return Ok(Principal::of(&row));
         }
         // Identical checks at once (a client's burst of calls on a cold
@@ -346,7 +372,7 @@ impl Authenticator {
             Err(_) => Arc::default(),
         };
         let outcome = cell
-            .get_or_init(|| self.counted_check(username, secret, now))
+            .get_or_init(|| self.counted_check(username, secret, source, now))
             .await
             .clone();
         if let Ok(mut checking) = self.checking.lock()
@@ -357,14 +383,29 @@ impl Authenticator {
         outcome
     }
 
-    /// One check on a fresh row, as one attempt against the lockout.
+    /// One check on a fresh row, as one attempt against the lockout of
+    /// `username` from `source`. A secret verified before (by a check from
+    /// anywhere) passes while that is locked out.
     async fn counted_check(
         &self,
         username: &str,
         secret: &Secret,
+        source: Source,
         now: Micros,
     ) -> Result<Principal> {
-        let attempt = self.lockout.begin(username, now)?;
+        let attempt = match self.lockout.begin(&source.lockout_key(username), now) {
+            Ok(attempt) => attempt,
+            // Only the cached row is consulted: a locked-out guess costs no
+            // database read.
+            Err(locked) => {
+                return match self.by_username.get(username) {
+                    Some(row) if !row.disabled && self.remembered(&row, secret) => {
+                        Ok(Principal::of(&row))
+                    }
+                    _ => Err(locked),
+                };
+            }
+        };
         match self.check_basic(username, secret).await {
             Ok(p) => {
                 attempt.succeeded(now);

@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod clock;
 pub mod cursor;
 pub mod detail;
+pub mod email;
 pub mod enums;
 pub mod events;
 pub mod fields;
@@ -18,5 +19,6 @@ pub mod shape;
 pub mod time;
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use email::customer_email;
 pub use problem::Problem;
 pub use time::Micros;

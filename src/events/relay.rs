@@ -32,11 +32,47 @@ const LEASE: Duration = Duration::from_secs(15);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// How long JetStream keeps an event id to drop a republished event.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
+/// How long the first connection to NATS may take before the relay counts
+/// its absence as failures.
+const CONNECTING: Duration = Duration::from_secs(5);
 /// How often published events past the retention are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 fn micros(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// Publishing failures in a row: the first is logged at WARN, the rest at
+/// DEBUG, and the end of the outage at INFO with how many there were (each
+/// is counted in `badges_events_publish_failures_total`).
+#[derive(Debug, Default)]
+struct Outage {
+    failures: u64,
+    since: Option<Instant>,
+}
+
+impl Outage {
+    fn failed(&mut self, error: &anyhow::Error, retry_in: Duration) {
+        self.failures += 1;
+        let retry_in_ms = retry_in.as_millis() as u64;
+        if self.since.is_none() {
+            self.since = Some(Instant::now());
+            tracing::warn!(error = %error, retry_in_ms, "publishing events failed; they wait in the outbox");
+        } else {
+            tracing::debug!(error = %error, retry_in_ms, "publishing events failed again");
+        }
+    }
+
+    fn over(&mut self) {
+        if let Some(since) = self.since.take() {
+            tracing::info!(
+                failures = self.failures,
+                seconds = since.elapsed().as_secs(),
+                "publishing events again"
+            );
+        }
+        self.failures = 0;
+    }
 }
 
 pub struct Relay {
@@ -80,9 +116,10 @@ impl Relay {
                         }
                         async_nats::Event::Disconnected => {
                             stats.connected.set(0);
-                            tracing::warn!("disconnected from NATS; events wait in the outbox");
                         }
-                        other => tracing::info!(event = %other, "NATS"),
+                        // Failed reconnects come once per attempt; the
+                        // relay's own failures say what an outage costs.
+                        other => tracing::debug!(event = %other, "NATS"),
                     }
                 }
             })
@@ -95,7 +132,9 @@ impl Relay {
                 return;
             }
         };
-        let js = jetstream::new(client);
+        let js = jetstream::new(client.clone());
+        let mut outage = Outage::default();
+        let started = Instant::now();
         let mut stream_ready = false;
         let mut backoff = POLL;
         let mut holds_until = Micros(0);
@@ -110,6 +149,16 @@ impl Relay {
             }
             let now = self.clock.now();
             let outcome = async {
+                // While the client is not connected, a request would only
+                // wait for its timeout: it is a failed attempt at once.
+                // Only a first connection still under way gets a moment.
+                match client.connection_state() {
+                    async_nats::connection::State::Connected => {}
+                    async_nats::connection::State::Pending if started.elapsed() < CONNECTING => {
+                        return Ok(false);
+                    }
+                    _ => anyhow::bail!("not connected to NATS"),
+                }
                 if !stream_ready {
                     self.ensure_stream(&js).await?;
                     stream_ready = true;
@@ -144,6 +193,9 @@ impl Relay {
             }
             .await;
             let failing = outcome.is_err();
+            if !failing {
+                outage.over();
+            }
             let wait = match outcome {
                 Ok(true) => {
                     backoff = POLL;
@@ -155,7 +207,7 @@ impl Relay {
                 }
                 Err(e) => {
                     self.stats.failures.inc();
-                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "publishing events failed");
+                    outage.failed(&e, backoff);
                     // The stream may be what is missing: make sure of it again.
                     stream_ready = false;
                     let wait = backoff;

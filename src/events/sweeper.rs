@@ -25,7 +25,7 @@ pub async fn run(
             return;
         }
         loop {
-            match store.record_expired_awards(clock.now(), BATCH).await {
+            match store.record_expired_awards(clock.as_ref(), BATCH).await {
                 Ok(n) => {
                     stats.expiries.inc_by(n as u64);
                     if (n as u64) < BATCH {

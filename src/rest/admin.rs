@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use axum::Json;
+use axum::{Extension, Json};
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -20,7 +20,7 @@ use super::json::{
     AwardJson, BadgeDefinitionJson, CustomerJson, EnrolmentJson, Envelope, EpochSeconds,
     ExpiryJson, GroupJson, ImageJson, RevokedJson, TokenJson, ok,
 };
-use crate::auth::Secret;
+use crate::auth::{Secret, Source};
 use crate::domain::admin::{
     ClaimRequest, EarnRequest, EnrolRequest, ImportItemRequest, NewBadgeRequest, NewGroupCommand,
     RevokeCommand, UpsertCustomerCommand,
@@ -454,9 +454,14 @@ pub struct TokenBody {
     secret: String,
 }
 
-pub async fn generate_token(State(s): Svc, JsonBody(b): JsonBody<TokenBody>) -> Answer<TokenJson> {
+pub async fn generate_token(
+    State(s): Svc,
+    source: Option<Extension<Source>>,
+    JsonBody(b): JsonBody<TokenBody>,
+) -> Answer<TokenJson> {
     let TokenBody { key, secret } = b;
-    let t = s.issue_token(&key, Secret::new(secret)).await?;
+    let source = source.map(|Extension(s)| s).unwrap_or_default();
+    let t = s.issue_token(&key, Secret::new(secret), source).await?;
     Ok(ok(TokenJson {
         access_token: t.access_token.expose().to_owned(),
         ttl_seconds: t.ttl_seconds,

@@ -30,8 +30,8 @@ pub fn list_params(
     };
     let pairs = match pairs(query) {
         Ok(pairs) => pairs,
-        Err(too_many) => {
-            params.unknown.push(too_many);
+        Err(problems) => {
+            params.unknown.extend(problems);
             return params;
         }
     };
@@ -123,8 +123,8 @@ pub fn detail_params(
     };
     let pairs = match pairs(query) {
         Ok(pairs) => pairs,
-        Err(too_many) => {
-            params.unknown.push(too_many);
+        Err(problems) => {
+            params.unknown.extend(problems);
             return params;
         }
     };
@@ -162,19 +162,51 @@ fn identifier_type(header: Option<&[u8]>) -> Field<Option<IdentifierType>> {
     }
 }
 
-/// The query string's `name=value` pairs, or the problem of too many.
-fn pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Problem> {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+/// The query string's `name=value` pairs, or every problem of them: too
+/// many pairs, or a name or value whose percent-decoded bytes are not UTF-8
+/// (named by the parameter, or `query` when its name is the one that is not).
+fn pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Vec<Problem>> {
+    let raw: Vec<&str> = query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
         .collect();
-    if pairs.len() > MAX_PARAMS {
-        return Err(Problem {
+    if raw.len() > MAX_PARAMS {
+        return Err(vec![Problem {
             code: crate::domain::problem::CODE_BAD_REQUEST,
             message: format!("at most {MAX_PARAMS} query parameters are accepted"),
             reference: None,
-        });
+        }]);
     }
-    Ok(pairs)
+    let mut pairs = Vec::with_capacity(raw.len());
+    let mut problems = Vec::new();
+    for pair in raw {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match (decode(key), decode(value)) {
+            (Some(key), Some(value)) => pairs.push((key, value)),
+            (Some(key), None) => problems.push(Problem::invalid(
+                &key,
+                format!("{key} must be valid percent-encoded UTF-8"),
+            )),
+            (None, _) => problems.push(Problem::invalid(
+                "query",
+                "parameter names must be valid percent-encoded UTF-8",
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(pairs)
+    } else {
+        Err(problems)
+    }
+}
+
+/// One name or value of `application/x-www-form-urlencoded`: `+` is a
+/// space, `%XX` a byte; `None` when the bytes are not UTF-8 (never replaced).
+fn decode(raw: &str) -> Option<String> {
+    let spaced = raw.replace('+', " ");
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&spaced).collect();
+    String::from_utf8(bytes).ok()
 }
 
 /// `true` or `false`, in any case.

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
     QueryFilter, QueryOrder, SqlErr,
 };
 use serde::Serialize;
@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::Store;
+use super::sql::Sql;
 use super::entity::{
     award, badge, badge_claim, badge_group, badge_image, badge_owner, customer, enrolment,
     idempotency_key,
@@ -22,7 +23,7 @@ use super::entity::{
 use super::expiry::stored_rule;
 use super::writes::{NewBadge, insert_badge_rows};
 use crate::auth::Principal;
-use crate::domain::Micros;
+use crate::domain::{Clock, Micros};
 use crate::domain::Problem;
 use crate::domain::admin::{
     BadgeDefinition, CODE_BADGE_NAME_TAKEN, CODE_BADGE_NOT_FOUND, CODE_GROUP_NAME_TAKEN,
@@ -155,6 +156,22 @@ impl Store {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Deletes up to `limit` of the oldest request ids claimed before
+    /// `before`; how many. Every process may run it at once: a row is
+    /// deleted once, and a later run finds the rest.
+    pub async fn prune_request_ids(&self, before: Micros, limit: u64) -> Result<u64> {
+        let mut sql = Sql::new(self.dialect);
+        sql.push(
+            "DELETE FROM idempotency_keys WHERE (org_id, kind, request_id) IN \
+             (SELECT org_id, kind, request_id FROM idempotency_keys WHERE created_at < ",
+        )
+        .bind(before.0)
+        .push(" ORDER BY created_at LIMIT ")
+        .push(&limit.to_string())
+        .push(")");
+        Ok(self.writer.execute_raw(sql.build()).await?.rows_affected())
     }
 
     async fn store_answer<T: Serialize>(
@@ -431,7 +448,7 @@ impl Store {
 
     pub async fn upsert_customer(&self, p: &Principal, c: &UpsertCustomerCommand) -> Result<()> {
         let org = p.org_id;
-        let email = c.email.as_ref().map(|e| e.to_lowercase());
+        let email = c.email.as_ref().map(|e| crate::domain::customer_email(e));
         let txn = self.write_txn_as(p).await?;
         let mut taken = Vec::new();
         for (field, column, value) in [
@@ -498,12 +515,12 @@ impl Store {
         &self,
         p: &Principal,
         c: &EnrolCommand,
-        now: Micros,
+        clock: &dyn Clock,
     ) -> Result<Vec<EnrolOutcome>> {
         let org = p.org_id;
         const KIND: &str = "enrol";
         let request = c.request_id.as_deref();
-        let txn = match self.begin_write(p, KIND, request, c, now).await? {
+        let txn = match self.begin_write(p, KIND, request, c, clock.now()).await? {
             Begun::Replay(answer) => return Ok(answer),
             Begun::Fresh(txn) => txn,
         };
@@ -513,6 +530,9 @@ impl Store {
             return Err(Error::Invalid(problems));
         }
         let existing = self.lock_customers(&txn, org, &c.customers).await?;
+        // Read under the customers' locks: their events' times follow the
+        // order their writes commit in.
+        let now = clock.now();
         // The latest enrolment of each customer in this badge.
         let mut latest: HashMap<i64, Enrolment> = HashMap::new();
         for e in enrolment::Entity::find()
@@ -590,11 +610,16 @@ impl Store {
         Ok(outcomes)
     }
 
-    pub async fn earn(&self, p: &Principal, c: &EarnCommand, now: Micros) -> Result<EarnOutcome> {
+    pub async fn earn(
+        &self,
+        p: &Principal,
+        c: &EarnCommand,
+        clock: &dyn Clock,
+    ) -> Result<EarnOutcome> {
         let org = p.org_id;
         const KIND: &str = "earn";
         let request = c.request_id.as_deref();
-        let txn = match self.begin_write(p, KIND, request, c, now).await? {
+        let txn = match self.begin_write(p, KIND, request, c, clock.now()).await? {
             Begun::Replay(answer) => return Ok(answer),
             Begun::Fresh(txn) => txn,
         };
@@ -606,6 +631,8 @@ impl Store {
         {
             return Err(Error::NotFound(Problem::customer_not_found()));
         }
+        // Read under the customer's lock (see `enrol`).
+        let now = clock.now();
         let event_at = c.event_at.unwrap_or(now);
         let latest = enrolment::Entity::find()
             .filter(enrolment::Column::OrgId.eq(org))
@@ -668,10 +695,12 @@ impl Store {
         Ok(outcome)
     }
 
-    pub async fn revoke(&self, p: &Principal, c: &RevokeCommand, now: Micros) -> Result<()> {
+    pub async fn revoke(&self, p: &Principal, c: &RevokeCommand, clock: &dyn Clock) -> Result<()> {
         let org = p.org_id;
         let txn = self.write_txn_as(p).await?;
         self.lock_customers(&txn, org, &[c.customer_id]).await?;
+        // Read under the customer's lock (see `enrol`).
+        let now = clock.now();
         let updated = award::Entity::update_many()
             .col_expr(award::Column::Revoked, Expr::value(true))
             .filter(award::Column::OrgId.eq(org))
@@ -705,7 +734,7 @@ impl Store {
         &self,
         p: &Principal,
         items: &[ImportItem],
-        now: Micros,
+        clock: &dyn Clock,
     ) -> Result<Vec<ImportOutcome>> {
         let org = p.org_id;
         let txn = self.write_txn_as(p).await?;
@@ -720,6 +749,8 @@ impl Store {
             .collect::<Result<_>>()?;
         let customer_ids: Vec<i64> = items.iter().map(|i| i.customer_id).collect();
         let customers = self.lock_customers(&txn, org, &customer_ids).await?;
+        // Read under the customers' locks (see `enrol`).
+        let now = clock.now();
 
         let mut outcomes = Vec::with_capacity(items.len());
         let mut rows = Vec::new();

@@ -4,8 +4,10 @@
 //! the lease. Awards whose expiry passed are found here too, once each.
 //!
 //! Order: the writes that cause a customer's events lock that customer's row
-//! first (`lock_customers`), so one customer's events get their outbox ids in
-//! the order they commit, and the relay publishes in id order.
+//! first (`lock_customers`) and read the clock only then, so one customer's
+//! events get their outbox ids and their `recorded_at` in the order the
+//! writes commit, and the relay publishes in id order. (Across processes this
+//! holds as far as their clocks agree.)
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -21,7 +23,7 @@ use tokio::sync::Notify;
 use super::entity::{customer, outbox};
 use super::sql::Sql;
 use super::{Dialect, Store};
-use crate::domain::Micros;
+use crate::domain::{Clock, Micros};
 use crate::domain::events::{Event, Recorded};
 use crate::domain::ids::new_object_id;
 use crate::error::Result;
@@ -234,7 +236,8 @@ impl Store {
     /// expiry passed by `now` and has none yet, and marks them; how many.
     /// Safe with several processes sweeping at once: an award's customer is
     /// locked and its mark re-checked, so each award gets one event.
-    pub async fn record_expired_awards(&self, now: Micros, limit: u64) -> Result<usize> {
+    pub async fn record_expired_awards(&self, clock: &dyn Clock, limit: u64) -> Result<usize> {
+        let now = clock.now();
         if !self.records_events() {
             return Ok(0);
         }
@@ -285,6 +288,9 @@ impl Store {
             .await?;
         expired.sort_by_key(|a| (a.org_id, a.expires_at, a.customer_id));
         let count = expired.len();
+        // The events' time is read under the customers' locks, so that it
+        // follows every earlier write of theirs (see `lock_customers`).
+        let recorded_at = clock.now();
         let mut by_org: Vec<(i32, Vec<Event>)> = Vec::new();
         for a in expired {
             let event = Event::BadgeAwardExpired {
@@ -299,7 +305,7 @@ impl Store {
             }
         }
         for (org, events) in by_org {
-            self.record(&txn, org, now, events).await?;
+            self.record(&txn, org, recorded_at, events).await?;
         }
         txn.commit().await?;
         if count > 0 {

@@ -238,7 +238,7 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
         customer::Entity::insert(customer::ActiveModel {
             org_id: Set(new.org_id),
             customer_id: Set(new.customer_id),
-            email: Set(new.email.map(|e| e.to_lowercase())),
+            email: Set(new.email.map(|e| crate::domain::customer_email(&e))),
             mobile: Set(new.mobile),
             external_id: Set(new.external_id),
             card_number: Set(new.card_number),

@@ -123,7 +123,5 @@ async fn each_org_sees_only_its_own_by_every_path() {
 }
 
 fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
