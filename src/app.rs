@@ -7,9 +7,10 @@ use std::sync::Arc;
 use crate::auth::gate::Gate;
 use crate::auth::{Authenticator, Hasher, Lockout, TokenKeys};
 use crate::catalogue::Catalogues;
+use crate::delivery::Connections;
 use crate::domain::clock::SharedClock;
 use crate::events::{EventStats, EventsConfig};
-use crate::limits::Limits;
+use crate::limits::{AnswerBudget, Limits};
 use crate::service::BadgeService;
 use crate::store::Store;
 
@@ -18,6 +19,8 @@ use crate::store::Store;
 pub struct App {
     pub service: Arc<BadgeService>,
     pub gate: Arc<Gate>,
+    /// Open connections, closed when an answer on them goes unread.
+    pub connections: Connections,
     pub store: Store,
     pub clock: SharedClock,
     /// With events on: where they go, and what publishing them has done.
@@ -36,9 +39,11 @@ impl App {
         let in_flight = limits.in_flight(store.pool_stats().max);
         let gate = Gate::new(auth.clone(), limits, in_flight, clock.clone());
         let catalogues = Catalogues::new(limits.catalogue_cache_bytes);
+        let answers = AnswerBudget::new(limits.answer_budget_bytes);
         App {
-            service: BadgeService::new(store.clone(), auth, catalogues, clock.clone()),
+            service: BadgeService::new(store.clone(), auth, catalogues, answers, clock.clone()),
             gate,
+            connections: Connections::new(limits.answer_stall()),
             store,
             clock,
             events: None,

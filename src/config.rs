@@ -330,6 +330,12 @@ pub struct ServeArgs {
     #[arg(long, env = "BADGES_CATALOGUE_CACHE_BYTES", default_value_t = Limits::DEFAULT.catalogue_cache_bytes)]
     pub catalogue_cache_bytes: u64,
 
+    /// Bytes of list answers that may be built or waiting for their callers
+    /// at once; past it, 429 / RESOURCE_EXHAUSTED. A client may hold three
+    /// quarters of it.
+    #[arg(long, env = "BADGES_ANSWER_BUDGET_BYTES", default_value_t = Limits::DEFAULT.answer_budget_bytes)]
+    pub answer_budget_bytes: u64,
+
     /// Ping idle HTTP/2 connections after this long (s); one that does not
     /// answer within 10 s is closed.
     #[arg(long, env = "BADGES_HTTP2_KEEPALIVE_SECONDS", default_value_t = ServeOptions::DEFAULT.http2_keepalive_interval.as_secs())]
@@ -364,6 +370,7 @@ impl ServeArgs {
             argon2_workers: self.argon2_workers,
             argon2_queue: self.argon2_queue,
             catalogue_cache_bytes: self.catalogue_cache_bytes,
+            answer_budget_bytes: self.answer_budget_bytes,
         }
     }
 

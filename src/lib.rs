@@ -1,6 +1,7 @@
 //! badges: which badges a loyalty customer holds, could still earn, or has
 //! lost, over gRPC and the upstream JSON API.
 
+pub mod allocator;
 pub mod app;
 pub mod auth;
 pub mod catalogue;

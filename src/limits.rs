@@ -47,6 +47,9 @@ pub struct Limits {
     pub argon2_queue: usize,
     /// Bytes of orgs' catalogues kept in memory.
     pub catalogue_cache_bytes: u64,
+    /// Bytes of list answers being built or waiting for their callers, per
+    /// process; a client may hold three quarters of it.
+    pub answer_budget_bytes: u64,
 }
 
 impl Limits {
@@ -63,6 +66,7 @@ impl Limits {
         argon2_workers: 0,
         argon2_queue: 0,
         catalogue_cache_bytes: 32 * 1024 * 1024,
+        answer_budget_bytes: 16 * 1024 * 1024,
     };
 
     /// Calls in flight per process, given the pool's size.
@@ -229,6 +233,92 @@ impl Drop for Slot {
     }
 }
 
+/// Memory for answers: what a page takes, from when its rows are built
+/// until it has been handed to the connection. Calls in flight bound how
+/// many answers exist; this bounds their bytes, whatever their pages hold.
+#[derive(Clone, Debug)]
+pub struct AnswerBudget {
+    inner: Arc<BudgetInner>,
+}
+
+#[derive(Debug)]
+struct BudgetInner {
+    kib: Arc<Semaphore>,
+    total_kib: u32,
+    per_client_kib: u32,
+    clients: Mutex<HashMap<i32, u32>>,
+}
+
+/// One answer's share of the budget; given back when dropped.
+#[derive(Debug)]
+pub struct AnswerBytes {
+    inner: Arc<BudgetInner>,
+    client: i32,
+    kib: u32,
+    bytes: usize,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl AnswerBudget {
+    pub fn new(bytes: u64) -> Self {
+        let total_kib = u32::try_from(bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, Semaphore::MAX_PERMITS as u32);
+        AnswerBudget {
+            inner: Arc::new(BudgetInner {
+                kib: Arc::new(Semaphore::new(total_kib as usize)),
+                total_kib,
+                per_client_kib: (total_kib * 3).div_ceil(4).max(1),
+                clients: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Room for an answer of about `bytes` for `client`, or `None` when the
+    /// process or the client's share is full. An answer larger than the
+    /// whole budget (or share) may still be made when nothing else holds it.
+    pub fn try_reserve(&self, client: i32, bytes: usize) -> Option<AnswerBytes> {
+        let inner = &self.inner;
+        let kib = u32::try_from(bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, inner.total_kib);
+        let mut clients = inner.clients.lock().ok()?;
+        let used = clients.get(&client).copied().unwrap_or(0);
+        if used > 0 && used.saturating_add(kib) > inner.per_client_kib {
+            return None;
+        }
+        let permit = inner.kib.clone().try_acquire_many_owned(kib).ok()?;
+        *clients.entry(client).or_insert(0) += kib;
+        Some(AnswerBytes {
+            inner: inner.clone(),
+            client,
+            kib,
+            bytes,
+            _permit: permit,
+        })
+    }
+}
+
+impl AnswerBytes {
+    /// The estimate reserved for.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Drop for AnswerBytes {
+    fn drop(&mut self) {
+        if let Ok(mut clients) = self.inner.clients.lock()
+            && let Some(used) = clients.get_mut(&self.client)
+        {
+            *used = used.saturating_sub(self.kib);
+            if *used == 0 {
+                clients.remove(&self.client);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +350,30 @@ mod tests {
         drop(greedy);
         let held: Vec<_> = (0..10).filter_map(|_| shares.try_enter(3)).collect();
         assert_eq!(held.len(), 3, "released on drop");
+    }
+
+    #[test]
+    fn answers_share_a_byte_budget() {
+        let budget = AnswerBudget::new(100 * 1024);
+        let a = budget.try_reserve(1, 50 * 1024).expect("room");
+        assert!(
+            budget.try_reserve(1, 30 * 1024).is_none(),
+            "past the client's three quarters"
+        );
+        let b = budget.try_reserve(2, 50 * 1024).expect("another client");
+        assert!(
+            budget.try_reserve(3, 1).is_none(),
+            "the process's budget is full"
+        );
+        drop(a);
+        assert!(
+            budget.try_reserve(3, 1).is_some(),
+            "given back when dropped"
+        );
+        drop(b);
+        let huge = budget.try_reserve(4, 10 * 1024 * 1024);
+        assert!(huge.is_some(), "one answer over the budget runs alone");
+        assert!(budget.try_reserve(5, 1).is_none());
     }
 
     #[test]

@@ -26,6 +26,11 @@ pub async fn run(
 ) {
     let retention = i64::try_from(retention.as_micros()).unwrap_or(i64::MAX);
     loop {
+        // The first sweep waits too: a starting process serves first.
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => {}
+        }
         if *stop.borrow() {
             return;
         }
@@ -44,10 +49,6 @@ pub async fn run(
                     break;
                 }
             }
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.changed() => {}
         }
     }
 }

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::service::Routes;
@@ -96,6 +97,7 @@ pub async fn serve(
     let App {
         service,
         gate,
+        connections,
         store,
         clock,
         events,
@@ -127,13 +129,16 @@ pub async fn serve(
     // Background work until the server has stopped: request ids past their
     // retention, and with events the relay and the expiry sweeper.
     let (background_stop, background_stopped) = watch::channel(false);
-    let mut background = vec![tokio::spawn(crate::retention::run(
-        store.clone(),
-        clock.clone(),
-        options.request_id_retention,
-        options.request_id_sweep,
-        background_stopped.clone(),
-    ))];
+    let mut background = vec![
+        tokio::spawn(crate::retention::run(
+            store.clone(),
+            clock.clone(),
+            options.request_id_retention,
+            options.request_id_sweep,
+            background_stopped.clone(),
+        )),
+        tokio::spawn(connections.clone().watch(background_stopped.clone())),
+    ];
     if let Some((config, stats)) = &events {
         background.push(tokio::spawn(
             crate::events::relay::Relay::new(
@@ -197,7 +202,7 @@ pub async fn serve(
         store.clone(),
         gate.authenticator().clone(),
         service.catalogues().clone(),
-        gate.delivery().stalled.clone(),
+        connections.stalled().clone(),
         events
             .as_ref()
             .map(|(_, stats)| (stats.clone(), clock.clone())),
@@ -231,8 +236,16 @@ pub async fn serve(
                 )
             }),
         )
-        .layer(middleware::from_fn_with_state(observer, observe));
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        .layer(middleware::from_fn_with_state(observer, observe))
+        // Every answer leaves watched, holding its call's place until it
+        // is handed over (crate::delivery).
+        .layer(middleware::from_fn(crate::delivery::deliver));
+    let incoming = {
+        let connections = connections.clone();
+        TcpIncoming::from(listener)
+            .with_nodelay(Some(true))
+            .map(move |accepted| accepted.map(|tcp| connections.track(tcp)))
+    };
     let server = Server::builder()
         .accept_http1(true)
         .max_connection_age(options.max_connection_age)

@@ -18,6 +18,7 @@ use crate::domain::detail::{self, BadgeDetail, DetailParams, History};
 use crate::domain::list::{self, CustomerRef, ListPage, ListParams};
 use crate::domain::page;
 use crate::error::{Error, Result};
+use crate::limits::{AnswerBudget, AnswerBytes};
 use crate::store::{Scope, Store};
 
 /// Every call takes the [`Principal`] that the gate (`crate::auth::gate`)
@@ -27,7 +28,17 @@ pub struct BadgeService {
     store: Store,
     auth: Arc<Authenticator>,
     catalogues: Catalogues,
+    answers: AnswerBudget,
     clock: SharedClock,
+}
+
+/// An answer with the memory reserved for it, which the transports give to
+/// the delivery layer (`crate::delivery`) with the answer, so that it is
+/// held until the answer has been handed over.
+#[derive(Debug)]
+pub struct Reserved<T> {
+    pub answer: T,
+    pub memory: AnswerBytes,
 }
 
 impl BadgeService {
@@ -35,12 +46,14 @@ impl BadgeService {
         store: Store,
         auth: Arc<Authenticator>,
         catalogues: Catalogues,
+        answers: AnswerBudget,
         clock: SharedClock,
     ) -> Arc<Self> {
         Arc::new(BadgeService {
             store,
             auth,
             catalogues,
+            answers,
             clock,
         })
     }
@@ -56,16 +69,27 @@ impl BadgeService {
     /// `ListCustomerBadges`: every parameter, then the customer in the
     /// caller's org, then the page. One round trip to the database reads the
     /// customer's state (and checks the caller's client row and the org's
-    /// catalogue version); the page is computed in memory.
+    /// catalogue version); the page is computed in memory, once the memory
+    /// its answer takes is reserved (429 when the budget is spent).
     pub async fn list_customer_badges(
         &self,
         p: &Principal,
         params: ListParams,
-    ) -> Result<ListPage> {
+    ) -> Result<Reserved<ListPage>> {
         let query = list::validate(params).map_err(Error::Invalid)?;
         let now = self.clock.now();
         let (catalogue, state, _) = self.read(p, &query.customer, Scope::All).await?;
-        Ok(page::page(&catalogue, &state, &query, now))
+        let selected = page::select(&catalogue, &state, &query, now);
+        let memory = self
+            .answers
+            .try_reserve(p.client_id, selected.answer_bytes(&catalogue))
+            .ok_or(Error::Throttled {
+                retry_after_seconds: 1,
+            })?;
+        Ok(Reserved {
+            answer: page::rows(&catalogue, &state, selected, now),
+            memory,
+        })
     }
 
     /// `GetCustomerBadge`: the badge's row as the list would show it to the

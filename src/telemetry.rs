@@ -149,7 +149,7 @@ impl Metrics {
         store: Store,
         auth: Arc<Authenticator>,
         catalogues: Catalogues,
-        stalled_answers: Counter,
+        closed_unread: Counter,
         events: Option<(EventStats, SharedClock)>,
     ) -> Arc<Self> {
         let mut registry = Registry::with_prefix("badges");
@@ -203,9 +203,9 @@ impl Metrics {
             hashing.skipped,
         );
         registry.register(
-            "answers_stalled",
-            "Answers dropped, with their place in flight, because their caller read none of them in time",
-            stalled_answers,
+            "connections_closed_unread",
+            "Connections closed because an answer on them waited for its caller for the stall time",
+            closed_unread,
         );
         let cached = catalogues.stats().clone();
         registry.register(

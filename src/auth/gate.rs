@@ -30,9 +30,9 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use super::{Access, Authenticator, Credentials, Principal, Source};
+use crate::delivery::{Peer, PlaceInFlight};
 use crate::domain::clock::SharedClock;
 use crate::domain::problem::Problem;
-use crate::delivery::Delivery;
 use crate::error::Error;
 use crate::limits::{Limits, RateLimit, Shares};
 
@@ -50,7 +50,6 @@ pub struct Gate {
     rate: RateLimit,
     shares: Shares,
     body_timeout: std::time::Duration,
-    delivery: Delivery,
     clock: SharedClock,
 }
 
@@ -67,18 +66,12 @@ impl Gate {
             rate: RateLimit::new(limits.rate_per_second, limits.rate_burst, clock.clone()),
             shares: Shares::new(in_flight, limits.in_flight_per_client(in_flight)),
             body_timeout: limits.body_read_timeout(),
-            delivery: Delivery::new(limits.answer_stall()),
             clock,
         })
     }
 
     pub fn authenticator(&self) -> &Arc<Authenticator> {
         &self.auth
-    }
-
-    /// How answers are delivered (its counter of stalled answers).
-    pub fn delivery(&self) -> &Delivery {
-        &self.delivery
     }
 }
 
@@ -125,13 +118,12 @@ pub fn credentials(headers: &HeaderMap) -> Option<Credentials> {
 
 /// The address the call came from.
 fn source(request: &Request) -> Source {
-    Source(
-        request
-            .extensions()
-            .get::<tonic::transport::server::TcpConnectInfo>()
-            .and_then(|c| c.remote_addr)
-            .map(|a| a.ip()),
-    )
+    let extensions = request.extensions();
+    let tcp = extensions
+        .get::<Peer>()
+        .map(|p| &p.tcp)
+        .or_else(|| extensions.get::<tonic::transport::server::TcpConnectInfo>());
+    Source(tcp.and_then(|c| c.remote_addr).map(|a| a.ip()))
 }
 
 /// Messages are never compressed here. tonic would refuse another
@@ -151,10 +143,9 @@ fn unsupported_encoding(headers: &HeaderMap) -> Option<Response> {
         "messages compressed with `{shown}` are not supported; send them uncompressed"
     ))
     .into_http();
-    response.headers_mut().insert(
-        "grpc-accept-encoding",
-        HeaderValue::from_static("identity"),
-    );
+    response
+        .headers_mut()
+        .insert("grpc-accept-encoding", HeaderValue::from_static("identity"));
     Some(response)
 }
 
@@ -242,8 +233,12 @@ pub async fn gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -
         request.extensions_mut().insert(principal);
         let mut response = next.clone().run(request).await;
         if response.headers_mut().remove(STALE_CLIENT_HEADER).is_none() {
-            // The place is held until the answer has been handed over.
-            return response.map(|body| gate.delivery.hold(body, slot));
+            // The place is held until the answer has been handed over
+            // (crate::delivery).
+            response
+                .extensions_mut()
+                .insert(PlaceInFlight(Arc::new(slot)));
+            return response;
         }
         gate.auth.forget(principal.client_id);
         if fresh {

@@ -58,6 +58,8 @@ pub(crate) struct Entry {
     pub badge: CatalogueBadge,
     pub owners: OwnerSet,
     pub active_claims: OwnerSet,
+    /// About how many bytes its row takes in an answer.
+    pub answer_bytes: u32,
 }
 
 /// Every badge of one org, at one version of its catalogue.
@@ -79,6 +81,7 @@ impl Catalogue {
         let entries: Vec<Entry> = badges
             .into_iter()
             .map(|badge| Entry {
+                answer_bytes: answer_bytes(&badge),
                 owners: OwnerSet::of(badge.owners.iter().copied()),
                 active_claims: OwnerSet::of(
                     badge
@@ -136,6 +139,32 @@ impl Catalogue {
     pub(crate) fn entries(&self) -> &[Entry] {
         &self.entries
     }
+}
+
+/// About how many bytes the badge's row takes in a JSON answer (the larger
+/// of the two wire forms): the fields' names and numbers, and its texts.
+fn answer_bytes(b: &CatalogueBadge) -> u32 {
+    const ROW: usize = 640;
+    const IMAGE: usize = 64;
+    const OWNER: usize = 24;
+    const CLAIM: usize = 64;
+    let opt = |s: &Option<String>| s.as_deref().map_or(0, str::len);
+    let bytes = ROW
+        + b.id.len()
+        + b.name.len()
+        + b.description.len()
+        + opt(&b.group_id)
+        + opt(&b.group_name)
+        + b.images
+            .iter()
+            .map(|i| IMAGE + i.name.len() + i.file_svc_handle.len() + i.url.len() + i.tag.len())
+            .sum::<usize>()
+        + b.owners.len() * OWNER
+        + b.claims
+            .iter()
+            .map(|c| CLAIM + c.reference_id.len())
+            .sum::<usize>();
+    u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
 /// Heap and inline bytes of one badge, with the index entry that finds it.

@@ -18,7 +18,10 @@ mod tests {
     #[test]
     fn only_ascii_letters_fold() {
         assert_eq!(customer_email("Kate@Example.COM"), "kate@example.com");
-        assert_eq!(customer_email("\u{212A}ate@example.com"), "\u{212A}ate@example.com");
+        assert_eq!(
+            customer_email("\u{212A}ate@example.com"),
+            "\u{212A}ate@example.com"
+        );
         assert_eq!(customer_email("ÉLISE@Example.com"), "Élise@example.com");
     }
 }

@@ -388,7 +388,7 @@ pub(crate) fn customer_ref(
                 return None;
             }
         },
-        Some(IdentifierType::Email) => CustomerRef::Email(super::customer_email(&raw)),
+        Some(IdentifierType::Email) => CustomerRef::Email(super::customer_email(raw)),
         Some(IdentifierType::Mobile) => CustomerRef::Mobile(raw.to_owned()),
         Some(IdentifierType::ExternalId) => CustomerRef::ExternalId(raw.to_owned()),
         Some(IdentifierType::CardNumber) => CustomerRef::CardNumber(raw.to_owned()),

@@ -132,6 +132,40 @@ fn order(order: SortOrder, a: (Option<i64>, &str), b: (Option<i64>, &str)) -> Or
 
 /// One page of the list for the customer whose state is `state`, at `now`.
 pub fn page(catalogue: &Catalogue, state: &CustomerState, q: &ListQuery, now: Micros) -> ListPage {
+    rows(catalogue, state, select(catalogue, state, q, now), now)
+}
+
+/// Which badges a page shows, before its rows are built: what it takes to
+/// answer can be known (and reserved) first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selection {
+    /// Catalogue positions, in the page's order.
+    positions: Vec<u32>,
+    page: i64,
+    requested_size: i64,
+    total: i64,
+    next_page_token: Option<String>,
+}
+
+impl Selection {
+    /// About how many bytes the page's rows take in an answer.
+    pub fn answer_bytes(&self, catalogue: &Catalogue) -> usize {
+        let entries = catalogue.entries();
+        self.positions
+            .iter()
+            .map(|&pos| entries[pos as usize].answer_bytes as usize)
+            .sum()
+    }
+}
+
+/// The page's badges: every matching one counted, the asked slice of them
+/// in order.
+pub fn select(
+    catalogue: &Catalogue,
+    state: &CustomerState,
+    q: &ListQuery,
+    now: Micros,
+) -> Selection {
     let filter = Filter {
         q,
         owners: OwnerSet::of(q.owners.iter().copied()),
@@ -187,9 +221,36 @@ pub fn page(catalogue: &Catalogue, state: &CustomerState, q: &ListQuery, now: Mi
         ),
         _ => None,
     };
-    let rows = page
+    Selection {
+        positions: page.into_iter().map(|(_, pos)| pos).collect(),
+        page: q.page,
+        requested_size: q.size,
+        total,
+        next_page_token,
+    }
+}
+
+/// The rows of the selected badges, for the customer whose state is
+/// `state`, at `now`.
+pub fn rows(
+    catalogue: &Catalogue,
+    state: &CustomerState,
+    selected: Selection,
+    now: Micros,
+) -> ListPage {
+    let Selection {
+        positions,
+        page,
+        requested_size,
+        total,
+        next_page_token,
+    } = selected;
+    let states = state.by_position(catalogue);
+    let none = BadgeState::default();
+    let entries = catalogue.entries();
+    let rows = positions
         .iter()
-        .map(|&(_, pos)| {
+        .map(|&pos| {
             let s = states
                 .binary_search_by_key(&pos, |(p, _)| *p)
                 .map_or(&none, |i| &states[i].1);
@@ -198,8 +259,8 @@ pub fn page(catalogue: &Catalogue, state: &CustomerState, q: &ListQuery, now: Mi
         .collect();
     ListPage {
         rows,
-        page: q.page,
-        requested_size: q.size,
+        page,
+        requested_size,
         total,
         next_page_token,
     }

@@ -9,12 +9,13 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use crate::auth::Principal;
+use crate::delivery::AnswerMemory;
 use crate::proto::customer_badge_service_server::CustomerBadgeService;
 use crate::proto::{
     GetCustomerBadgeRequest, GetCustomerBadgeResponse, ListCustomerBadgesRequest,
     ListCustomerBadgesResponse,
 };
-use crate::service::BadgeService;
+use crate::service::{BadgeService, Reserved};
 
 pub use crate::proto::customer_badge_service_server::CustomerBadgeServiceServer;
 
@@ -47,12 +48,16 @@ impl CustomerBadgeService for GrpcCustomerBadges {
     ) -> Result<Response<ListCustomerBadgesResponse>, Status> {
         let caller = caller(&request)?;
         let params = convert::list_params(request.into_inner());
-        let page = self
+        let Reserved { answer, memory } = self
             .service
             .list_customer_badges(&caller, params)
             .await
             .map_err(status::to_status)?;
-        Ok(Response::new(convert::list_response(page)))
+        let mut response = Response::new(convert::list_response(answer));
+        response
+            .extensions_mut()
+            .insert(AnswerMemory(Arc::new(memory)));
+        Ok(response)
     }
 
     async fn get_customer_badge(

@@ -20,7 +20,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
 use crate::auth::Principal;
-use crate::service::BadgeService;
+use crate::delivery::AnswerMemory;
+use crate::service::{BadgeService, Reserved};
 pub use error::{ApiError, rejection};
 use json::{DetailData, Envelope, ListData};
 
@@ -122,13 +123,37 @@ async fn list_customer_badges(
         query.as_deref(),
     );
     match service.list_customer_badges(&caller, params).await {
-        Ok(page) => Json(Envelope {
-            data: Some(ListData::from(page)),
-            errors: Vec::new(),
-            warnings: Vec::new(),
-        })
-        .into_response(),
+        Ok(Reserved { answer, memory }) => {
+            let envelope = Envelope {
+                data: Some(ListData::from(answer)),
+                errors: Vec::new(),
+                warnings: Vec::new(),
+            };
+            let mut response = sized_json(&envelope, memory.bytes());
+            response
+                .extensions_mut()
+                .insert(AnswerMemory(Arc::new(memory)));
+            response
+        }
         Err(e) => ApiError(e).into_response(),
+    }
+}
+
+/// `value` as a JSON answer, written into a buffer of about its size
+/// (`estimate`, less the envelope) so that a large page is not copied as
+/// its buffer grows.
+fn sized_json<T: serde::Serialize>(value: &T, estimate: usize) -> Response {
+    let mut buf = Vec::with_capacity(estimate.saturating_add(512));
+    match serde_json::to_writer(&mut buf, value) {
+        Ok(()) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            buf,
+        )
+            .into_response(),
+        Err(e) => ApiError(crate::error::Error::Internal(e.to_string())).into_response(),
     }
 }
 

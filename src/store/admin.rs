@@ -7,23 +7,22 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, SqlErr,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::Store;
-use super::sql::Sql;
 use super::entity::{
     award, badge, badge_claim, badge_group, badge_image, badge_owner, customer, enrolment,
     idempotency_key,
 };
 use super::expiry::stored_rule;
+use super::sql::Sql;
 use super::writes::{NewBadge, insert_badge_rows};
 use crate::auth::Principal;
-use crate::domain::{Clock, Micros};
 use crate::domain::Problem;
 use crate::domain::admin::{
     BadgeDefinition, CODE_BADGE_NAME_TAKEN, CODE_BADGE_NOT_FOUND, CODE_GROUP_NAME_TAKEN,
@@ -37,6 +36,7 @@ use crate::domain::events::Event;
 use crate::domain::ids::new_object_id;
 use crate::domain::list::{Claim, Image};
 use crate::domain::rules::{self, BadgeRules, ClaimChange, ClaimState, Enrolment};
+use crate::domain::{Clock, Micros};
 use crate::error::{Error, Result};
 
 fn badge_not_found() -> Error {

@@ -23,9 +23,9 @@ use tokio::sync::Notify;
 use super::entity::{customer, outbox};
 use super::sql::Sql;
 use super::{Dialect, Store};
-use crate::domain::{Clock, Micros};
 use crate::domain::events::{Event, Recorded};
 use crate::domain::ids::new_object_id;
+use crate::domain::{Clock, Micros};
 use crate::error::Result;
 
 /// Whether this process records events, shared by every clone of the store,

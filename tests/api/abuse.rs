@@ -653,7 +653,7 @@ async fn concurrent_writes_succeed_on_every_backend() {
 }
 
 /// A badge at every cap of its stored shape.
-fn largest_badge(org: i32, i: usize, group: &str) -> NewBadge {
+pub(crate) fn largest_badge(org: i32, i: usize, group: &str) -> NewBadge {
     use badges::domain::enums::{EarnType, Owner};
     use badges::domain::list::{Claim, Image};
     use badges::domain::shape::*;

@@ -353,7 +353,8 @@ async fn compare(
         let in_memory = app
             .service
             .list_customer_badges(&world.principal, params.clone())
-            .await;
+            .await
+            .map(|reserved| reserved.answer);
         let Ok(q) = list::validate(params.clone()) else {
             prop_assert!(in_memory.is_err(), "refused by validation alone");
             return Ok(seen);

@@ -773,7 +773,8 @@ async fn a_customer_s_events_are_published_in_the_order_they_were_recorded() {
         let db = TestDb::new(backend).await;
         let dir = tempfile::tempdir().unwrap();
         let env = binary_env(&stream, &db);
-        let server = Binary::spawn(&binary_args(backend), &env, &dir.path().join("order.log")).await;
+        let server =
+            Binary::spawn(&binary_args(backend), &env, &dir.path().join("order.log")).await;
         const CUSTOMERS: i64 = 3;
         let (badge, creds) = binary_world(&db, &server.base, CUSTOMERS).await;
         const WRITERS: usize = 8;

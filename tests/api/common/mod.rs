@@ -194,7 +194,11 @@ impl Binary {
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_badges"))
+        // BADGES_TEST_BINARY runs these tests against another build (the
+        // release binary, for the figures in docs/RELIABILITY.md).
+        let program = std::env::var("BADGES_TEST_BINARY")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_badges").to_owned());
+        let child = std::process::Command::new(program)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
