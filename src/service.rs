@@ -80,9 +80,10 @@ impl BadgeService {
         let now = self.clock.now();
         let (catalogue, state, _) = self.read(p, &query.customer, Scope::All).await?;
         let selected = page::select(&catalogue, &state, &query, now);
+        // A page is held twice while it is answered: as rows, and encoded.
         let memory = self
             .answers
-            .try_reserve(p.client_id, selected.answer_bytes(&catalogue))
+            .try_reserve(p.client_id, 2 * selected.answer_bytes(&catalogue))
             .ok_or(Error::Throttled {
                 retry_after_seconds: 1,
             })?;

@@ -5,11 +5,13 @@
 //! wrong secret took a thread and its own 19 MiB, so a stream of bad
 //! credentials grew the process without bound, and a check kept running after
 //! its caller had gone. Here a fixed number of threads each own one memory
-//! buffer, reused for every check; a check waits in a bounded queue, and a
-//! full queue refuses at once (429 / RESOURCE_EXHAUSTED). A check whose
-//! caller has gone by the time a worker takes it is skipped.
+//! buffer, reused for every check while checks keep coming and freed once
+//! none came for [`IDLE`] (checks are rare: a verified secret is remembered);
+//! a check waits in a bounded queue, and a full queue refuses at once (429 /
+//! RESOURCE_EXHAUSTED). A check whose caller has gone by the time a worker
+//! takes it is skipped.
 
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{Output, PasswordHash};
@@ -23,6 +25,9 @@ use crate::error::{Error, Result};
 /// The largest argon2 memory cost (KiB) a stored hash may ask for; a worker's
 /// buffer never grows past it. The default parameters use 19 MiB.
 const MAX_MEMORY_KIB: u32 = 64 * 1024;
+
+/// How long a worker keeps its buffer without a check to run.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How long a caller refused for a full queue should wait (s).
 const RETRY_AFTER_SECONDS: u64 = 1;
@@ -122,10 +127,19 @@ fn work(inbox: &Mutex<Receiver<Job>>, stats: &HasherStats) {
     loop {
         // The lock is held only while waiting for the next job.
         let job = match inbox.lock() {
-            Ok(rx) => rx.recv(),
+            Ok(rx) if memory.is_empty() => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Ok(rx) => rx.recv_timeout(IDLE),
             Err(_) => return,
         };
-        let Ok(job) = job else { return };
+        let job = match job {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                // Idle: the buffer goes back to the system until needed.
+                memory = Vec::new();
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
         if job.answer.is_closed() {
             // The caller gave up while the check waited: do not spend on it.
             stats.skipped.inc();

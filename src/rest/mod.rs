@@ -129,7 +129,7 @@ async fn list_customer_badges(
                 errors: Vec::new(),
                 warnings: Vec::new(),
             };
-            let mut response = sized_json(&envelope, memory.bytes());
+            let mut response = sized_json(&envelope, memory.bytes() / 2);
             response
                 .extensions_mut()
                 .insert(AnswerMemory(Arc::new(memory)));
