@@ -53,7 +53,7 @@ impl App {
     /// Turns events on: from now on writes record them in the outbox, and
     /// the server runs the relay and the expiry sweeper.
     pub fn with_events(mut self, config: EventsConfig) -> App {
-        self.store.record_events();
+        self.store.record_events(crate::events::wire::encode);
         self.events = Some((config, EventStats::default()));
         self
     }

@@ -12,6 +12,7 @@ use crate::events::EventsConfig;
 use crate::limits::Limits;
 use crate::server::ServeOptions;
 use crate::store::{Dialect, PoolSettings};
+use crate::telemetry::LogFormat;
 
 /// The SQLite file used when no database is configured.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://badges.db?mode=rwc";
@@ -73,12 +74,6 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Args)]

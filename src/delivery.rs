@@ -437,7 +437,14 @@ impl http_body::Body for Answer {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done && self.queue.is_empty() && self.trailers.is_none()
+        // Asked before the first poll too: an empty answer (a gRPC error is
+        // headers alone) must say so, so that its headers end the stream.
+        self.queue.is_empty()
+            && self.trailers.is_none()
+            && self
+                .inner
+                .as_ref()
+                .is_none_or(|inner| inner.is_end_stream())
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -491,6 +498,17 @@ mod tests {
         }
         assert_eq!(got, data);
         assert!(shares.try_enter(1).is_some());
+    }
+
+    #[test]
+    fn an_empty_answer_ends_with_its_headers() {
+        let body = Answer::body(Body::empty(), Held::default(), None);
+        assert!(
+            body.is_end_stream(),
+            "a trailers-only gRPC answer stays one"
+        );
+        let body = Answer::body(Body::from("x"), Held::default(), None);
+        assert!(!body.is_end_stream());
     }
 
     #[tokio::test]

@@ -1,8 +1,9 @@
-//! The one error type of the domain and the store. Each transport maps it to
-//! its wire form in exactly one place (`grpc::status`, and the REST envelope).
+//! The one error type of the domain and the store. Each layer turns its own
+//! failures into it (the store its database's, in `store::failure`), and
+//! each transport maps it to its wire form in exactly one place
+//! (`grpc::status`, and the REST envelope).
 
 use crate::domain::Problem;
-use crate::store::{Dialect, Failure};
 
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
@@ -39,45 +40,6 @@ pub enum Error {
     /// Anything else. The text is for logs only.
     #[error("internal error: {0}")]
     Internal(String),
-}
-
-impl From<sea_orm::DbErr> for Error {
-    fn from(e: sea_orm::DbErr) -> Self {
-        use sea_orm::{DbErr, RuntimeErr};
-        match &e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Error::Unavailable(e.to_string()),
-            DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s))
-                if is_timeout(s) =>
-            {
-                Error::Timeout(e.to_string())
-            }
-            DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s))
-                if is_unavailable(s) =>
-            {
-                Error::Unavailable(e.to_string())
-            }
-            _ => Error::Internal(e.to_string()),
-        }
-    }
-}
-
-/// Whether a driver error means the database could not be reached in time,
-/// as opposed to a statement that failed.
-fn is_unavailable(e: &sea_orm::sqlx::Error) -> bool {
-    use sea_orm::sqlx::Error as E;
-    match e {
-        E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Tls(_) => true,
-        E::Database(db) => db
-            .code()
-            .is_some_and(|c| Dialect::failure(&c) == Some(Failure::Unavailable)),
-        _ => false,
-    }
-}
-
-/// Whether a statement ran past its deadline.
-fn is_timeout(e: &sea_orm::sqlx::Error) -> bool {
-    matches!(e, sea_orm::sqlx::Error::Database(db)
-        if db.code().is_some_and(|c| Dialect::failure(&c) == Some(Failure::Timeout)))
 }
 
 /// What a 503 tells the caller to wait before trying again (s).

@@ -26,4 +26,8 @@ pub mod telemetry;
 pub mod proto {
     #![allow(clippy::all, missing_docs)]
     tonic::include_proto!("capillary.badges.v1");
+
+    /// The descriptor set of this API, with its `google.api.http` options.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/badges_descriptor.bin"));
 }

@@ -34,8 +34,14 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::auth::Authenticator;
 use crate::catalogue::Catalogues;
-use crate::config::LogFormat;
 use crate::store::Store;
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 /// Keeps the trace exporter alive; flushes it when dropped.
 pub struct TelemetryGuard {

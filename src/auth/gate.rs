@@ -1,49 +1,38 @@
-//! The one layer in front of every call, REST and gRPC alike: it decides what
-//! a call needs of its caller, and in this order
+//! Admission: what a call needs of its caller, decided in this order for
+//! REST and gRPC alike, each step answering with the crate's error
 //!
 //! 1. authenticates (Basic or OAuth token), with the lockout: 401, 429;
 //! 2. checks the right the call needs: 403;
 //! 3. takes one call from the client's rate: 429;
-//! 4. reads the whole request body within the read timeout and size cap:
-//!    408 (and the connection closes), 413;
+//! 4. (the server's layer reads the whole request body within the read
+//!    timeout and size cap: 408, 413);
 //! 5. takes a place in flight, within the client's share and the process's
-//!    cap: 429;
+//!    cap: 429.
 //!
-//! and hands the call, with its [`Principal`] in the request's extensions, to
-//! the handler. So 401 → 403 → 400 holds for every handler by construction,
-//! and only calls whose request is complete and authenticated count against
-//! the caps: a caller that sends its body slowly holds nothing but its own
-//! connection, and only until the read timeout.
-//!
-//! Health checks, reflection, metrics and the OpenAPI document pass straight
-//! through; the OAuth token route gets the body timeout and size cap (its
-//! secret is checked by the handler, on the bounded argon2 pool).
+//! The HTTP layer that runs these steps and renders their errors in the
+//! caller's transport is `server::gate`, so that this module knows no wire
+//! format. 401 → 403 → 400 holds for every handler by construction, and only
+//! calls whose request is complete and authenticated count against the caps.
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use axum::http::{HeaderMap, header};
 
 use super::{Access, Authenticator, Credentials, Principal, Source};
-use crate::delivery::{Peer, PlaceInFlight};
+use crate::domain::Micros;
 use crate::domain::clock::SharedClock;
-use crate::domain::problem::Problem;
-use crate::error::Error;
-use crate::limits::{Limits, RateLimit, Shares};
+use crate::error::{Error, Result};
+use crate::limits::{Limits, RateLimit, Shares, Slot};
 
 /// The upstream OAuth token header.
 pub const OAUTH_TOKEN_HEADER: &str = "X-CAP-API-OAUTH-TOKEN";
 /// Largest accepted request body (REST and gRPC alike; gRPC adds a 5-byte
 /// frame header, and each gRPC method caps its own message below this).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-const GRPC_FRAME_HEADER: usize = 5;
+/// Where OAuth tokens are issued (upstream's route).
+pub const TOKEN_ROUTE: &str = "/v3/oauth/token/generate";
 
-/// The shared state of the layer.
+/// The shared state of admission.
 #[derive(Debug)]
 pub struct Gate {
     auth: Arc<Authenticator>,
@@ -73,6 +62,57 @@ impl Gate {
     pub fn authenticator(&self) -> &Arc<Authenticator> {
         &self.auth
     }
+
+    /// How long a caller may take to send a request's body.
+    pub fn body_timeout(&self) -> std::time::Duration {
+        self.body_timeout
+    }
+
+    pub fn now(&self) -> Micros {
+        self.clock.now()
+    }
+
+    /// Authenticates and checks the right `access` needs.
+    pub async fn check(
+        &self,
+        credentials: Option<&Credentials>,
+        source: Source,
+        access: Access,
+        now: Micros,
+        fresh: bool,
+    ) -> Result<Principal> {
+        let principal = self
+            .auth
+            .authenticate(credentials, source, now, fresh)
+            .await?;
+        tracing::Span::current().record("org_id", principal.org_id);
+        if principal.allows(access) {
+            Ok(principal)
+        } else {
+            Err(Error::PermissionDenied)
+        }
+    }
+
+    /// Takes one call from the client's rate.
+    pub fn take_rate(&self, client: i32) -> Result<()> {
+        self.rate
+            .check(client)
+            .map_err(|retry_after_seconds| Error::Throttled {
+                retry_after_seconds,
+            })
+    }
+
+    /// A place in flight for a call of `client`.
+    pub fn enter(&self, client: i32) -> Result<Slot> {
+        self.shares.try_enter(client).ok_or(Error::Throttled {
+            retry_after_seconds: 1,
+        })
+    }
+
+    /// Drops a client's cached row, found out of date.
+    pub fn forget(&self, client_id: i32) {
+        self.auth.forget(client_id);
+    }
 }
 
 impl Access {
@@ -86,7 +126,7 @@ impl Access {
             Access::Read
         } else if path.starts_with(WRITE_SERVICE) {
             Access::Write
-        } else if path == crate::rest::TOKEN_ROUTE {
+        } else if path == TOKEN_ROUTE {
             Access::Token
         } else if path.starts_with(REST_READ) {
             // Any method: a reader learns that only GET is served (405).
@@ -99,13 +139,6 @@ impl Access {
     }
 }
 
-pub fn is_grpc(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"))
-}
-
 /// Credentials from `X-CAP-API-OAUTH-TOKEN` or `Authorization` (HTTP headers
 /// and gRPC metadata alike).
 pub fn credentials(headers: &HeaderMap) -> Option<Credentials> {
@@ -116,236 +149,9 @@ pub fn credentials(headers: &HeaderMap) -> Option<Credentials> {
     )
 }
 
-/// The address the call came from.
-fn source(request: &Request) -> Source {
-    let extensions = request.extensions();
-    let tcp = extensions
-        .get::<Peer>()
-        .map(|p| &p.tcp)
-        .or_else(|| extensions.get::<tonic::transport::server::TcpConnectInfo>());
-    Source(tcp.and_then(|c| c.remote_addr).map(|a| a.ip()))
-}
-
-/// Messages are never compressed here. tonic would refuse another
-/// `grpc-encoding` by repeating the whole header value in its answer; this
-/// names at most [`ECHOED_ENCODING_CHARS`] of it.
-fn unsupported_encoding(headers: &HeaderMap) -> Option<Response> {
-    let value = headers.get("grpc-encoding")?;
-    if value.as_bytes() == b"identity" {
-        return None;
-    }
-    let shown: String = String::from_utf8_lossy(value.as_bytes())
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(ECHOED_ENCODING_CHARS)
-        .collect();
-    let mut response = tonic::Status::unimplemented(format!(
-        "messages compressed with `{shown}` are not supported; send them uncompressed"
-    ))
-    .into_http();
-    response
-        .headers_mut()
-        .insert("grpc-accept-encoding", HeaderValue::from_static("identity"));
-    Some(response)
-}
-
-/// The most of an unsupported `grpc-encoding` an answer repeats.
-const ECHOED_ENCODING_CHARS: usize = 32;
-
-/// An error answer in the caller's transport.
-pub fn answer(error: Error, grpc: bool) -> Response {
-    if grpc {
-        crate::grpc::status::to_status(error).into_http()
-    } else {
-        crate::rest::ApiError(error).into_response()
-    }
-}
-
-pub async fn gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
-    let access = Access::of(request.uri().path());
-    let grpc = is_grpc(request.headers());
-    if grpc && let Some(refused) = unsupported_encoding(request.headers()) {
-        return refused;
-    }
-    match access {
-        Access::Open => return next.run(request).await,
-        Access::Token => {
-            let source = source(&request);
-            return match gate.read_body(request, grpc).await {
-                Ok((mut parts, body)) => {
-                    parts.extensions.insert(source);
-                    next.run(Request::from_parts(parts, Body::from(body))).await
-                }
-                Err(refused) => refused,
-            };
-        }
-        Access::Read | Access::Write => {}
-    }
-
-    let now = gate.clock.now();
-    let credentials = credentials(request.headers());
-    let source = source(&request);
-    let mut principal = match gate
-        .check(credentials.as_ref(), source, access, now, false)
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => return answer(e, grpc),
-    };
-    if let Err(retry_after_seconds) = gate.rate.check(principal.client_id) {
-        return answer(
-            Error::Throttled {
-                retry_after_seconds,
-            },
-            grpc,
-        );
-    }
-    let (parts, body) = match gate.read_body(request, grpc).await {
-        Ok(read) => read,
-        Err(refused) => return refused,
-    };
-    // Every call behind the gate is unary: a gRPC call must carry its one
-    // message (tonic would answer INTERNAL, a server error, for the
-    // caller's mistake).
-    if grpc && body.is_empty() {
-        return answer(
-            Error::Invalid(vec![Problem::invalid(
-                "body",
-                "the request message is missing",
-            )]),
-            grpc,
-        );
-    }
-    let Some(slot) = gate.shares.try_enter(principal.client_id) else {
-        return answer(
-            Error::Throttled {
-                retry_after_seconds: 1,
-            },
-            grpc,
-        );
-    };
-    // The handler checks the client row's generation in its own round trip
-    // to the database. When it moved since the row was cached, the caller is
-    // authenticated again from a fresh row, and the call runs once more.
-    let mut fresh = false;
-    loop {
-        let mut request = Request::from_parts(parts.clone(), Body::from(body.clone()));
-        request.extensions_mut().insert(principal);
-        let mut response = next.clone().run(request).await;
-        if response.headers_mut().remove(STALE_CLIENT_HEADER).is_none() {
-            // The place is held until the answer has been handed over
-            // (crate::delivery).
-            response
-                .extensions_mut()
-                .insert(PlaceInFlight(Arc::new(slot)));
-            return response;
-        }
-        gate.auth.forget(principal.client_id);
-        if fresh {
-            return answer(Error::Unauthenticated, grpc);
-        }
-        fresh = true;
-        principal = match gate
-            .check(credentials.as_ref(), source, access, now, true)
-            .await
-        {
-            Ok(p) => p,
-            Err(e) => return answer(e, grpc),
-        };
-    }
-}
-
 /// Marks an answer whose call found the caller's client row changed; the
 /// gate removes it before the answer leaves.
 pub const STALE_CLIENT_HEADER: &str = "x-badges-stale-client";
-
-impl Gate {
-    /// Authenticates and checks the right `access` needs.
-    async fn check(
-        &self,
-        credentials: Option<&Credentials>,
-        source: Source,
-        access: Access,
-        now: crate::domain::Micros,
-        fresh: bool,
-    ) -> Result<Principal, Error> {
-        let principal = self
-            .auth
-            .authenticate(credentials, source, now, fresh)
-            .await?;
-        tracing::Span::current().record("org_id", principal.org_id);
-        if principal.allows(access) {
-            Ok(principal)
-        } else {
-            Err(Error::PermissionDenied)
-        }
-    }
-
-    /// The request's head and whole body, or the answer to a body that came
-    /// too slowly (408, closing the connection) or was too large (413).
-    async fn read_body(&self, request: Request, grpc: bool) -> Result<(Parts, Bytes), Response> {
-        let (parts, body) = request.into_parts();
-        let cap = MAX_BODY_BYTES + if grpc { GRPC_FRAME_HEADER } else { 0 };
-        // A body declared too large is refused before a byte of it is read,
-        // so an HTTP/1.1 caller that asked `Expect: 100-continue` is told 413
-        // instead of being invited to send it.
-        let declared = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > cap as u64) {
-            return Err(too_large(grpc));
-        }
-        let read = tokio::time::timeout(self.body_timeout, Limited::new(body, cap).collect()).await;
-        match read {
-            Ok(Ok(collected)) => Ok((parts, collected.to_bytes())),
-            Err(_elapsed) => Err(too_slow(grpc)),
-            Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large(grpc)),
-            Ok(Err(_broken)) => Err(if grpc {
-                tonic::Status::cancelled("request body not received").into_http()
-            } else {
-                crate::rest::rejection(
-                    StatusCode::BAD_REQUEST,
-                    "Request body not received",
-                    Some("body"),
-                )
-            }),
-        }
-    }
-}
-
-/// A body over the size cap.
-fn too_large(grpc: bool) -> Response {
-    if grpc {
-        tonic::Status::out_of_range("request message too large").into_http()
-    } else {
-        let mut r = crate::rest::rejection(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Request body too large",
-            Some("body"),
-        );
-        // What the caller may still send of it is not read.
-        r.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        r
-    }
-}
-
-/// A body that did not arrive within the read timeout.
-fn too_slow(grpc: bool) -> Response {
-    if grpc {
-        return tonic::Status::deadline_exceeded("request body not received in time").into_http();
-    }
-    let mut r = crate::rest::rejection(
-        StatusCode::REQUEST_TIMEOUT,
-        "Request body not received in time",
-        Some("body"),
-    );
-    r.headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    r
-}
 
 #[cfg(test)]
 mod tests {

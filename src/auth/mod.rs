@@ -27,6 +27,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::domain::Micros;
+pub use crate::domain::principal::{Access, Principal};
 use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::store::entity::api_client;
@@ -141,48 +142,14 @@ impl Source {
     }
 }
 
-/// What a call needs of its caller.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    /// Health, reflection, metrics, the OpenAPI document: no credentials.
-    Open,
-    /// The OAuth token route: no credentials, but its body is a secret to check.
-    Token,
-    /// The read calls (`read` right).
-    Read,
-    /// The admin API (`write` right).
-    Write,
-}
-
-/// Who is calling, once credentials are checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Principal {
-    pub org_id: i32,
-    pub client_id: i32,
-    /// The client row's generation when it was checked.
-    pub generation: i64,
-    pub can_read: bool,
-    pub can_write: bool,
-}
-
-impl Principal {
-    fn of(client: &api_client::Model) -> Self {
-        Principal {
-            org_id: client.org_id,
-            client_id: client.id,
-            generation: client.generation,
-            can_read: client.can_read,
-            can_write: client.can_write,
-        }
-    }
-
-    /// Whether the caller has the right `access` needs.
-    pub fn allows(&self, access: Access) -> bool {
-        match access {
-            Access::Open | Access::Token => true,
-            Access::Read => self.can_read,
-            Access::Write => self.can_write,
-        }
+/// The caller of a client row.
+fn principal_of(client: &api_client::Model) -> Principal {
+    Principal {
+        org_id: client.org_id,
+        client_id: client.id,
+        generation: client.generation,
+        can_read: client.can_read,
+        can_write: client.can_write,
     }
 }
 
@@ -325,7 +292,7 @@ impl Authenticator {
             && let Some(row) = self.by_id.get(&claims.client_id)
             && fits(&row)
         {
-            return Ok(Principal::of(&row));
+            return Ok(principal_of(&row));
         }
         let row = self
             .store
@@ -334,7 +301,7 @@ impl Authenticator {
             .ok_or(Error::Unauthenticated)?;
         let row = self.remember(row);
         if fits(&row) {
-            Ok(Principal::of(&row))
+            Ok(principal_of(&row))
         } else {
             Err(Error::Unauthenticated)
         }
@@ -356,7 +323,7 @@ impl Authenticator {
             && !row.disabled
             && self.remembered(&row, secret)
         {
-            return Ok(Principal::of(&row));
+            return Ok(principal_of(&row));
         }
         // Identical checks at once (a client's burst of calls on a cold
         // cache) share one: one argon2 run, one attempt against the lockout.
@@ -400,7 +367,7 @@ impl Authenticator {
             Err(locked) => {
                 return match self.by_username.get(username) {
                     Some(row) if !row.disabled && self.remembered(&row, secret) => {
-                        Ok(Principal::of(&row))
+                        Ok(principal_of(&row))
                     }
                     _ => Err(locked),
                 };
@@ -465,7 +432,7 @@ impl Authenticator {
                 memo.insert(Self::memo_key(&row, secret));
             }
         }
-        Ok(Principal::of(&row))
+        Ok(principal_of(&row))
     }
 }
 

@@ -1,105 +1,28 @@
-//! The write side: commands of the admin API, their validation with the
-//! upstream error codes, and the expiry rules of awards and enrolments.
+//! The write side: commands of the admin API and their validation with the
+//! upstream error codes (`problem`); the expiry rules are in `expiry`.
 
-use chrono::{DateTime, Months, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::enums::{EarnType, Owner};
+pub use super::expiry::{ExpiryRule, RelativeUnit};
 use super::fields::Field;
-use super::list::{Claim, Image, is_object_id};
+use super::ids::is_object_id;
+use super::list::{Claim, Image};
+pub use super::problem::{
+    CODE_ALREADY_ENROLLED, CODE_BADGE_NAME_TAKEN, CODE_BADGE_NOT_EARNABLE, CODE_BADGE_NOT_FOUND,
+    CODE_GROUP_NAME_TAKEN, CODE_GROUP_NOT_FOUND, CODE_GROUP_RANK_REQUIRED, CODE_IDENTIFIER_TAKEN,
+    CODE_NO_ACTIVE_AWARD, CODE_NO_OWNER, CODE_NOT_ENROLLED, CODE_NOT_ISSUE_EARN,
+    CODE_OWNER_INVALID, CODE_REQUEST_ID_REUSED, CODE_START_AFTER_EXPIRY, CODE_START_IN_PAST,
+    CODE_UNKNOWN_CLAIM, problem,
+};
 use super::shape::{
     MAX_DESCRIPTION_BYTES, MAX_IDENTIFIER_BYTES, MAX_IMAGE_FIELD_BYTES, MAX_IMAGES, MAX_NAME_BYTES,
     MAX_REFERENCE_BYTES, MAX_REQUEST_ID_BYTES, MAX_URL_BYTES, text,
 };
 use super::{Micros, Problem};
 
-pub const CODE_OWNER_INVALID: u32 = 714;
-pub const CODE_START_AFTER_EXPIRY: u32 = 720;
-pub const CODE_START_IN_PAST: u32 = 722;
-pub const CODE_BADGE_NAME_TAKEN: u32 = 725;
-pub const CODE_NO_OWNER: u32 = 728;
-pub const CODE_GROUP_RANK_REQUIRED: u32 = 732;
-pub const CODE_GROUP_NAME_TAKEN: u32 = 733;
-pub const CODE_UNKNOWN_CLAIM: u32 = 737;
-pub const CODE_REQUEST_ID_REUSED: u32 = 809;
-pub const CODE_NOT_ENROLLED: u32 = 811;
-pub const CODE_NO_ACTIVE_AWARD: u32 = 814;
-pub const CODE_ALREADY_ENROLLED: u32 = 1040;
-pub const CODE_BADGE_NOT_FOUND: u32 = 1054;
-pub const CODE_IDENTIFIER_TAKEN: u32 = 409;
-pub const CODE_GROUP_NOT_FOUND: u32 = 1055;
-/// An earn outside what the badge allows now: inactive, or its window closed.
-pub const CODE_BADGE_NOT_EARNABLE: u32 = 812;
-/// Enrolment into a badge that is not ISSUE_EARN.
-pub const CODE_NOT_ISSUE_EARN: u32 = 1041;
-
 /// Most customers in one bulk enrolment, and items in one import.
 pub const MAX_BATCH: usize = 1000;
-
-pub fn problem(code: u32, message: impl Into<String>, reference: &str) -> Problem {
-    Problem {
-        code,
-        message: message.into(),
-        reference: Some(reference.to_owned()),
-    }
-}
-
-/// How long an award or enrolment lasts: never, for a number of days,
-/// weeks or calendar months from when it was recorded, until a fixed time,
-/// or as long as the badge's own window.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ExpiryRule {
-    #[default]
-    Never,
-    Relative {
-        relative_expiry_type: RelativeUnit,
-        value: u32,
-    },
-    Absolute {
-        /// Epoch seconds.
-        expires_on: i64,
-    },
-    WithBadge,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RelativeUnit {
-    Days,
-    Weeks,
-    Months,
-}
-
-impl ExpiryRule {
-    /// When something starting at `from` expires under this rule; `None` is never.
-    pub fn expires_at(self, from: Micros, badge_expires_on: Micros) -> Option<Micros> {
-        match self {
-            ExpiryRule::Never => None,
-            ExpiryRule::WithBadge => Some(badge_expires_on),
-            ExpiryRule::Absolute { expires_on } => {
-                Some(Micros(expires_on.saturating_mul(1_000_000)))
-            }
-            ExpiryRule::Relative {
-                relative_expiry_type,
-                value,
-            } => {
-                let day = 86_400_000_000i64;
-                let add = |d: i64| {
-                    Some(Micros(
-                        from.0.saturating_add(d.saturating_mul(i64::from(value))),
-                    ))
-                };
-                match relative_expiry_type {
-                    RelativeUnit::Days => add(day),
-                    RelativeUnit::Weeks => add(7 * day),
-                    RelativeUnit::Months => DateTime::<Utc>::from_timestamp_micros(from.0)
-                        .and_then(|t| t.checked_add_months(Months::new(value)))
-                        .map(Micros::from_datetime)
-                        .or(Some(Micros(i64::MAX))),
-                }
-            }
-        }
-    }
-}
 
 /// A new group.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

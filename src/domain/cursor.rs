@@ -53,7 +53,7 @@ impl Cursor {
         let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
         let cursor: Cursor = serde_json::from_slice(&bytes).ok()?;
         // Tokens are not signed: range-check what a forged one could carry.
-        ((1..=MAX_PAGE).contains(&cursor.page) && super::list::is_object_id(&cursor.id))
+        ((1..=MAX_PAGE).contains(&cursor.page) && super::ids::is_object_id(&cursor.id))
             .then_some(cursor)
     }
 }

@@ -5,8 +5,9 @@
 //! `Err(problem)`, so that validation reports it with every other problem of
 //! the request.
 
-use super::admin::{ExpiryRule, RelativeUnit, problem};
 use super::enums::{EarnType, Owner};
+use super::expiry::{ExpiryRule, RelativeUnit};
+use super::problem::problem;
 use super::{Micros, Problem};
 
 /// A field as read from the wire: its value, or why it has none.
@@ -15,7 +16,7 @@ pub type Field<T> = Result<T, Problem>;
 /// The problem of an owner that is not one of the contract's (714).
 pub fn unknown_owner(field: &str) -> Problem {
     problem(
-        super::admin::CODE_OWNER_INVALID,
+        super::problem::CODE_OWNER_INVALID,
         format!("{field} must be one of {}", Owner::expected()),
         field,
     )

@@ -6,6 +6,11 @@ use rand::RngCore;
 
 use super::Micros;
 
+/// Whether `s` is a badge or group id: 24 lower-case hex characters.
+pub fn is_object_id(s: &str) -> bool {
+    s.len() == 24 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 pub fn new_object_id(now: Micros) -> String {
     let mut bytes = [0u8; 12];
     let secs = now.seconds_nanos().0.clamp(0, i64::from(u32::MAX)) as u32;
@@ -17,7 +22,6 @@ pub fn new_object_id(now: Micros) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::list::is_object_id;
 
     #[test]
     fn ids_are_object_ids_and_distinct() {

@@ -9,7 +9,8 @@ use super::fields::Field;
 use super::{Micros, Problem};
 
 pub const DEFAULT_SIZE: i64 = 10;
-pub const MAX_SIZE: i64 = 100;
+pub use super::ids::is_object_id;
+pub use super::shape::MAX_SIZE;
 /// Offset paging stops here; deeper reads are what keyset paging is for.
 pub const MAX_OFFSET: i64 = 100_000;
 /// Longest accepted `name` filter, in characters.
@@ -168,11 +169,6 @@ impl ListQuery {
     pub fn offset(&self) -> i64 {
         self.page * self.size
     }
-}
-
-/// Whether `s` is a badge or group id: 24 lower-case hex characters.
-pub fn is_object_id(s: &str) -> bool {
-    s.len() == 24 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Checks every parameter and reports every problem at once.

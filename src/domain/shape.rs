@@ -1,13 +1,16 @@
 //! How large stored things may be, and the text every field must be.
 //!
 //! Each cap keeps one list answer bounded: a page holds at most
-//! [`MAX_SIZE`](super::list::MAX_SIZE) rows, and the largest row these caps
+//! [`MAX_SIZE`] rows, and the largest row these caps
 //! allow, times that, stays under the 4 MiB that gRPC clients accept by
 //! default ([`MAX_ROW_BYTES`], checked when this compiles). Text is counted in
 //! UTF-8 bytes, what storage and messages carry. NUL is refused everywhere:
 //! no database column can hold it.
 
 use super::Problem;
+
+/// Most rows of one page.
+pub const MAX_SIZE: i64 = 100;
 
 /// Badge and group names.
 pub const MAX_NAME_BYTES: usize = 512;
@@ -48,7 +51,7 @@ pub const MAX_ROW_BYTES: usize = {
 pub const GRPC_DEFAULT_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 const _: () = assert!(
-    MAX_ROW_BYTES * (super::list::MAX_SIZE as usize) + 4096 < GRPC_DEFAULT_MESSAGE_BYTES,
+    MAX_ROW_BYTES * (MAX_SIZE as usize) + 4096 < GRPC_DEFAULT_MESSAGE_BYTES,
     "a full page of the largest rows must fit one default gRPC message"
 );
 

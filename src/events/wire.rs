@@ -125,7 +125,7 @@ pub fn encode(r: &Recorded) -> Vec<u8> {
 
 /// The API's descriptors, for reading any event message generically.
 static POOL: LazyLock<Option<DescriptorPool>> =
-    LazyLock::new(|| DescriptorPool::decode(crate::server::FILE_DESCRIPTOR_SET).ok());
+    LazyLock::new(|| DescriptorPool::decode(crate::proto::FILE_DESCRIPTOR_SET).ok());
 
 fn descriptor(kind: EventKind) -> Result<MessageDescriptor> {
     POOL.as_ref()

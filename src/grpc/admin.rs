@@ -5,7 +5,7 @@ use std::sync::Arc;
 use prost_types::Timestamp;
 use tonic::{Request, Response, Status};
 
-use super::convert::{earn_type_to_proto, images, owner, ownership, timestamp, ts};
+use super::convert::{self, earn_type_to_proto, images, owner, ownership, timestamp, ts};
 use super::{caller, status::to_status};
 use crate::domain::admin::{
     BadgeDefinition, ClaimRequest, EarnRequest, EnrolRequest, ExpiryRule, ImportItemRequest,
@@ -64,35 +64,6 @@ fn expiry_in(rule: Option<proto::ExpiryRule>, field: &str) -> Field<ExpiryRule> 
     )
 }
 
-pub(super) fn expiry_out(rule: ExpiryRule) -> proto::ExpiryRule {
-    use expiry_rule::{ExpiryType as T, RelativeUnit as U};
-    let mut out = proto::ExpiryRule::default();
-    match rule {
-        ExpiryRule::Never => out.expiry_type = T::Never as i32,
-        ExpiryRule::WithBadge => out.expiry_type = T::WithBadge as i32,
-        ExpiryRule::Absolute { expires_on } => {
-            out.expiry_type = T::Absolute as i32;
-            out.expires_on = Some(Timestamp {
-                seconds: expires_on,
-                nanos: 0,
-            });
-        }
-        ExpiryRule::Relative {
-            relative_expiry_type,
-            value,
-        } => {
-            out.expiry_type = T::Relative as i32;
-            out.value = value;
-            out.relative_expiry_type = match relative_expiry_type {
-                RelativeUnit::Days => U::Days,
-                RelativeUnit::Weeks => U::Weeks,
-                RelativeUnit::Months => U::Months,
-            } as i32;
-        }
-    }
-    out
-}
-
 fn badge_out(b: BadgeDefinition) -> proto::BadgeDefinition {
     // Every field named: a new one does not compile until it is mapped.
     let BadgeDefinition {
@@ -125,8 +96,8 @@ fn badge_out(b: BadgeDefinition) -> proto::BadgeDefinition {
         badge_rank: rank,
         images: images(badge_images),
         ownership: Some(ownership(owners, claims)),
-        earned_badge_expiry: Some(expiry_out(earned_badge_expiry)),
-        issued_badge_expiry: Some(expiry_out(issued_badge_expiry)),
+        earned_badge_expiry: Some(convert::expiry_out(earned_badge_expiry)),
+        issued_badge_expiry: Some(convert::expiry_out(issued_badge_expiry)),
         created_on: Some(ts(created_on)),
         last_updated_on: Some(ts(last_updated_on)),
     }
@@ -489,7 +460,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
 impl GrpcBadgeAdmin {
     async fn claim(
         &self,
-        caller: &crate::auth::Principal,
+        caller: &crate::domain::principal::Principal,
         badge_id: String,
         owner_type: i32,
         reference_id: String,

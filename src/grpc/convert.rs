@@ -414,8 +414,8 @@ pub fn detail_response(d: BadgeDetail) -> proto::GetCustomerBadgeResponse {
                     })
                     .collect(),
                 issued_badges_truncated,
-                earned_badge_expiry: Some(super::admin::expiry_out(earned_badge_expiry)),
-                issued_badge_expiry: Some(super::admin::expiry_out(issued_badge_expiry)),
+                earned_badge_expiry: Some(expiry_out(earned_badge_expiry)),
+                issued_badge_expiry: Some(expiry_out(issued_badge_expiry)),
             }
         }),
     }
@@ -426,6 +426,37 @@ pub fn earn_type_to_proto(t: EarnType) -> proto::EarnType {
         EarnType::Earn => proto::EarnType::Earn,
         EarnType::IssueEarn => proto::EarnType::IssueEarn,
     }
+}
+
+/// A badge's expiry rule as the API writes it.
+pub(super) fn expiry_out(rule: crate::domain::admin::ExpiryRule) -> proto::ExpiryRule {
+    use crate::domain::admin::{ExpiryRule, RelativeUnit};
+    use proto::expiry_rule::{ExpiryType as T, RelativeUnit as U};
+    let mut out = proto::ExpiryRule::default();
+    match rule {
+        ExpiryRule::Never => out.expiry_type = T::Never as i32,
+        ExpiryRule::WithBadge => out.expiry_type = T::WithBadge as i32,
+        ExpiryRule::Absolute { expires_on } => {
+            out.expiry_type = T::Absolute as i32;
+            out.expires_on = Some(Timestamp {
+                seconds: expires_on,
+                nanos: 0,
+            });
+        }
+        ExpiryRule::Relative {
+            relative_expiry_type,
+            value,
+        } => {
+            out.expiry_type = T::Relative as i32;
+            out.value = value;
+            out.relative_expiry_type = match relative_expiry_type {
+                RelativeUnit::Days => U::Days,
+                RelativeUnit::Weeks => U::Weeks,
+                RelativeUnit::Months => U::Months,
+            } as i32;
+        }
+    }
+    out
 }
 
 #[cfg(test)]

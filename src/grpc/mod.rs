@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use crate::auth::Principal;
 use crate::delivery::AnswerMemory;
+use crate::domain::principal::Principal;
 use crate::proto::customer_badge_service_server::CustomerBadgeService;
 use crate::proto::{
     GetCustomerBadgeRequest, GetCustomerBadgeResponse, ListCustomerBadgesRequest,

@@ -19,18 +19,15 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
-use crate::auth::Principal;
 use crate::delivery::AnswerMemory;
+use crate::domain::principal::Principal;
 use crate::service::{BadgeService, Reserved};
 pub use error::{ApiError, rejection};
 use json::{DetailData, Envelope, ListData};
 
-pub use crate::auth::gate::{MAX_BODY_BYTES, OAUTH_TOKEN_HEADER};
+pub use crate::auth::gate::{MAX_BODY_BYTES, OAUTH_TOKEN_HEADER, TOKEN_ROUTE};
 pub use admin::MIGRATION_HEADER;
 pub use query::{IDENTIFIER_HEADER, MAX_PARAMS};
-
-/// Where clients trade their key and secret for an OAuth token.
-pub const TOKEN_ROUTE: &str = "/v3/oauth/token/generate";
 
 /// The list route; equal to the RPC's `google.api.http` annotation.
 pub const LIST_ROUTE: &str = "/api_gateway/v1/badges/management/{customer_id}";

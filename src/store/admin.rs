@@ -22,7 +22,6 @@ use super::entity::{
 use super::expiry::stored_rule;
 use super::sql::Sql;
 use super::writes::{NewBadge, insert_badge_rows};
-use crate::auth::Principal;
 use crate::domain::Problem;
 use crate::domain::admin::{
     BadgeDefinition, CODE_BADGE_NAME_TAKEN, CODE_BADGE_NOT_FOUND, CODE_GROUP_NAME_TAKEN,
@@ -35,6 +34,7 @@ use crate::domain::enums::{EarnType, Owner};
 use crate::domain::events::Event;
 use crate::domain::ids::new_object_id;
 use crate::domain::list::{Claim, Image};
+use crate::domain::principal::Principal;
 use crate::domain::rules::{self, BadgeRules, ClaimChange, ClaimState, Enrolment};
 use crate::domain::{Clock, Micros};
 use crate::error::{Error, Result};

@@ -14,12 +14,12 @@ use super::entity::{badge, badge_claim, badge_group, badge_image, badge_owner, o
 use super::expiry::stored_rule;
 use super::sql::Sql;
 use super::{Dialect, Store};
-use crate::auth::Principal;
 use crate::domain::Micros;
 use crate::domain::catalogue::{AwardRow, Catalogue, CatalogueBadge, CustomerState, EnrolmentRow};
 use crate::domain::detail::{EarnedBadge, History, IssuedBadge, MAX_HISTORY, TriggeredBy};
 use crate::domain::enums::{EarnType, Owner};
 use crate::domain::list::{Claim, CustomerRef, Image};
+use crate::domain::principal::Principal;
 use crate::error::{Error, Result};
 
 /// What one round trip tells a list call.

@@ -21,11 +21,12 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use crate::auth::Principal;
+use crate::domain::principal::Principal;
 use crate::error::{Error, Result};
 
 pub use dialect::{Dialect, Failure};
-pub use outbox::{OutboxBacklog, OutboxRow};
+mod failure;
+pub use outbox::{EventEncoder, OutboxBacklog, OutboxRow};
 pub use writes::{
     NewApiClient, NewAward, NewBadge, NewCustomer, NewEnrolment, NewGroup, NewOrg, SeedTxn, Writer,
 };

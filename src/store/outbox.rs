@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -28,11 +28,16 @@ use crate::domain::ids::new_object_id;
 use crate::domain::{Clock, Micros};
 use crate::error::Result;
 
-/// Whether this process records events, shared by every clone of the store,
-/// and the bell the relay waits on.
+/// How an event is written into the outbox: its wire form, which the relay
+/// publishes as it is. The store knows no wire format; the server hands it
+/// `events::wire::encode` when it turns events on.
+pub type EventEncoder = fn(&Recorded) -> Vec<u8>;
+
+/// Whether this process records events (with what encoder), shared by every
+/// clone of the store, and the bell the relay waits on.
 #[derive(Debug, Default)]
 pub(crate) struct EventsSwitch {
-    on: AtomicBool,
+    encoder: OnceLock<EventEncoder>,
     written: Notify,
 }
 
@@ -70,13 +75,14 @@ struct ExpiredAward {
 }
 
 impl Store {
-    /// From now on, writes record their events (every clone of this store).
-    pub fn record_events(&self) {
-        self.events.on.store(true, Ordering::Release);
+    /// From now on, writes record their events, encoded by `encoder` (every
+    /// clone of this store; the first encoder given stays).
+    pub fn record_events(&self, encoder: EventEncoder) {
+        let _ = self.events.encoder.set(encoder);
     }
 
     pub fn records_events(&self) -> bool {
-        self.events.on.load(Ordering::Acquire)
+        self.events.encoder.get().is_some()
     }
 
     /// Completes when a write of this process has recorded events (or at
@@ -101,7 +107,10 @@ impl Store {
         now: Micros,
         events: Vec<Event>,
     ) -> Result<()> {
-        if !self.records_events() || events.is_empty() {
+        let Some(encode) = self.events.encoder.get() else {
+            return Ok(());
+        };
+        if events.is_empty() {
             return Ok(());
         }
         let rows: Vec<outbox::ActiveModel> = events
@@ -118,7 +127,7 @@ impl Store {
                     org_id: Set(org),
                     event_type: Set(recorded.event.kind().type_name().to_owned()),
                     customer_id: Set(recorded.event.customer_id()),
-                    payload: Set(crate::events::wire::encode(&recorded)),
+                    payload: Set(encode(&recorded)),
                     recorded_at: Set(now.0),
                     published_at: Set(None),
                     ..Default::default()

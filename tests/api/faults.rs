@@ -124,8 +124,8 @@ impl Drop for OwnPostgres {
 fn own_postgres() -> Option<OwnPostgres> {
     let pg = OwnPostgres::start();
     if pg.is_none() {
-        eprintln!(
-            "fault tests skipped: they need PostgreSQL's initdb and root (to run it as the postgres user)"
+        crate::common::skipped(
+            "fault tests skipped: they need PostgreSQL's initdb and root (to run it as the postgres user)",
         );
     }
     pg

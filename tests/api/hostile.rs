@@ -58,7 +58,15 @@ async fn raw_grpc(
     let response = response.await.unwrap();
     let (parts, mut body) = response.into_parts();
     let mut fields = parts.headers;
-    if !fields.contains_key("grpc-status") {
+    if fields.contains_key("grpc-status") {
+        // A status in the headers is a trailers-only answer: its HEADERS
+        // frame must end the stream, or strict clients (grpc-go, grpcurl)
+        // fail with "server closed the stream without sending trailers".
+        assert!(
+            body.is_end_stream(),
+            "trailers-only answer ends with its headers"
+        );
+    } else {
         while let Some(data) = body.data().await {
             let data = data.unwrap();
             let _ = body.flow_control().release_capacity(data.len());

@@ -73,7 +73,7 @@ impl TestStream {
     /// A fresh stream name and prefix, or `None` (saying so) without NATS.
     pub async fn new_or_skip(test: &str) -> Option<TestStream> {
         let Ok(url) = std::env::var(NATS_ENV) else {
-            super::say_once(&format!(
+            super::skipped(&format!(
                 "{test} skipped: it needs NATS JetStream ({NATS_ENV})"
             ));
             return None;

@@ -19,15 +19,15 @@ use axum::middleware;
 use axum::routing::get;
 
 use crate::app::App;
+
+pub mod gate;
 use crate::grpc::admin::{BadgeAdminServiceServer, GrpcBadgeAdmin};
 use crate::grpc::{CustomerBadgeServiceServer, GrpcCustomerBadges};
 use crate::observe::{Observer, observe};
 use crate::store::Store;
 use crate::telemetry::Metrics;
 
-/// The descriptor set of this API, with its `google.api.http` options.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/badges_descriptor.bin"));
+pub use crate::proto::FILE_DESCRIPTOR_SET;
 
 /// Health entry that is SERVING while the database answers and the server is
 /// not shutting down: the readiness probe.
@@ -220,10 +220,7 @@ pub async fn serve(
         .into_axum_router()
         // Authentication, rights, rates, request bodies and calls in flight,
         // for every route that matched (REST and gRPC alike).
-        .route_layer(middleware::from_fn_with_state(
-            gate,
-            crate::auth::gate::gate,
-        ))
+        .route_layer(middleware::from_fn_with_state(gate, gate::gate))
         .route(
             METRICS_ROUTE,
             get(move || async move {
