@@ -21,62 +21,70 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
         }
         Command::Serve(args) => serve(args, url.dialect(), url.expose(), &pool).await?,
-        Command::Events {
-            command:
-                EventsCommand::Tail {
-                    nats,
-                    org,
-                    event,
-                    all,
-                    last,
-                    limit,
-                    idle_seconds,
-                },
-        } => {
-            let nats_url = nats
-                .nats_url
-                .context("set BADGES_NATS_URL (or --nats-url) to the NATS server")?;
-            crate::events::tail::Tail {
-                nats_url,
-                stream: nats.nats_stream,
-                subject_prefix: nats.nats_subject_prefix,
-                org,
-                event,
-                start: if all {
-                    Start::First
-                } else if last {
-                    Start::Latest
-                } else {
-                    Start::New
-                },
-                limit,
-                idle: idle_seconds.map(std::time::Duration::from_secs),
-            }
-            .run()
-            .await?;
+        Command::Events { command } => events(command).await?,
+        Command::Org { command } => {
+            org(command, open(url.expose(), &pool, url.dialect()).await?).await?
         }
-        Command::Org {
-            command: OrgCommand::Create { name },
-        } => {
-            let store = open(url.expose(), &pool, url.dialect()).await?;
-            let id = store
-                .insert_org(NewOrg {
-                    name: name.clone(),
-                    created_at: SystemClock.now(),
-                })
-                .await
-                .context("creating the org (is the name taken?)")?;
-            println!("{}", serde_json::json!({ "orgId": id, "name": name }));
+        Command::Client { command } => {
+            client(command, open(url.expose(), &pool, url.dialect()).await?).await?
         }
-        Command::Client {
-            command:
-                ClientCommand::Create {
-                    org,
-                    username,
-                    rights,
-                },
+    }
+    Ok(())
+}
+
+async fn events(command: EventsCommand) -> anyhow::Result<()> {
+    let EventsCommand::Tail {
+        nats,
+        org,
+        event,
+        all,
+        last,
+        limit,
+        idle_seconds,
+    } = command;
+    let nats_url = nats
+        .nats_url
+        .context("set BADGES_NATS_URL (or --nats-url) to the NATS server")?;
+    crate::events::tail::Tail {
+        nats_url,
+        stream: nats.nats_stream,
+        subject_prefix: nats.nats_subject_prefix,
+        org,
+        event,
+        start: if all {
+            Start::First
+        } else if last {
+            Start::Latest
+        } else {
+            Start::New
+        },
+        limit,
+        idle: idle_seconds.map(std::time::Duration::from_secs),
+    }
+    .run()
+    .await
+}
+
+async fn org(command: OrgCommand, store: Store) -> anyhow::Result<()> {
+    let OrgCommand::Create { name } = command;
+    let id = store
+        .insert_org(NewOrg {
+            name: name.clone(),
+            created_at: SystemClock.now(),
+        })
+        .await
+        .context("creating the org (is the name taken?)")?;
+    println!("{}", serde_json::json!({ "orgId": id, "name": name }));
+    Ok(())
+}
+
+async fn client(command: ClientCommand, store: Store) -> anyhow::Result<()> {
+    match command {
+        ClientCommand::Create {
+            org,
+            username,
+            rights,
         } => {
-            let store = open(url.expose(), &pool, url.dialect()).await?;
             let secret = generate_secret();
             let id = store
                 .insert_api_client(NewApiClient {
@@ -97,10 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     "rights": rights.iter().map(|r| format!("{r:?}").to_lowercase()).collect::<Vec<_>>(),
             }));
         }
-        Command::Client {
-            command: ClientCommand::List,
-        } => {
-            let store = open(url.expose(), &pool, url.dialect()).await?;
+        ClientCommand::List => {
             for c in store.list_api_clients().await? {
                 print_json(serde_json::json!({
                     "clientId": c.id,
@@ -112,20 +117,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }));
             }
         }
-        Command::Client {
-            command: ClientCommand::Disable { username },
-        } => {
-            let store = open(url.expose(), &pool, url.dialect()).await?;
+        ClientCommand::Disable { username } => {
             found(
                 store.update_api_client(&username, Some(true), None).await?,
                 &username,
             )?;
             print_json(serde_json::json!({ "username": username, "disabled": true }));
         }
-        Command::Client {
-            command: ClientCommand::Enable { username },
-        } => {
-            let store = open(url.expose(), &pool, url.dialect()).await?;
+        ClientCommand::Enable { username } => {
             found(
                 store
                     .update_api_client(&username, Some(false), None)
@@ -134,10 +133,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
             print_json(serde_json::json!({ "username": username, "disabled": false }));
         }
-        Command::Client {
-            command: ClientCommand::Rotate { username },
-        } => {
-            let store = open(url.expose(), &pool, url.dialect()).await?;
+        ClientCommand::Rotate { username } => {
             let secret = generate_secret();
             let hash = hash_secret(secret.expose())?;
             found(

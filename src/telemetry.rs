@@ -133,6 +133,102 @@ pub struct CallLabels {
     pub code: String,
 }
 
+/// The argon2 pool's counts.
+fn register_hashing(registry: &mut Registry, auth: &Authenticator) {
+    let hashing = auth.hasher().stats().clone();
+    registry.register(
+        "argon2_checks",
+        "Secret checks run by the argon2 workers",
+        hashing.verified,
+    );
+    registry.register(
+        "argon2_refused",
+        "Secret checks refused at once because the argon2 queue was full",
+        hashing.refused,
+    );
+    registry.register(
+        "argon2_skipped",
+        "Queued secret checks skipped because their caller had gone",
+        hashing.skipped,
+    );
+}
+
+/// The catalogue cache's counts and budget; the gauge of its bytes, set at
+/// each scrape.
+fn register_catalogue(registry: &mut Registry, catalogues: &Catalogues) -> Gauge {
+    let cached = catalogues.stats().clone();
+    registry.register(
+        "catalogue_hits",
+        "List calls answered from a cached catalogue of the version they read",
+        cached.hits,
+    );
+    registry.register(
+        "catalogue_misses",
+        "List calls that found no catalogue of their org in memory",
+        cached.misses,
+    );
+    registry.register(
+        "catalogue_reloads",
+        "Catalogues loaded from the database (cold, changed, or over the budget)",
+        cached.reloads,
+    );
+    registry.register(
+        "catalogue_evictions",
+        "Catalogues evicted to keep the cache within its budget",
+        cached.evictions,
+    );
+    let catalogue_bytes = Gauge::default();
+    registry.register(
+        "catalogue_bytes",
+        "Bytes the cached catalogues take",
+        catalogue_bytes.clone(),
+    );
+    let catalogue_budget: Gauge = Gauge::default();
+    catalogue_budget.set(i64::try_from(catalogues.budget()).unwrap_or(i64::MAX));
+    registry.register(
+        "catalogue_budget_bytes",
+        "Bytes the catalogue cache may take",
+        catalogue_budget,
+    );
+    catalogue_bytes
+}
+
+/// What publishing events has done (with events on).
+fn register_events(registry: &mut Registry, stats: &EventStats) {
+    let e = stats.clone();
+    registry.register(
+        "events_published",
+        "Events acknowledged by NATS JetStream (republished duplicates included)",
+        e.published,
+    );
+    registry.register(
+        "events_duplicates_dropped",
+        "Republished events JetStream dropped as duplicates of one it holds",
+        e.duplicates,
+    );
+    registry.register(
+        "events_publish_failures",
+        "Attempts to publish events that failed and were retried",
+        e.failures,
+    );
+    registry.register(
+        "events_expiries_recorded",
+        "BadgeAwardExpired events recorded by this process's sweeper",
+        e.expiries,
+    );
+    registry.register(
+        "outbox_pending_events",
+        "Events in the outbox not yet published (the whole database)",
+        e.pending,
+    );
+    registry.register(
+        "outbox_lag_seconds",
+        "Age of the oldest unpublished event; 0 when none",
+        e.lag_seconds,
+    );
+    registry.register("nats_connected", "1 while connected to NATS", e.connected);
+}
+
 /// The service's metrics, scraped at `/metrics`.
 #[derive(Debug)]
 pub struct Metrics {
@@ -192,100 +288,21 @@ impl Metrics {
             "Most database connections the pool opens",
             pool_max.clone(),
         );
-        let hashing = auth.hasher().stats().clone();
-        registry.register(
-            "argon2_checks",
-            "Secret checks run by the argon2 workers",
-            hashing.verified,
-        );
-        registry.register(
-            "argon2_refused",
-            "Secret checks refused at once because the argon2 queue was full",
-            hashing.refused,
-        );
-        registry.register(
-            "argon2_skipped",
-            "Queued secret checks skipped because their caller had gone",
-            hashing.skipped,
-        );
+        register_hashing(&mut registry, &auth);
         registry.register(
             "connections_closed_unread",
             "Connections closed because an answer on them waited for its caller for the stall time",
             closed_unread,
         );
-        let cached = catalogues.stats().clone();
-        registry.register(
-            "catalogue_hits",
-            "List calls answered from a cached catalogue of the version they read",
-            cached.hits,
-        );
-        registry.register(
-            "catalogue_misses",
-            "List calls that found no catalogue of their org in memory",
-            cached.misses,
-        );
-        registry.register(
-            "catalogue_reloads",
-            "Catalogues loaded from the database (cold, changed, or over the budget)",
-            cached.reloads,
-        );
-        registry.register(
-            "catalogue_evictions",
-            "Catalogues evicted to keep the cache within its budget",
-            cached.evictions,
-        );
-        let catalogue_bytes = Gauge::default();
-        registry.register(
-            "catalogue_bytes",
-            "Bytes the cached catalogues take",
-            catalogue_bytes.clone(),
-        );
-        let catalogue_budget: Gauge = Gauge::default();
-        catalogue_budget.set(i64::try_from(catalogues.budget()).unwrap_or(i64::MAX));
-        registry.register(
-            "catalogue_budget_bytes",
-            "Bytes the catalogue cache may take",
-            catalogue_budget,
-        );
+        let catalogue_bytes = register_catalogue(&mut registry, &catalogues);
         let lockout_usernames = Gauge::default();
         registry.register(
             "lockout_usernames",
-            "Usernames the credential-failure lockout tracks",
+            "Username and address pairs the credential-failure lockout tracks",
             lockout_usernames.clone(),
         );
-        if let Some((e, _)) = &events {
-            let e = e.clone();
-            registry.register(
-                "events_published",
-                "Events acknowledged by NATS JetStream (republished duplicates included)",
-                e.published,
-            );
-            registry.register(
-                "events_duplicates_dropped",
-                "Republished events JetStream dropped as duplicates of one it holds",
-                e.duplicates,
-            );
-            registry.register(
-                "events_publish_failures",
-                "Attempts to publish events that failed and were retried",
-                e.failures,
-            );
-            registry.register(
-                "events_expiries_recorded",
-                "BadgeAwardExpired events recorded by this process's sweeper",
-                e.expiries,
-            );
-            registry.register(
-                "outbox_pending_events",
-                "Events in the outbox not yet published (the whole database)",
-                e.pending,
-            );
-            registry.register(
-                "outbox_lag_seconds",
-                "Age of the oldest unpublished event; 0 when none",
-                e.lag_seconds,
-            );
-            registry.register("nats_connected", "1 while connected to NATS", e.connected);
+        if let Some((stats, _)) = &events {
+            register_events(&mut registry, stats);
         }
         Arc::new(Metrics {
             registry,

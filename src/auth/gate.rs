@@ -29,8 +29,6 @@ pub const OAUTH_TOKEN_HEADER: &str = "X-CAP-API-OAUTH-TOKEN";
 /// Largest accepted request body (REST and gRPC alike; gRPC adds a 5-byte
 /// frame header, and each gRPC method caps its own message below this).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Where OAuth tokens are issued (upstream's route).
-pub const TOKEN_ROUTE: &str = "/v3/oauth/token/generate";
 
 /// The shared state of admission.
 #[derive(Debug)]
@@ -115,30 +113,6 @@ impl Gate {
     }
 }
 
-impl Access {
-    /// What a call to `path` needs.
-    pub fn of(path: &str) -> Access {
-        const READ_SERVICE: &str = "/capillary.badges.v1.CustomerBadgeService/";
-        const WRITE_SERVICE: &str = "/capillary.badges.v1.BadgeAdminService/";
-        const REST: &str = "/api_gateway/v1/badges/";
-        const REST_READ: &str = "/api_gateway/v1/badges/management/";
-        if path.starts_with(READ_SERVICE) {
-            Access::Read
-        } else if path.starts_with(WRITE_SERVICE) {
-            Access::Write
-        } else if path == TOKEN_ROUTE {
-            Access::Token
-        } else if path.starts_with(REST_READ) {
-            // Any method: a reader learns that only GET is served (405).
-            Access::Read
-        } else if path.starts_with(REST) {
-            Access::Write
-        } else {
-            Access::Open
-        }
-    }
-}
-
 /// Credentials from `X-CAP-API-OAUTH-TOKEN` or `Authorization` (HTTP headers
 /// and gRPC metadata alike).
 pub fn credentials(headers: &HeaderMap) -> Option<Credentials> {
@@ -152,45 +126,3 @@ pub fn credentials(headers: &HeaderMap) -> Option<Credentials> {
 /// Marks an answer whose call found the caller's client row changed; the
 /// gate removes it before the answer leaves.
 pub const STALE_CLIENT_HEADER: &str = "x-badges-stale-client";
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_route_needs_what_it_should() {
-        let (get, post) = ("GET", "POST");
-        let cases = [
-            (&get, "/api_gateway/v1/badges/management/1", Access::Read),
-            (
-                &get,
-                "/api_gateway/v1/badges/management/1/badge/0000000000000000000000b1",
-                Access::Read,
-            ),
-            (&post, "/api_gateway/v1/badges/badgeMeta", Access::Write),
-            (&post, "/api_gateway/v1/badges/management/1", Access::Read),
-            (&post, "/v3/oauth/token/generate", Access::Token),
-            (
-                &post,
-                "/capillary.badges.v1.CustomerBadgeService/ListCustomerBadges",
-                Access::Read,
-            ),
-            (
-                &post,
-                "/capillary.badges.v1.BadgeAdminService/EarnBadge",
-                Access::Write,
-            ),
-            (&post, "/grpc.health.v1.Health/Check", Access::Open),
-            (
-                &post,
-                "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-                Access::Open,
-            ),
-            (&get, "/metrics", Access::Open),
-            (&get, "/openapi.json", Access::Open),
-        ];
-        for (_, path, want) in cases {
-            assert_eq!(Access::of(path), want, "{path}");
-        }
-    }
-}

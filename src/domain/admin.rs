@@ -87,6 +87,70 @@ fn read<T>(field: Field<T>, problems: &mut Vec<Problem>) -> Option<T> {
 }
 
 /// Checks a new badge and reports every problem at once.
+/// A badge's window: both ends given (`Some(None)` is a missing one), start
+/// before expiry, and not in the past unless for a migration.
+fn check_window(
+    starts_on: Option<Option<Micros>>,
+    expires_on: Option<Option<Micros>>,
+    migration: bool,
+    now: Micros,
+    problems: &mut Vec<Problem>,
+) {
+    match (starts_on, expires_on) {
+        (Some(Some(start)), Some(Some(end))) => {
+            if start >= end {
+                problems.push(problem(
+                    CODE_START_AFTER_EXPIRY,
+                    "startOn must be before expiresOn",
+                    "startOn",
+                ));
+            }
+            if !migration && start < now {
+                problems.push(problem(
+                    CODE_START_IN_PAST,
+                    "startOn may not be in the past",
+                    "startOn",
+                ));
+            }
+        }
+        (start, end) => {
+            if start == Some(None) {
+                problems.push(problem(400, "startOn is required", "startOn"));
+            }
+            if end == Some(None) {
+                problems.push(problem(400, "expiresOn is required", "expiresOn"));
+            }
+        }
+    }
+}
+
+/// A badge's images: at most [`MAX_IMAGES`], each text within its cap.
+fn check_images(images: &[Image], problems: &mut Vec<Problem>) {
+    if images.len() > MAX_IMAGES {
+        problems.push(problem(
+            400,
+            format!("a badge may have at most {MAX_IMAGES} images"),
+            "images",
+        ));
+    }
+    for (i, image) in images.iter().take(MAX_IMAGES).enumerate() {
+        let Image {
+            name,
+            file_svc_handle,
+            url,
+            tag,
+        } = image;
+        for (field, value, max) in [
+            ("name", name, MAX_IMAGE_FIELD_BYTES),
+            ("fileSvcHandle", file_svc_handle, MAX_IMAGE_FIELD_BYTES),
+            ("url", url, MAX_URL_BYTES),
+            ("tag", tag, MAX_IMAGE_FIELD_BYTES),
+        ] {
+            text(&format!("images[{i}].{field}"), value, false, max, problems);
+        }
+    }
+}
+
 pub fn validate_badge(r: NewBadgeRequest, now: Micros) -> Result<NewBadgeCommand, Vec<Problem>> {
     let NewBadgeRequest {
         name,
@@ -129,32 +193,7 @@ pub fn validate_badge(r: NewBadgeRequest, now: Micros) -> Result<NewBadgeCommand
     }
     let starts_on = read(starts_on, &mut problems);
     let expires_on = read(expires_on, &mut problems);
-    match (starts_on, expires_on) {
-        (Some(Some(start)), Some(Some(end))) => {
-            if start >= end {
-                problems.push(problem(
-                    CODE_START_AFTER_EXPIRY,
-                    "startOn must be before expiresOn",
-                    "startOn",
-                ));
-            }
-            if !migration && start < now {
-                problems.push(problem(
-                    CODE_START_IN_PAST,
-                    "startOn may not be in the past",
-                    "startOn",
-                ));
-            }
-        }
-        (start, end) => {
-            if start == Some(None) {
-                problems.push(problem(400, "startOn is required", "startOn"));
-            }
-            if end == Some(None) {
-                problems.push(problem(400, "expiresOn is required", "expiresOn"));
-            }
-        }
-    }
+    check_window(starts_on, expires_on, migration, now, &mut problems);
     if let Some(g) = &group_id
         && !is_object_id(g)
     {
@@ -164,35 +203,7 @@ pub fn validate_badge(r: NewBadgeRequest, now: Micros) -> Result<NewBadgeCommand
             "badgeGroupId",
         ));
     }
-    if images.len() > MAX_IMAGES {
-        problems.push(problem(
-            400,
-            format!("a badge may have at most {MAX_IMAGES} images"),
-            "images",
-        ));
-    }
-    for (i, image) in images.iter().take(MAX_IMAGES).enumerate() {
-        let Image {
-            name,
-            file_svc_handle,
-            url,
-            tag,
-        } = image;
-        for (field, value, max) in [
-            ("name", name, MAX_IMAGE_FIELD_BYTES),
-            ("fileSvcHandle", file_svc_handle, MAX_IMAGE_FIELD_BYTES),
-            ("url", url, MAX_URL_BYTES),
-            ("tag", tag, MAX_IMAGE_FIELD_BYTES),
-        ] {
-            text(
-                &format!("images[{i}].{field}"),
-                value,
-                false,
-                max,
-                &mut problems,
-            );
-        }
-    }
+    check_images(&images, &mut problems);
     let earned_badge_expiry = read(earned_badge_expiry, &mut problems);
     let issued_badge_expiry = read(issued_badge_expiry, &mut problems);
     match (

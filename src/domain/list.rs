@@ -227,40 +227,8 @@ pub fn validate(params: ListParams) -> Result<ListQuery, Vec<Problem>> {
     };
 
     let page_given = page.flatten();
-    let page = page_given.unwrap_or(0);
-    if page < 0 {
-        problems.push(Problem::invalid("page", "page must be 0 or more"));
-    }
-    let size = size.flatten().unwrap_or(DEFAULT_SIZE);
-    if !(1..=MAX_SIZE).contains(&size) {
-        problems.push(Problem::invalid(
-            "size",
-            format!("size must be between 1 and {MAX_SIZE}"),
-        ));
-    }
-    if page >= 0
-        && (1..=MAX_SIZE).contains(&size)
-        && page
-            .checked_mul(size)
-            .is_none_or(|offset| offset > MAX_OFFSET)
-    {
-        problems.push(Problem::invalid(
-            "page",
-            format!("page × size may not exceed {MAX_OFFSET}"),
-        ));
-    }
-
-    let name = name.flatten().filter(|n| !n.is_empty());
-    if let Some(n) = &name {
-        if n.chars().count() > MAX_NAME_CHARS {
-            problems.push(Problem::invalid(
-                "name",
-                format!("name may be at most {MAX_NAME_CHARS} characters"),
-            ));
-        } else if n.contains('\0') {
-            problems.push(super::shape::no_nul("name"));
-        }
-    }
+    let (page, size) = paging(page_given, size.flatten(), &mut problems);
+    let name = name_filter(name.flatten(), &mut problems);
 
     let start_on = date_filter(
         start_on.flatten(),
@@ -285,26 +253,7 @@ pub fn validate(params: ListParams) -> Result<ListQuery, Vec<Problem>> {
         ));
     }
 
-    let keyset = match page_token.flatten().as_deref() {
-        None => None,
-        Some("") => Some(Keyset::First),
-        Some(token) => match Cursor::decode(token) {
-            Some(c) => Some(Keyset::After(c)),
-            None => {
-                problems.push(Problem::invalid(
-                    "pageToken",
-                    "pageToken is not a token this service issued",
-                ));
-                None
-            }
-        },
-    };
-    if keyset.is_some() && page_given.is_some_and(|p| p != 0) {
-        problems.push(Problem::invalid(
-            "page",
-            "page and pageToken cannot be used together",
-        ));
-    }
+    let keyset = keyset(page_token.flatten().as_deref(), page_given, &mut problems);
     problems.extend(unknown);
 
     let (true, Some(customer), Some(sort_on), Some(order)) =
@@ -355,6 +304,80 @@ pub fn validate(params: ListParams) -> Result<ListQuery, Vec<Problem>> {
         other => query.keyset = other,
     }
     Ok(query)
+}
+
+/// `page` (0 when absent) and `size` (10 when absent), with their problems:
+/// a negative page, a size outside 1..=100, an offset past 100,000.
+fn paging(page: Option<i64>, size: Option<i64>, problems: &mut Vec<Problem>) -> (i64, i64) {
+    let page = page.unwrap_or(0);
+    if page < 0 {
+        problems.push(Problem::invalid("page", "page must be 0 or more"));
+    }
+    let size = size.unwrap_or(DEFAULT_SIZE);
+    if !(1..=MAX_SIZE).contains(&size) {
+        problems.push(Problem::invalid(
+            "size",
+            format!("size must be between 1 and {MAX_SIZE}"),
+        ));
+    }
+    if page >= 0
+        && (1..=MAX_SIZE).contains(&size)
+        && page
+            .checked_mul(size)
+            .is_none_or(|offset| offset > MAX_OFFSET)
+    {
+        problems.push(Problem::invalid(
+            "page",
+            format!("page × size may not exceed {MAX_OFFSET}"),
+        ));
+    }
+    (page, size)
+}
+
+/// The `name` filter (empty is none), within its length and free of NUL.
+fn name_filter(name: Option<String>, problems: &mut Vec<Problem>) -> Option<String> {
+    let name = name.filter(|n| !n.is_empty());
+    if let Some(n) = &name {
+        if n.chars().count() > MAX_NAME_CHARS {
+            problems.push(Problem::invalid(
+                "name",
+                format!("name may be at most {MAX_NAME_CHARS} characters"),
+            ));
+        } else if n.contains('\0') {
+            problems.push(super::shape::no_nul("name"));
+        }
+    }
+    name
+}
+
+/// Keyset paging from `pageToken` (empty: the first page), which a page
+/// number other than 0 may not accompany.
+fn keyset(
+    token: Option<&str>,
+    page_given: Option<i64>,
+    problems: &mut Vec<Problem>,
+) -> Option<Keyset> {
+    let keyset = match token {
+        None => None,
+        Some("") => Some(Keyset::First),
+        Some(token) => match Cursor::decode(token) {
+            Some(c) => Some(Keyset::After(c)),
+            None => {
+                problems.push(Problem::invalid(
+                    "pageToken",
+                    "pageToken is not a token this service issued",
+                ));
+                None
+            }
+        },
+    };
+    if keyset.is_some() && page_given.is_some_and(|p| p != 0) {
+        problems.push(Problem::invalid(
+            "page",
+            "page and pageToken cannot be used together",
+        ));
+    }
+    keyset
 }
 
 pub(crate) fn customer_ref(

@@ -1,11 +1,10 @@
 //! Who is calling, once the credentials are checked, and what a call needs
 //! of its caller. Made by `auth`, read by every layer above it.
 
-/// What a call needs of its caller.
+/// What a call needs of its caller. Routes that need nothing (health,
+/// reflection, metrics, the OpenAPI document) have no admission at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
-    /// Health, reflection, metrics, the OpenAPI document: no credentials.
-    Open,
     /// The OAuth token route: no credentials, but its body is a secret to check.
     Token,
     /// The read calls (`read` right).
@@ -29,7 +28,7 @@ impl Principal {
     /// Whether the caller has the right `access` needs.
     pub fn allows(&self, access: Access) -> bool {
         match access {
-            Access::Open | Access::Token => true,
+            Access::Token => true,
             Access::Read => self.can_read,
             Access::Write => self.can_write,
         }

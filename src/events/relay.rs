@@ -75,6 +75,20 @@ impl Outage {
     }
 }
 
+/// What the relay's rounds carry from one to the next.
+struct Round {
+    client: async_nats::Client,
+    started: Instant,
+    stream_ready: bool,
+    /// Until when this process holds the lease (service clock).
+    holds_until: Micros,
+    /// A process without the lease looks whether it lapsed this often.
+    lease_tried: Option<Instant>,
+    /// Pruning runs on this process's monotonic clock; the lease on the
+    /// service clock, which every process shares.
+    pruned_at: Option<Instant>,
+}
+
 pub struct Relay {
     store: Store,
     config: EventsConfig,
@@ -134,64 +148,20 @@ impl Relay {
         };
         let js = jetstream::new(client.clone());
         let mut outage = Outage::default();
-        let started = Instant::now();
-        let mut stream_ready = false;
+        let mut state = Round {
+            client,
+            started: Instant::now(),
+            stream_ready: false,
+            holds_until: Micros(0),
+            lease_tried: None,
+            pruned_at: None,
+        };
         let mut backoff = POLL;
-        let mut holds_until = Micros(0);
-        // A process without the lease looks whether it lapsed this often.
-        let mut lease_tried: Option<Instant> = None;
-        // Pruning runs on this process's monotonic clock; the lease on the
-        // service clock, which every process shares.
-        let mut pruned_at: Option<Instant> = None;
         loop {
             if *stop.borrow() {
                 break;
             }
-            let now = self.clock.now();
-            let outcome = async {
-                // While the client is not connected, a request would only
-                // wait for its timeout: it is a failed attempt at once.
-                // Only a first connection still under way gets a moment.
-                match client.connection_state() {
-                    async_nats::connection::State::Connected => {}
-                    async_nats::connection::State::Pending if started.elapsed() < CONNECTING => {
-                        return Ok(false);
-                    }
-                    _ => anyhow::bail!("not connected to NATS"),
-                }
-                if !stream_ready {
-                    self.ensure_stream(&js).await?;
-                    stream_ready = true;
-                }
-                let holding = holds_until > now;
-                let due = lease_tried.is_none_or(|t| t.elapsed() >= LEASE / 3);
-                if (holding && holds_until.0 - now.0 < micros(LEASE) / 3) || (!holding && due) {
-                    lease_tried = Some(Instant::now());
-                    let until = Micros(now.0 + micros(LEASE));
-                    holds_until = if self
-                        .store
-                        .take_relay_lease(&self.holder, now, until)
-                        .await?
-                    {
-                        until
-                    } else {
-                        Micros(0)
-                    };
-                }
-                if holds_until <= now {
-                    return Ok::<_, anyhow::Error>(false);
-                }
-                if pruned_at.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
-                    let before = Micros(now.0 - micros(self.config.retention));
-                    let pruned = self.store.prune_published(before).await?;
-                    if pruned > 0 {
-                        tracing::debug!(pruned, "pruned published events");
-                    }
-                    pruned_at = Some(Instant::now());
-                }
-                self.publish_batch(&js).await
-            }
-            .await;
+            let outcome = self.round(&js, &mut state).await;
             let failing = outcome.is_err();
             if !failing {
                 outage.over();
@@ -209,7 +179,7 @@ impl Relay {
                     self.stats.failures.inc();
                     outage.failed(&e, backoff);
                     // The stream may be what is missing: make sure of it again.
-                    stream_ready = false;
+                    state.stream_ready = false;
                     let wait = backoff;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     wait
@@ -222,7 +192,7 @@ impl Relay {
                 _ = stop.changed() => {}
             }
         }
-        if holds_until > self.clock.now()
+        if state.holds_until > self.clock.now()
             && let Err(e) = self.store.release_relay_lease(&self.holder).await
         {
             tracing::warn!(error = %e, "giving up the relay lease");
@@ -231,6 +201,55 @@ impl Relay {
 
     /// Creates the stream, or brings its subjects and duplicate window to
     /// what this service needs.
+    /// One round: NATS connected, the stream there, the lease held (taken
+    /// or renewed when due), old published events pruned when due, then one
+    /// batch published. Whether a full batch went (so another may follow at
+    /// once).
+    async fn round(&self, js: &jetstream::Context, r: &mut Round) -> anyhow::Result<bool> {
+        let now = self.clock.now();
+        // While the client is not connected, a request would only wait for
+        // its timeout: it is a failed attempt at once. Only a first
+        // connection still under way gets a moment.
+        match r.client.connection_state() {
+            async_nats::connection::State::Connected => {}
+            async_nats::connection::State::Pending if r.started.elapsed() < CONNECTING => {
+                return Ok(false);
+            }
+            _ => anyhow::bail!("not connected to NATS"),
+        }
+        if !r.stream_ready {
+            self.ensure_stream(js).await?;
+            r.stream_ready = true;
+        }
+        let holding = r.holds_until > now;
+        let due = r.lease_tried.is_none_or(|t| t.elapsed() >= LEASE / 3);
+        if (holding && r.holds_until.0 - now.0 < micros(LEASE) / 3) || (!holding && due) {
+            r.lease_tried = Some(Instant::now());
+            let until = Micros(now.0 + micros(LEASE));
+            r.holds_until = if self
+                .store
+                .take_relay_lease(&self.holder, now, until)
+                .await?
+            {
+                until
+            } else {
+                Micros(0)
+            };
+        }
+        if r.holds_until <= now {
+            return Ok(false);
+        }
+        if r.pruned_at.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+            let before = Micros(now.0 - micros(self.config.retention));
+            let pruned = self.store.prune_published(before).await?;
+            if pruned > 0 {
+                tracing::debug!(pruned, "pruned published events");
+            }
+            r.pruned_at = Some(Instant::now());
+        }
+        self.publish_batch(js).await
+    }
+
     async fn ensure_stream(&self, js: &jetstream::Context) -> anyhow::Result<()> {
         js.create_or_update_stream(stream::Config {
             name: self.config.stream.clone(),

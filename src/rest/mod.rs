@@ -25,7 +25,10 @@ use crate::service::{BadgeService, Reserved};
 pub use error::{ApiError, rejection};
 use json::{DetailData, Envelope, ListData};
 
-pub use crate::auth::gate::{MAX_BODY_BYTES, OAUTH_TOKEN_HEADER, TOKEN_ROUTE};
+pub use crate::auth::gate::{MAX_BODY_BYTES, OAUTH_TOKEN_HEADER};
+
+/// Where OAuth tokens are issued (upstream's route).
+pub const TOKEN_ROUTE: &str = "/v3/oauth/token/generate";
 pub use admin::MIGRATION_HEADER;
 pub use query::{IDENTIFIER_HEADER, MAX_PARAMS};
 
@@ -63,13 +66,26 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
     }
 }
 
-pub fn router(service: Arc<BadgeService>) -> axum::Router {
+/// The REST routes, grouped by the right they need. The server puts
+/// admission (`server::gate`) around each group with that right, so the
+/// right of a call follows from where it is routed.
+pub struct Routes {
+    /// The read calls (`read` right).
+    pub read: axum::Router,
+    /// The admin API (`write` right).
+    pub write: axum::Router,
+    /// The OAuth token route: no credentials; its body is a secret.
+    pub token: axum::Router,
+    /// The OpenAPI document: no credentials.
+    pub open: axum::Router,
+}
+
+pub fn routes(service: Arc<BadgeService>) -> Routes {
     const B: &str = "/api_gateway/v1/badges";
-    axum::Router::new()
+    let read = axum::Router::new()
         .route(LIST_ROUTE, get(list_customer_badges))
-        .route(DETAIL_ROUTE, get(get_customer_badge))
-        .route(OPENAPI_ROUTE, get(openapi))
-        .route(TOKEN_ROUTE, post(admin::generate_token))
+        .route(DETAIL_ROUTE, get(get_customer_badge));
+    let write = axum::Router::new()
         .route(&format!("{B}/group"), post(admin::create_group))
         .route(&format!("{B}/badgeMeta"), post(admin::create_badge))
         .route(
@@ -92,12 +108,22 @@ pub fn router(service: Arc<BadgeService>) -> axum::Router {
         )
         .route(&format!("{B}/customer/earn"), post(admin::earn))
         .route(&format!("{B}/customer/revokeEarn"), post(admin::revoke))
-        .route(&format!("{B}/import/customerBadges"), put(admin::import))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn(limits))
-        .with_state(service)
+        .route(&format!("{B}/import/customerBadges"), put(admin::import));
+    let token = axum::Router::new().route(TOKEN_ROUTE, post(admin::generate_token));
+    let open = axum::Router::new().route(OPENAPI_ROUTE, get(openapi));
+    let finish = |group: axum::Router<Arc<BadgeService>>| {
+        group
+            .method_not_allowed_fallback(method_not_allowed)
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .layer(middleware::from_fn(limits))
+            .with_state(service.clone())
+    };
+    Routes {
+        read: finish(read),
+        write: finish(write),
+        token: finish(token),
+        open: finish(open),
+    }
 }
 
 async fn list_customer_badges(
@@ -184,7 +210,9 @@ async fn openapi() -> impl IntoResponse {
 }
 
 /// Unknown paths. A gRPC call to an unknown service gets a gRPC answer, not JSON.
-async fn not_found(headers: HeaderMap) -> Response {
+/// What a path no route serves answers: 404 in the envelope, or gRPC's
+/// UNIMPLEMENTED for a gRPC call.
+pub async fn not_found(headers: HeaderMap) -> Response {
     let grpc = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -6,9 +6,11 @@
 //! that sends its body slowly holds nothing but its own connection, and only
 //! until the read timeout.
 //!
-//! Health checks, reflection, metrics and the OpenAPI document pass straight
-//! through; the OAuth token route gets the body timeout and size cap (its
-//! secret is checked by the handler, on the bounded argon2 pool).
+//! It runs around each group of routes with the right the group needs
+//! ([`Admission`]), so a call's right follows from where it is routed.
+//! Health checks, reflection, metrics and the OpenAPI document have none;
+//! the OAuth token route gets the body timeout and size cap (its secret is
+//! checked by the handler, on the bounded argon2 pool).
 
 use std::sync::Arc;
 
@@ -29,14 +31,24 @@ use crate::observe::is_grpc;
 
 const GRPC_FRAME_HEADER: usize = 5;
 
-pub async fn gate(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
-    let access = Access::of(request.uri().path());
+/// Admission for one group of routes: the gate, and the right the group's
+/// calls need.
+#[derive(Clone, Debug)]
+pub struct Admission {
+    pub gate: Arc<Gate>,
+    pub access: Access,
+}
+
+pub async fn gate(
+    State(Admission { gate, access }): State<Admission>,
+    request: Request,
+    next: Next,
+) -> Response {
     let grpc = is_grpc(request.headers());
     if grpc && let Some(refused) = unsupported_encoding(request.headers()) {
         return refused;
     }
     match access {
-        Access::Open => return next.run(request).await,
         Access::Token => {
             let source = source(&request);
             return match read_body(&gate, request, grpc).await {

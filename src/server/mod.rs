@@ -19,6 +19,12 @@ use axum::middleware;
 use axum::routing::get;
 
 use crate::app::App;
+use crate::auth::Access;
+use crate::auth::gate::Gate;
+use crate::delivery::Connections;
+use crate::domain::clock::SharedClock;
+use crate::events::{EventStats, EventsConfig};
+use crate::service::BadgeService;
 
 pub mod gate;
 use crate::grpc::admin::{BadgeAdminServiceServer, GrpcBadgeAdmin};
@@ -126,48 +132,28 @@ pub async fn serve(
         reporter.clone(),
         stopping_rx.clone(),
     ));
-    // Background work until the server has stopped: request ids past their
-    // retention, and with events the relay and the expiry sweeper.
+    // Background work until the server has stopped.
     let (background_stop, background_stopped) = watch::channel(false);
-    let mut background = vec![
-        tokio::spawn(crate::retention::run(
-            store.clone(),
-            clock.clone(),
-            options.request_id_retention,
-            options.request_id_sweep,
-            background_stopped.clone(),
-        )),
-        tokio::spawn(connections.clone().watch(background_stopped.clone())),
-    ];
-    if let Some((config, stats)) = &events {
-        background.push(tokio::spawn(
-            crate::events::relay::Relay::new(
-                store.clone(),
-                config.clone(),
-                stats.clone(),
-                clock.clone(),
-            )
-            .run(background_stopped.clone()),
-        ));
-        background.push(tokio::spawn(crate::events::sweeper::run(
-            store.clone(),
-            config.clone(),
-            stats.clone(),
-            clock.clone(),
-            background_stopped,
-        )));
-    }
-
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    let background = spawn_background(
+        &store,
+        &clock,
+        &connections,
+        events.as_ref(),
+        &options,
+        background_stopped,
+    );
+    let health = Routes::from(axum::Router::new())
+        .add_service(health)
+        .into_axum_router();
+    let router = route_table(
+        &service,
+        &gate,
+        &store,
+        &clock,
+        &connections,
+        events.as_ref(),
+        health,
+    )?;
 
     let signal = {
         let (reporter, readiness_lock) = (reporter.clone(), readiness_lock.clone());
@@ -183,60 +169,6 @@ pub async fn serve(
         }
     };
 
-    // One listener: the JSON gateway's router, with the gRPC services added
-    // to it by path; HTTP/1.1 for REST, h2c for gRPC and REST alike.
-    let routes = Routes::from(crate::rest::router(service.clone()))
-        .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(
-            CustomerBadgeServiceServer::new(GrpcCustomerBadges::new(service.clone()))
-                .max_decoding_message_size(MAX_LIST_REQUEST_BYTES),
-        )
-        .add_service(
-            BadgeAdminServiceServer::new(GrpcBadgeAdmin::new(service.clone()))
-                .max_decoding_message_size(MAX_ADMIN_REQUEST_BYTES),
-        );
-    // Metrics (no credentials) and one span and sample per call, around it all.
-    let metrics = Metrics::new(
-        store.clone(),
-        gate.authenticator().clone(),
-        service.catalogues().clone(),
-        connections.stalled().clone(),
-        events
-            .as_ref()
-            .map(|(_, stats)| (stats.clone(), clock.clone())),
-    );
-    let observer = Observer::new(
-        metrics.clone(),
-        &[
-            FILE_DESCRIPTOR_SET,
-            tonic_health::pb::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-        ],
-    );
-    let router = routes
-        .into_axum_router()
-        // Authentication, rights, rates, request bodies and calls in flight,
-        // for every route that matched (REST and gRPC alike).
-        .route_layer(middleware::from_fn_with_state(gate, gate::gate))
-        .route(
-            METRICS_ROUTE,
-            get(move || async move {
-                (
-                    [(
-                        header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4; charset=utf-8",
-                    )],
-                    metrics.render().await,
-                )
-            }),
-        )
-        .layer(middleware::from_fn_with_state(observer, observe))
-        // Every answer leaves watched, holding its call's place until it
-        // is handed over (crate::delivery).
-        .layer(middleware::from_fn(crate::delivery::deliver));
     let incoming = {
         let connections = connections.clone();
         TcpIncoming::from(listener)
@@ -277,6 +209,143 @@ pub async fn serve(
         let _ = task.await;
     }
     Ok(outcome?)
+}
+
+/// Work that runs until the server has stopped: request ids past their
+/// retention, the watch over unread answers, and with events the relay and
+/// the expiry sweeper.
+fn spawn_background(
+    store: &Store,
+    clock: &SharedClock,
+    connections: &Connections,
+    events: Option<&(EventsConfig, EventStats)>,
+    options: &ServeOptions,
+    stop: watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut background = vec![
+        tokio::spawn(crate::retention::run(
+            store.clone(),
+            clock.clone(),
+            options.request_id_retention,
+            options.request_id_sweep,
+            stop.clone(),
+        )),
+        tokio::spawn(connections.clone().watch(stop.clone())),
+    ];
+    if let Some((config, stats)) = events {
+        background.push(tokio::spawn(
+            crate::events::relay::Relay::new(
+                store.clone(),
+                config.clone(),
+                stats.clone(),
+                clock.clone(),
+            )
+            .run(stop.clone()),
+        ));
+        background.push(tokio::spawn(crate::events::sweeper::run(
+            store.clone(),
+            config.clone(),
+            stats.clone(),
+            clock.clone(),
+            stop,
+        )));
+    }
+
+    background
+}
+
+/// The one route table: REST and gRPC routes grouped by the right they need,
+/// admission around each group with that right (`gate`), the open routes
+/// bare, metrics, and around it all the span of each call (`observe`) and
+/// the watch over its answer (`crate::delivery`).
+fn route_table(
+    service: &Arc<BadgeService>,
+    gate: &Arc<Gate>,
+    store: &Store,
+    clock: &SharedClock,
+    connections: &Connections,
+    events: Option<&(EventsConfig, EventStats)>,
+    health: axum::Router,
+) -> anyhow::Result<axum::Router> {
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let rest = crate::rest::routes(service.clone());
+    let admission = |access| {
+        middleware::from_fn_with_state(
+            gate::Admission {
+                gate: gate.clone(),
+                access,
+            },
+            gate::gate,
+        )
+    };
+    let read = Routes::from(rest.read)
+        .add_service(
+            CustomerBadgeServiceServer::new(GrpcCustomerBadges::new(service.clone()))
+                .max_decoding_message_size(MAX_LIST_REQUEST_BYTES),
+        )
+        .into_axum_router()
+        .route_layer(admission(Access::Read));
+    let write = Routes::from(rest.write)
+        .add_service(
+            BadgeAdminServiceServer::new(GrpcBadgeAdmin::new(service.clone()))
+                .max_decoding_message_size(MAX_ADMIN_REQUEST_BYTES),
+        )
+        .into_axum_router()
+        .route_layer(admission(Access::Write));
+    let token = rest.token.route_layer(admission(Access::Token));
+    let open = Routes::from(rest.open.merge(health))
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .into_axum_router();
+    // Metrics (no credentials) and one span and sample per call, around it all.
+    let metrics = Metrics::new(
+        store.clone(),
+        gate.authenticator().clone(),
+        service.catalogues().clone(),
+        connections.stalled().clone(),
+        events.map(|(_, stats)| (stats.clone(), clock.clone())),
+    );
+    let observer = Observer::new(
+        metrics.clone(),
+        &[
+            FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ],
+    );
+    let router = read
+        .merge(write)
+        .merge(token)
+        .merge(open)
+        .fallback(crate::rest::not_found)
+        .route(
+            METRICS_ROUTE,
+            get(move || async move {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    metrics.render().await,
+                )
+            }),
+        )
+        .layer(middleware::from_fn_with_state(observer, observe))
+        // Every answer leaves watched, holding its call's place until it
+        // is handed over (crate::delivery).
+        .layer(middleware::from_fn(crate::delivery::deliver));
+    Ok(router)
 }
 
 /// Keeps the readiness entry in step with the database: SERVING once it

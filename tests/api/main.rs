@@ -21,6 +21,7 @@ mod list;
 mod plans;
 mod reference;
 mod rest;
+mod rights;
 mod server;
 mod statements;
 mod telemetry;
