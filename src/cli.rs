@@ -10,24 +10,20 @@ use crate::auth::{TokenKeys, generate_secret, hash_secret};
 use crate::config::{Cli, ClientCommand, Command, EventsCommand, OrgCommand, Right, ServeArgs};
 use crate::domain::{Clock, SystemClock};
 use crate::events::tail::Start;
-use crate::store::{self, Dialect, NewApiClient, NewOrg, Store};
+use crate::store::{self, DatabaseUrl, NewApiClient, NewOrg, Store};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.db.database_url.clone();
     let pool = cli.db.pool();
     match cli.command {
         Command::Migrate => {
-            store::migrate(url.expose(), &pool).await?;
+            store::migrate(&url, &pool).await?;
             tracing::info!("migrations applied");
         }
-        Command::Serve(args) => serve(args, url.dialect(), url.expose(), &pool).await?,
+        Command::Serve(args) => serve(args, &url, &pool).await?,
         Command::Events { command } => events(command).await?,
-        Command::Org { command } => {
-            org(command, open(url.expose(), &pool, url.dialect()).await?).await?
-        }
-        Command::Client { command } => {
-            client(command, open(url.expose(), &pool, url.dialect()).await?).await?
-        }
+        Command::Org { command } => org(command, open(&url, &pool).await?).await?,
+        Command::Client { command } => client(command, open(&url, &pool).await?).await?,
     }
     Ok(())
 }
@@ -183,8 +179,8 @@ fn token_keys(args: &ServeArgs) -> anyhow::Result<TokenKeys> {
 
 /// Opens the store, migrating it first where the dialect has no separate
 /// migration step (SQLite).
-async fn open(url: &str, pool: &store::PoolSettings, dialect: Dialect) -> anyhow::Result<Store> {
-    if dialect.migrates_on_open() {
+async fn open(url: &DatabaseUrl, pool: &store::PoolSettings) -> anyhow::Result<Store> {
+    if url.dialect().migrates_on_open() {
         store::migrate(url, pool).await?;
     }
     Ok(Store::connect(url, pool).await?)
@@ -192,14 +188,13 @@ async fn open(url: &str, pool: &store::PoolSettings, dialect: Dialect) -> anyhow
 
 async fn serve(
     args: ServeArgs,
-    dialect: Dialect,
-    url: &str,
+    url: &DatabaseUrl,
     settings: &store::PoolSettings,
 ) -> anyhow::Result<()> {
-    if args.migrate && !dialect.migrates_on_open() {
+    if args.migrate && !url.dialect().migrates_on_open() {
         store::migrate(url, settings).await?;
     }
-    let store = open(url, settings, dialect).await?;
+    let store = open(url, settings).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let keys = token_keys(&args)?;
     if args.demo {

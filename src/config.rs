@@ -3,7 +3,6 @@
 //! directory, and one listener on localhost.
 
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -11,52 +10,13 @@ use clap::{Args, Parser, Subcommand};
 use crate::events::EventsConfig;
 use crate::limits::Limits;
 use crate::server::ServeOptions;
-use crate::store::{Dialect, PoolSettings};
+use crate::store::PoolSettings;
 use crate::telemetry::LogFormat;
 
 /// The SQLite file used when no database is configured.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://badges.db?mode=rwc";
 
-/// A database URL, and the dialect its scheme names. It may hold a password,
-/// so it never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(String, Dialect);
-
-impl DatabaseUrl {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn dialect(&self) -> Dialect {
-        self.1
-    }
-}
-
-impl FromStr for DatabaseUrl {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match Dialect::of_url(s) {
-            Some(d) => Ok(DatabaseUrl(s.to_owned(), d)),
-            None => Err(format!(
-                "expected a URL starting {}",
-                Dialect::ALL
-                    .iter()
-                    .flat_map(|d| d.schemes())
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        }
-    }
-}
-
-impl std::fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let scheme = self.0.split(':').next().unwrap_or_default();
-        write!(f, "DatabaseUrl({scheme}:***)")
-    }
-}
+pub use crate::store::DatabaseUrl;
 
 #[derive(Debug, Parser)]
 #[command(

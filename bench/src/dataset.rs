@@ -132,8 +132,12 @@ pub async fn run(args: Args) -> anyhow::Result<Built> {
         statement_timeout: std::time::Duration::from_secs(3600),
         ..PoolSettings::default()
     };
-    store::migrate(&args.database_url, &settings).await?;
-    let store = Store::connect(&args.database_url, &settings).await?;
+    let url = args
+        .database_url
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!(e))?;
+    store::migrate(&url, &settings).await?;
+    let store = Store::connect(&url, &settings).await?;
     let db = store.connection();
     let backend = db.get_database_backend();
     let exec =

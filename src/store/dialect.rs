@@ -2,6 +2,8 @@
 //! exhaustive `match` on [`Dialect`], so a third backend does not compile
 //! until each difference is decided for it.
 
+use std::str::FromStr;
+
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -99,6 +101,16 @@ impl Dialect {
         }
     }
 
+    /// Whether a write must lock the rows it orders by (`FOR UPDATE`).
+    /// SQLite runs one write transaction at a time, from its `BEGIN`, so it
+    /// has nothing to lock and no syntax for it.
+    pub fn locks_rows(self) -> bool {
+        match self {
+            Dialect::Postgres => true,
+            Dialect::Sqlite => false,
+        }
+    }
+
     /// How a write transaction begins: on SQLite `IMMEDIATE`, taking the
     /// write lock at once rather than failing to upgrade a read.
     pub fn write_transaction(self) -> TransactionOptions {
@@ -170,6 +182,47 @@ impl Dialect {
     /// codes of the backends do not overlap).
     pub fn failure(code: &str) -> Option<Failure> {
         Dialect::ALL.into_iter().find_map(|d| d.failure_of(code))
+    }
+}
+
+/// A database URL, and the dialect its scheme names. It may hold a password,
+/// so it never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String, Dialect);
+
+impl DatabaseUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.1
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match Dialect::of_url(s) {
+            Some(d) => Ok(DatabaseUrl(s.to_owned(), d)),
+            None => Err(format!(
+                "expected a URL starting {}",
+                Dialect::ALL
+                    .iter()
+                    .flat_map(|d| d.schemes())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = self.0.split(':').next().unwrap_or_default();
+        write!(f, "DatabaseUrl({scheme}:***)")
     }
 }
 

@@ -24,7 +24,7 @@ use sea_orm::{
 use crate::domain::principal::Principal;
 use crate::error::{Error, Result};
 
-pub use dialect::{Dialect, Failure};
+pub use dialect::{DatabaseUrl, Dialect, Failure};
 mod failure;
 pub use outbox::{EventEncoder, OutboxBacklog, OutboxRow};
 pub use writes::{
@@ -78,9 +78,9 @@ pub struct Store {
 
 impl Store {
     /// Opens a pool on `url` (`sqlite://…` or `postgres://…`).
-    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self> {
-        let dialect = Dialect::of_url(url)
-            .ok_or_else(|| Error::Internal("a database URL of no known backend".into()))?;
+    pub async fn connect(url: &DatabaseUrl, settings: &PoolSettings) -> Result<Self> {
+        let dialect = url.dialect();
+        let url = url.expose();
         let db = Database::connect(connect_options(
             dialect,
             url,
@@ -248,9 +248,9 @@ fn connect_options(
 
 /// Applies every pending migration, under the dialect's migration lock (two
 /// pods starting at once migrate one after the other).
-pub async fn migrate(url: &str, settings: &PoolSettings) -> Result<()> {
-    let dialect = Dialect::of_url(url)
-        .ok_or_else(|| Error::Internal("a database URL of no known backend".into()))?;
+pub async fn migrate(url: &DatabaseUrl, settings: &PoolSettings) -> Result<()> {
+    let dialect = url.dialect();
+    let url = url.expose();
     // One connection, so the lock and the migration share a session.
     let db = Database::connect(connect_options(dialect, url, settings, 1)).await?;
     let lock = dialect.migration_lock();

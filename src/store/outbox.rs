@@ -20,9 +20,9 @@ use sea_orm::{
 };
 use tokio::sync::Notify;
 
+use super::Store;
 use super::entity::{customer, outbox};
 use super::sql::Sql;
-use super::{Dialect, Store};
 use crate::domain::events::{Event, Recorded};
 use crate::domain::ids::new_object_id;
 use crate::domain::{Clock, Micros};
@@ -263,7 +263,7 @@ impl Store {
         if candidates.is_empty() {
             return Ok(0);
         }
-        if self.dialect == Dialect::Postgres {
+        if self.dialect.locks_rows() {
             let customers: BTreeSet<(i32, i64)> = candidates
                 .iter()
                 .map(|c| (c.org_id, c.customer_id))

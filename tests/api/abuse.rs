@@ -570,8 +570,10 @@ async fn concurrent_writes_succeed_on_every_backend() {
             acquire_timeout: Duration::from_secs(1),
             ..PoolSettings::default()
         };
-        badges::store::migrate(&db.url, &pool).await.unwrap();
-        let store = Store::connect(&db.url, &pool).await.unwrap();
+        badges::store::migrate(&db.database_url(), &pool)
+            .await
+            .unwrap();
+        let store = Store::connect(&db.database_url(), &pool).await.unwrap();
         load(&store).await;
         let url = db.url.clone();
         let roomy = Limits {
@@ -981,10 +983,10 @@ async fn smaller_holes_are_closed() {
 
     // An HTTP/2 connection that never answers a ping is closed.
     let db = TestDb::new(Backend::Sqlite).await;
-    badges::store::migrate(&db.url, &PoolSettings::default())
+    badges::store::migrate(&db.database_url(), &PoolSettings::default())
         .await
         .unwrap();
-    let store = Store::connect(&db.url, &PoolSettings::default())
+    let store = Store::connect(&db.database_url(), &PoolSettings::default())
         .await
         .unwrap();
     let server = TestServer::serve(

@@ -39,7 +39,9 @@ async fn org_and_client_commands_make_working_credentials() {
     assert_eq!(client["rights"], serde_json::json!(["read", "write"]));
 
     // The stored secret is a hash, never the secret.
-    let store = Store::connect(&db, &PoolSettings::default()).await.unwrap();
+    let store = Store::connect(&db.parse().unwrap(), &PoolSettings::default())
+        .await
+        .unwrap();
     let stored = store.find_api_client("svc").await.unwrap().unwrap();
     assert!(stored.secret_hash.starts_with("$argon2id$"));
     assert!(!stored.secret_hash.contains(&secret));

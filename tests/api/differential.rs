@@ -386,10 +386,10 @@ fn the_in_memory_path_answers_as_the_sql_path_did() {
     for backend in backends() {
         let (db, store, app, worlds) = rt.block_on(async {
             let db = TestDb::new(backend).await;
-            badges::store::migrate(&db.url, &PoolSettings::default())
+            badges::store::migrate(&db.database_url(), &PoolSettings::default())
                 .await
                 .unwrap();
-            let store = Store::connect(&db.url, &PoolSettings::default())
+            let store = Store::connect(&db.database_url(), &PoolSettings::default())
                 .await
                 .unwrap();
             let mut worlds = Vec::new();

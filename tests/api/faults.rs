@@ -150,8 +150,9 @@ const ROOMY: Limits = Limits {
 };
 
 async fn server_on(url: &str, limits: Limits, options: ServeOptions) -> TestServer {
-    store::migrate(url, &fast_pool()).await.unwrap();
-    let store = Store::connect(url, &fast_pool()).await.unwrap();
+    let typed = url.parse().expect("a database URL");
+    store::migrate(&typed, &fast_pool()).await.unwrap();
+    let store = Store::connect(&typed, &fast_pool()).await.unwrap();
     load(&store).await;
     TestServer::serve(
         store,

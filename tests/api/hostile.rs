@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use badges::limits::Limits;
 use badges::proto::ListCustomerBadgesRequest;
 use badges::server::ServeOptions;
-use badges::store::{PoolSettings, Store};
 use prost::Message;
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database};
@@ -358,10 +357,7 @@ async fn oversized_bodies_are_refused_before_they_are_sent_and_encodings_are_not
 async fn request_ids_are_deleted_after_their_retention() {
     const OLD: usize = 2_500;
     for backend in backends() {
-        let db = TestDb::new(backend).await;
-        let settings = PoolSettings::default();
-        badges::store::migrate(&db.url, &settings).await.unwrap();
-        let store = Store::connect(&db.url, &settings).await.unwrap();
+        let (db, store) = TestDb::migrated(backend).await;
         let url = db.url.clone();
         let server = TestServer::serve(
             store,

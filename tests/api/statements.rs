@@ -26,10 +26,10 @@ async fn counted(
     limits: Limits,
 ) -> (TestServer, Arc<AtomicUsize>, World) {
     let db = TestDb::new(backend).await;
-    badges::store::migrate(&db.url, &PoolSettings::default())
+    badges::store::migrate(&db.database_url(), &PoolSettings::default())
         .await
         .unwrap();
-    let store = Store::connect(&db.url, &PoolSettings::default())
+    let store = Store::connect(&db.database_url(), &PoolSettings::default())
         .await
         .unwrap();
     let world = load(&store).await;
@@ -156,93 +156,102 @@ async fn a_warm_call_costs_one_statement_whatever_its_page() {
 #[tokio::test]
 async fn calls_for_a_cold_org_at_once_load_its_catalogue_once() {
     for backend in backends() {
-        let roomy = Limits {
-            max_in_flight: Some(64),
-            max_in_flight_per_client: Some(64),
-            ..Limits::DEFAULT
-        };
-        let (server, _, world) = counted(backend, roomy).await;
-        // A catalogue large enough that its load takes a while, so that the
-        // calls below find it loading.
-        for i in 0..1000 {
-            server
-                .store
-                .insert_badge(NewBadge {
-                    id: format!("{:024x}", 0xd000 + i),
-                    name: format!("bulk {i}"),
-                    description: "a badge among many".into(),
-                    earn_type: badges::domain::enums::EarnType::Earn,
-                    active: true,
-                    starts_on: at(-DAY),
-                    expires_on: at(DAY),
-                    created_on: NOW,
-                    last_updated_on: NOW,
-                    group_id: None,
-                    rank: None,
-                    images: vec![],
-                    owners: vec![],
-                    claims: vec![],
-                    earned_badge_expiry: ExpiryRule::Never,
-                    issued_badge_expiry: ExpiryRule::Never,
-                    org_id: world.org_a,
+        // Whether the calls overlap the load is up to the scheduler: up to
+        // three tries, each on a fresh (cold) server, until they do.
+        let mut overlapped = false;
+        for _ in 0..3 {
+            let roomy = Limits {
+                max_in_flight: Some(64),
+                max_in_flight_per_client: Some(64),
+                ..Limits::DEFAULT
+            };
+            let (server, _, world) = counted(backend, roomy).await;
+            // A catalogue large enough that its load takes a while, so that the
+            // calls below find it loading.
+            for i in 0..1000 {
+                server
+                    .store
+                    .insert_badge(NewBadge {
+                        id: format!("{:024x}", 0xd000 + i),
+                        name: format!("bulk {i}"),
+                        description: "a badge among many".into(),
+                        earn_type: badges::domain::enums::EarnType::Earn,
+                        active: true,
+                        starts_on: at(-DAY),
+                        expires_on: at(DAY),
+                        created_on: NOW,
+                        last_updated_on: NOW,
+                        group_id: None,
+                        rank: None,
+                        images: vec![],
+                        owners: vec![],
+                        claims: vec![],
+                        earned_badge_expiry: ExpiryRule::Never,
+                        issued_badge_expiry: ExpiryRule::Never,
+                        org_id: world.org_a,
+                    })
+                    .await
+                    .unwrap();
+            }
+            let http = reqwest::Client::new();
+            // Warm the client's row first, so the calls race only for the catalogue.
+            let token = crate::common::oauth_token(
+                &http,
+                &format!("http://{}", server.addr),
+                READER.0,
+                READER.1,
+            )
+            .await;
+            let calls: Vec<_> = (0..32)
+                .map(|_| {
+                    let (http, url, token) = (
+                        http.clone(),
+                        format!(
+                            "http://{}/api_gateway/v1/badges/management/{CUSTOMER}",
+                            server.addr
+                        ),
+                        token.clone(),
+                    );
+                    tokio::spawn(async move {
+                        http.get(url)
+                            .bearer_auth(token)
+                            .checked()
+                            .await
+                            .unwrap()
+                            .status()
+                    })
                 })
+                .collect();
+            for c in calls {
+                assert_eq!(c.await.unwrap(), reqwest::StatusCode::OK);
+            }
+            let text = reqwest::Client::new()
+                .get(format!("http://{}/metrics", server.addr))
+                .checked()
+                .await
+                .unwrap()
+                .text()
                 .await
                 .unwrap();
+            let (reloads, misses, hits) = (
+                metric(&text, "badges_catalogue_reloads_total"),
+                metric(&text, "badges_catalogue_misses_total"),
+                metric(&text, "badges_catalogue_hits_total"),
+            );
+            eprintln!(
+                "{backend:?}: 32 cold calls at once: {reloads} load, {misses} misses, {hits} hits"
+            );
+            assert_eq!(reloads, 1.0, "{backend:?}: one load for 32 calls");
+            assert_eq!(misses + hits, 32.0);
+            server.stop().await.unwrap();
+            if misses > 1.0 {
+                overlapped = true;
+                break;
+            }
         }
-        let http = reqwest::Client::new();
-        // Warm the client's row first, so the calls race only for the catalogue.
-        let token = crate::common::oauth_token(
-            &http,
-            &format!("http://{}", server.addr),
-            READER.0,
-            READER.1,
-        )
-        .await;
-        let calls: Vec<_> = (0..32)
-            .map(|_| {
-                let (http, url, token) = (
-                    http.clone(),
-                    format!(
-                        "http://{}/api_gateway/v1/badges/management/{CUSTOMER}",
-                        server.addr
-                    ),
-                    token.clone(),
-                );
-                tokio::spawn(async move {
-                    http.get(url)
-                        .bearer_auth(token)
-                        .checked()
-                        .await
-                        .unwrap()
-                        .status()
-                })
-            })
-            .collect();
-        for c in calls {
-            assert_eq!(c.await.unwrap(), reqwest::StatusCode::OK);
-        }
-        let text = reqwest::Client::new()
-            .get(format!("http://{}/metrics", server.addr))
-            .checked()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let (reloads, misses, hits) = (
-            metric(&text, "badges_catalogue_reloads_total"),
-            metric(&text, "badges_catalogue_misses_total"),
-            metric(&text, "badges_catalogue_hits_total"),
-        );
-        eprintln!(
-            "{backend:?}: 32 cold calls at once: {reloads} load, {misses} misses, {hits} hits"
-        );
-        assert_eq!(reloads, 1.0, "{backend:?}: one load for 32 calls");
         assert!(
-            misses > 1.0,
-            "{backend:?}: calls found the catalogue loading"
+            overlapped,
+            "{backend:?}: calls found the catalogue loading (in three tries)"
         );
-        assert_eq!(misses + hits, 32.0);
-        server.stop().await.unwrap();
     }
 }

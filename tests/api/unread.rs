@@ -40,7 +40,7 @@ async fn server(backend: Backend, db: &TestDb, dir: &tempfile::TempDir) -> Binar
         ("BADGES_RATE_LIMIT_PER_SECOND", "0".to_owned()),
     ];
     let server = Binary::spawn(&args, &env, &dir.path().join("unread.log")).await;
-    let store = Store::connect(&db.url, &PoolSettings::default())
+    let store = Store::connect(&db.database_url(), &PoolSettings::default())
         .await
         .unwrap();
     let org = store

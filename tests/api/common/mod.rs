@@ -113,6 +113,24 @@ impl TestDb {
         Some(TestDb::new(Backend::Postgres).await)
     }
 
+    /// A fresh database of `backend`, migrated, and a store on it.
+    pub async fn migrated(backend: Backend) -> (TestDb, Store) {
+        let db = TestDb::new(backend).await;
+        let settings = PoolSettings::default();
+        store::migrate(&db.database_url(), &settings)
+            .await
+            .expect("migrate");
+        let store = Store::connect(&db.database_url(), &settings)
+            .await
+            .expect("connect");
+        (db, store)
+    }
+
+    /// The URL, typed as the store takes it.
+    pub fn database_url(&self) -> badges::store::DatabaseUrl {
+        self.url.parse().expect("a database URL")
+    }
+
     /// A database this harness neither made nor removes.
     pub fn external(url: String) -> TestDb {
         TestDb {
@@ -346,10 +364,7 @@ impl TestServer {
     }
 
     pub async fn start_with(backend: Backend, now: Micros, limits: Limits) -> TestServer {
-        let db = TestDb::new(backend).await;
-        let settings = PoolSettings::default();
-        store::migrate(&db.url, &settings).await.expect("migrate");
-        let store = Store::connect(&db.url, &settings).await.expect("connect");
+        let (db, store) = TestDb::migrated(backend).await;
         Self::serve(
             store,
             db,
@@ -380,10 +395,7 @@ impl TestServer {
         now: Micros,
         events: EventsConfig,
     ) -> TestServer {
-        let db = TestDb::new(backend).await;
-        let settings = PoolSettings::default();
-        store::migrate(&db.url, &settings).await.expect("migrate");
-        let store = Store::connect(&db.url, &settings).await.expect("connect");
+        let (db, store) = TestDb::migrated(backend).await;
         let options = ServeOptions {
             grace: Duration::from_secs(5),
             ..Default::default()
