@@ -93,6 +93,28 @@ impl Caller {
     }
 }
 
+/// Waits (at most 30 s) until the server's outbox holds no unpublished
+/// event: from then on nothing is published but what new writes record.
+async fn outbox_drained(base: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metric(&text, "badges_outbox_pending_events") == 0.0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the outbox was not drained within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Seconds since the epoch of an instant `offset` µs from NOW.
 fn secs(offset: i64) -> i64 {
     (NOW.0 + offset) / 1_000_000
@@ -236,8 +258,9 @@ async fn every_write_produces_exactly_its_events_in_order() {
             .wait_for(before + EXPECTED as u64, Duration::from_secs(20))
             .await;
         assert_eq!(count, before + EXPECTED as u64, "{backend:?}");
-        // Nothing more follows.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // Nothing more follows: once the outbox is empty, nothing is left
+        // to publish.
+        outbox_drained(&w.base).await;
         assert_eq!(
             stream.count().await,
             before + EXPECTED as u64,
@@ -481,8 +504,8 @@ async fn a_process_killed_after_commits_loses_and_duplicates_no_event() {
         let count = stream
             .wait_for(WRITERS as u64 * EACH as u64, Duration::from_secs(30))
             .await;
-        // Anything republished would arrive by now.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // Anything republished has arrived once the outbox is empty.
+        outbox_drained(&second.base).await;
         let messages = stream.messages().await;
         let mut by_award: HashMap<String, Vec<String>> = HashMap::new();
         for m in messages.iter().filter(|m| m.kind == EventKind::BadgeEarned) {
@@ -658,7 +681,7 @@ async fn writes_go_on_while_nats_is_cut_off_and_their_events_follow_in_order() {
             earned.push(earn(i).await);
         }
         let after = stream.wait_for(before + 30, Duration::from_secs(30)).await - before;
-        tokio::time::sleep(Duration::from_millis(1000)).await;
+        outbox_drained(&format!("http://{}", server.addr)).await;
         let messages = stream.messages().await;
         let got: Vec<String> = messages[before as usize..]
             .iter()
