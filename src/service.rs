@@ -88,7 +88,7 @@ impl BadgeService {
                 retry_after_seconds: 1,
             })?;
         Ok(Reserved {
-            answer: page::rows(&catalogue, &state, selected, now),
+            answer: page::rows(&catalogue, selected, now),
             memory,
         })
     }

@@ -132,7 +132,7 @@ fn order(order: SortOrder, a: (Option<i64>, &str), b: (Option<i64>, &str)) -> Or
 
 /// One page of the list for the customer whose state is `state`, at `now`.
 pub fn page(catalogue: &Catalogue, state: &CustomerState, q: &ListQuery, now: Micros) -> ListPage {
-    rows(catalogue, state, select(catalogue, state, q, now), now)
+    rows(catalogue, select(catalogue, state, q, now), now)
 }
 
 /// Which badges a page shows, before its rows are built: what it takes to
@@ -141,6 +141,8 @@ pub fn page(catalogue: &Catalogue, state: &CustomerState, q: &ListQuery, now: Mi
 pub struct Selection {
     /// Catalogue positions, in the page's order.
     positions: Vec<u32>,
+    /// The customer's state of each badge it has any, by position.
+    states: Vec<(u32, BadgeState)>,
     page: i64,
     requested_size: i64,
     total: i64,
@@ -223,6 +225,7 @@ pub fn select(
     };
     Selection {
         positions: page.into_iter().map(|(_, pos)| pos).collect(),
+        states,
         page: q.page,
         requested_size: q.size,
         total,
@@ -230,22 +233,16 @@ pub fn select(
     }
 }
 
-/// The rows of the selected badges, for the customer whose state is
-/// `state`, at `now`.
-pub fn rows(
-    catalogue: &Catalogue,
-    state: &CustomerState,
-    selected: Selection,
-    now: Micros,
-) -> ListPage {
+/// The rows of the selected badges, at `now`.
+pub fn rows(catalogue: &Catalogue, selected: Selection, now: Micros) -> ListPage {
     let Selection {
         positions,
+        states,
         page,
         requested_size,
         total,
         next_page_token,
     } = selected;
-    let states = state.by_position(catalogue);
     let none = BadgeState::default();
     let entries = catalogue.entries();
     let rows = positions
