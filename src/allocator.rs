@@ -6,9 +6,9 @@
 //! runtime worker that goes idle after building large answers keeps them,
 //! so resident memory stayed at its highest. Purging at once returns them
 //! when they are freed. Measured on the demo data, wrk at 12 connections:
-//! 13,200–14,200 calls/s either way; after 16 callers of the largest page
-//! at once, RSS fell back to 64 MiB instead of staying at its 136 MiB peak
-//! (docs/RELIABILITY.md).
+//! 13,200–14,200 calls/s either way. After 16 callers of the largest page
+//! at once (PostgreSQL), RSS was 64 MiB with purging at once and stayed at
+//! 136 MiB without.
 
 /// `mi_option_purge_delay` in mimalloc 3's `mimalloc.h` (`enum mi_option_e`).
 const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;

@@ -57,10 +57,8 @@ pub struct AnswerMemory(pub Arc<AnswerBytes>);
 /// What an answer holds until it has been handed over (only to drop it).
 #[derive(Debug, Default)]
 struct Held {
-    #[allow(dead_code)]
-    place: Option<PlaceInFlight>,
-    #[allow(dead_code)]
-    memory: Option<AnswerMemory>,
+    _place: Option<PlaceInFlight>,
+    _memory: Option<AnswerMemory>,
 }
 
 /// Every open connection, and how long an answer may wait for its caller.
@@ -117,10 +115,6 @@ impl Connections {
                 stalled: Counter::default(),
             }),
         }
-    }
-
-    pub fn stall(&self) -> Duration {
-        self.inner.stall
     }
 
     /// Connections closed because an answer on them went unread.
@@ -298,8 +292,8 @@ pub async fn deliver(request: Request, next: Next) -> Response {
     let conn = request.extensions().get::<Peer>().map(|p| p.conn.clone());
     let mut response = next.run(request).await;
     let held = Held {
-        place: response.extensions_mut().remove::<PlaceInFlight>(),
-        memory: response.extensions_mut().remove::<AnswerMemory>(),
+        _place: response.extensions_mut().remove::<PlaceInFlight>(),
+        _memory: response.extensions_mut().remove::<AnswerMemory>(),
     };
     response.map(|body| Answer::body(body, held, conn))
 }
@@ -472,10 +466,10 @@ mod tests {
 
     fn place(shares: &Shares) -> Held {
         Held {
-            place: Some(PlaceInFlight(Arc::new(
+            _place: Some(PlaceInFlight(Arc::new(
                 shares.try_enter(1).expect("a place"),
             ))),
-            memory: None,
+            _memory: None,
         }
     }
 

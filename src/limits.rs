@@ -255,7 +255,6 @@ pub struct AnswerBytes {
     inner: Arc<BudgetInner>,
     client: i32,
     kib: u32,
-    bytes: usize,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -293,16 +292,8 @@ impl AnswerBudget {
             inner: inner.clone(),
             client,
             kib,
-            bytes,
             _permit: permit,
         })
-    }
-}
-
-impl AnswerBytes {
-    /// The estimate reserved for.
-    pub fn bytes(&self) -> usize {
-        self.bytes
     }
 }
 

@@ -18,15 +18,8 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use crate::rest::is_grpc;
 use crate::telemetry::{CallLabels, Metrics};
-
-/// Whether a request is a gRPC call (by its content type).
-pub fn is_grpc(headers: &HeaderMap) -> bool {
-    headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"))
-}
 
 pub struct Observer {
     metrics: Arc<Metrics>,

@@ -38,6 +38,8 @@ pub struct BadgeService {
 #[derive(Debug)]
 pub struct Reserved<T> {
     pub answer: T,
+    /// About how many bytes the answer takes encoded.
+    pub bytes: usize,
     pub memory: AnswerBytes,
 }
 
@@ -81,14 +83,16 @@ impl BadgeService {
         let (catalogue, state, _) = self.read(p, &query.customer, Scope::All).await?;
         let selected = page::select(&catalogue, &state, &query, now);
         // A page is held twice while it is answered: as rows, and encoded.
+        let bytes = selected.answer_bytes(&catalogue);
         let memory = self
             .answers
-            .try_reserve(p.client_id, 2 * selected.answer_bytes(&catalogue))
+            .try_reserve(p.client_id, 2 * bytes)
             .ok_or(Error::Throttled {
                 retry_after_seconds: 1,
             })?;
         Ok(Reserved {
             answer: page::rows(&catalogue, selected, now),
+            bytes,
             memory,
         })
     }

@@ -318,12 +318,8 @@ impl Authenticator {
         // A secret verified before, against the cached row: no database, no
         // argon2, and no lockout: a lockout stops guessing, and this is no
         // guess, so failures of others cannot shut the client out.
-        if !fresh
-            && let Some(row) = self.by_username.get(username)
-            && !row.disabled
-            && self.remembered(&row, secret)
-        {
-            return Ok(principal_of(&row));
+        if !fresh && let Some(p) = self.remembered_caller(username, secret) {
+            return Ok(p);
         }
         // Identical checks at once (a client's burst of calls on a cold
         // cache) share one: one argon2 run, one attempt against the lockout.
@@ -364,14 +360,7 @@ impl Authenticator {
             Ok(attempt) => attempt,
             // Only the cached row is consulted: a locked-out guess costs no
             // database read.
-            Err(locked) => {
-                return match self.by_username.get(username) {
-                    Some(row) if !row.disabled && self.remembered(&row, secret) => {
-                        Ok(principal_of(&row))
-                    }
-                    _ => Err(locked),
-                };
-            }
+            Err(locked) => return self.remembered_caller(username, secret).ok_or(locked),
         };
         match self.check_basic(username, secret).await {
             Ok(p) => {
@@ -396,6 +385,12 @@ impl Authenticator {
             .chain_update(secret.expose().as_bytes())
             .finalize()
             .into()
+    }
+
+    /// The caller whose cached, enabled row has this secret verified before.
+    fn remembered_caller(&self, username: &str, secret: &Secret) -> Option<Principal> {
+        let row = self.by_username.get(username)?;
+        (!row.disabled && self.remembered(&row, secret)).then(|| principal_of(&row))
     }
 
     fn remembered(&self, row: &api_client::Model, secret: &Secret) -> bool {

@@ -48,7 +48,7 @@ impl CustomerBadgeService for GrpcCustomerBadges {
     ) -> Result<Response<ListCustomerBadgesResponse>, Status> {
         let caller = caller(&request)?;
         let params = convert::list_params(request.into_inner());
-        let Reserved { answer, memory } = self
+        let Reserved { answer, memory, .. } = self
             .service
             .list_customer_badges(&caller, params)
             .await

@@ -146,13 +146,17 @@ async fn list_customer_badges(
         query.as_deref(),
     );
     match service.list_customer_badges(&caller, params).await {
-        Ok(Reserved { answer, memory }) => {
+        Ok(Reserved {
+            answer,
+            bytes,
+            memory,
+        }) => {
             let envelope = Envelope {
                 data: Some(ListData::from(answer)),
                 errors: Vec::new(),
                 warnings: Vec::new(),
             };
-            let mut response = sized_json(&envelope, memory.bytes() / 2);
+            let mut response = sized_json(&envelope, bytes);
             response
                 .extensions_mut()
                 .insert(AnswerMemory(Arc::new(memory)));
@@ -209,15 +213,18 @@ async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
 }
 
-/// Unknown paths. A gRPC call to an unknown service gets a gRPC answer, not JSON.
-/// What a path no route serves answers: 404 in the envelope, or gRPC's
-/// UNIMPLEMENTED for a gRPC call.
-pub async fn not_found(headers: HeaderMap) -> Response {
-    let grpc = headers
+/// Whether a request is a gRPC call (by its content type).
+pub fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"));
-    if grpc {
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+/// What a path no route serves answers: 404 in the envelope, or gRPC's
+/// UNIMPLEMENTED for a gRPC call to an unknown service.
+pub async fn not_found(headers: HeaderMap) -> Response {
+    if is_grpc(&headers) {
         return tonic::Status::unimplemented("unknown service or method").into_http();
     }
     rejection(StatusCode::NOT_FOUND, "Not found", None)

@@ -27,7 +27,7 @@ use crate::auth::{Access, Source};
 use crate::delivery::{Peer, PlaceInFlight};
 use crate::domain::problem::Problem;
 use crate::error::Error;
-use crate::observe::is_grpc;
+use crate::rest::is_grpc;
 
 const GRPC_FRAME_HEADER: usize = 5;
 
@@ -128,12 +128,13 @@ pub async fn gate(
 
 /// The address the call came from.
 fn source(request: &Request) -> Source {
-    let extensions = request.extensions();
-    let tcp = extensions
-        .get::<Peer>()
-        .map(|p| &p.tcp)
-        .or_else(|| extensions.get::<tonic::transport::server::TcpConnectInfo>());
-    Source(tcp.and_then(|c| c.remote_addr).map(|a| a.ip()))
+    Source(
+        request
+            .extensions()
+            .get::<Peer>()
+            .and_then(|p| p.tcp.remote_addr)
+            .map(|a| a.ip()),
+    )
 }
 
 /// Messages are never compressed here. tonic would refuse another
