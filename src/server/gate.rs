@@ -31,6 +31,17 @@ use crate::rest::is_grpc;
 
 const GRPC_FRAME_HEADER: usize = 5;
 
+/// Refuses compressed gRPC messages on every route, the open ones too
+/// (health, reflection), before anything else reads them.
+pub async fn encodings(request: Request, next: Next) -> Response {
+    if is_grpc(request.headers())
+        && let Some(refused) = unsupported_encoding(request.headers())
+    {
+        return refused;
+    }
+    next.run(request).await
+}
+
 /// Admission for one group of routes: the gate, and the right the group's
 /// calls need.
 #[derive(Clone, Debug)]
@@ -45,9 +56,6 @@ pub async fn gate(
     next: Next,
 ) -> Response {
     let grpc = is_grpc(request.headers());
-    if grpc && let Some(refused) = unsupported_encoding(request.headers()) {
-        return refused;
-    }
     match access {
         Access::Token => {
             let source = source(&request);

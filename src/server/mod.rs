@@ -341,6 +341,7 @@ fn route_table(
                 )
             }),
         )
+        .layer(middleware::from_fn(gate::encodings))
         .layer(middleware::from_fn_with_state(observer, observe))
         // Every answer leaves watched, holding its call's place until it
         // is handed over (crate::delivery).

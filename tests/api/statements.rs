@@ -92,25 +92,11 @@ async fn a_warm_call_costs_one_statement_whatever_its_page() {
         // A change to the catalogue: the next call reloads it, then one again.
         server
             .store
-            .insert_badge(NewBadge {
-                id: "0000000000000000000000c1".into(),
-                name: "Added".into(),
-                description: String::new(),
-                earn_type: badges::domain::enums::EarnType::Earn,
-                active: true,
-                starts_on: at(-DAY),
-                expires_on: at(DAY),
-                created_on: NOW,
-                last_updated_on: NOW,
-                group_id: None,
-                rank: None,
-                images: vec![],
-                owners: vec![],
-                claims: vec![],
-                earned_badge_expiry: ExpiryRule::Never,
-                issued_badge_expiry: ExpiryRule::Never,
-                org_id: world.org_a,
-            })
+            .insert_badge(plain_badge(
+                world.org_a,
+                "0000000000000000000000c1".into(),
+                "Added".into(),
+            ))
             .await
             .unwrap();
         let before = count.load(Ordering::Relaxed);
@@ -153,6 +139,29 @@ async fn a_warm_call_costs_one_statement_whatever_its_page() {
     }
 }
 
+/// An active EARN badge, live around NOW, with no images, owners or claims.
+fn plain_badge(org_id: i32, id: String, name: String) -> NewBadge {
+    NewBadge {
+        id,
+        name,
+        description: String::new(),
+        earn_type: badges::domain::enums::EarnType::Earn,
+        active: true,
+        starts_on: at(-DAY),
+        expires_on: at(DAY),
+        created_on: NOW,
+        last_updated_on: NOW,
+        group_id: None,
+        rank: None,
+        images: vec![],
+        owners: vec![],
+        claims: vec![],
+        earned_badge_expiry: ExpiryRule::Never,
+        issued_badge_expiry: ExpiryRule::Never,
+        org_id,
+    }
+}
+
 #[tokio::test]
 async fn calls_for_a_cold_org_at_once_load_its_catalogue_once() {
     for backend in backends() {
@@ -171,25 +180,11 @@ async fn calls_for_a_cold_org_at_once_load_its_catalogue_once() {
             for i in 0..1000 {
                 server
                     .store
-                    .insert_badge(NewBadge {
-                        id: format!("{:024x}", 0xd000 + i),
-                        name: format!("bulk {i}"),
-                        description: "a badge among many".into(),
-                        earn_type: badges::domain::enums::EarnType::Earn,
-                        active: true,
-                        starts_on: at(-DAY),
-                        expires_on: at(DAY),
-                        created_on: NOW,
-                        last_updated_on: NOW,
-                        group_id: None,
-                        rank: None,
-                        images: vec![],
-                        owners: vec![],
-                        claims: vec![],
-                        earned_badge_expiry: ExpiryRule::Never,
-                        issued_badge_expiry: ExpiryRule::Never,
-                        org_id: world.org_a,
-                    })
+                    .insert_badge(plain_badge(
+                        world.org_a,
+                        format!("{:024x}", 0xd000 + i),
+                        format!("bulk {i}"),
+                    ))
                     .await
                     .unwrap();
             }
