@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::application::BadgeService;
 use crate::auth::gate::Gate;
 use crate::auth::{Authenticator, Hasher, Lockout, TokenKeys};
 use crate::catalogue::Catalogues;
@@ -11,7 +12,6 @@ use crate::delivery::Connections;
 use crate::domain::clock::SharedClock;
 use crate::events::{EventStats, EventsConfig};
 use crate::limits::{AnswerBudget, Limits};
-use crate::service::BadgeService;
 use crate::store::Store;
 
 /// Everything a server needs to serve.

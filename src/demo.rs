@@ -6,10 +6,10 @@
 use crate::auth::hash_secret;
 use crate::domain::Micros;
 use crate::domain::admin::ExpiryRule;
+use crate::domain::badge::{Badge, Claim, Image};
 use crate::domain::enums::{EarnType, Owner};
-use crate::domain::list::{Claim, Image};
 use crate::error::Result;
-use crate::store::{NewApiClient, NewAward, NewBadge, NewCustomer, NewGroup, NewOrg, Store};
+use crate::store::{NewApiClient, NewAward, NewCustomer, NewGroup, NewOrg, Store};
 
 pub const DEMO_ORG: &str = "demo";
 pub const DEMO_USERNAME: &str = "demo";
@@ -39,16 +39,18 @@ fn claim(owner_type: Owner, reference_id: &str) -> Claim {
     }
 }
 
-/// The badges of the upstream examples, in org `org`.
-pub fn badges(org: i32) -> Vec<NewBadge> {
-    let badge = |id: &str,
-                 name: &str,
-                 description: &str,
-                 earn_type,
-                 created: i64,
-                 updated: i64,
-                 starts: i64,
-                 expires: i64| NewBadge {
+/// A badge of `org` with these texts and times (milliseconds: created,
+/// updated, starts, expires), active, restricted to nobody yet, without
+/// images, claims or group, never expiring once held.
+fn plain(
+    org: i32,
+    id: &str,
+    name: &str,
+    description: &str,
+    earn_type: EarnType,
+    [created, updated, starts, expires]: [i64; 4],
+) -> Badge {
+    Badge {
         id: id.into(),
         org_id: org,
         name: name.into(),
@@ -66,9 +68,20 @@ pub fn badges(org: i32) -> Vec<NewBadge> {
         claims: vec![],
         earned_badge_expiry: ExpiryRule::Never,
         issued_badge_expiry: ExpiryRule::Never,
-    };
+    }
+}
+
+/// The badges of the upstream examples, in org `org`.
+pub fn badges(org: i32) -> Vec<Badge> {
+    let mut badges = issue_earn_badges(org);
+    badges.extend(earn_badges(org));
+    badges
+}
+
+/// The ISSUE_EARN badges of the upstream examples.
+fn issue_earn_badges(org: i32) -> Vec<Badge> {
     vec![
-        NewBadge {
+        Badge {
             images: vec![
                 image(
                     "unearned1",
@@ -85,33 +98,16 @@ pub fn badges(org: i32) -> Vec<NewBadge> {
             ],
             owners: vec![Owner::AudienceCampaigns],
             claims: vec![claim(Owner::AudienceCampaigns, "1175688")],
-            ..badge(
+            ..plain(
+                org,
                 "6576bf1191e0b01c659ad5d6",
                 "Automation_Test_Badge_Issue_2023-12-11 13:20:36.812999",
                 "Automation_Test_Badge_Issue_2023-12-11 13:20:36.812999",
                 EarnType::IssueEarn,
-                1702280977051,
-                1702280979343,
-                1701416976000,
-                1702367376000,
+                [1702280977051, 1702280979343, 1701416976000, 1702367376000],
             )
         },
-        NewBadge {
-            images: vec![image("string", "string", "string", "UN_EARNED")],
-            owners: vec![Owner::LoyaltyPromotion],
-            claims: vec![claim(Owner::LoyaltyPromotion, "12332345")],
-            ..badge(
-                "666638f0ae20cb256ec13e23",
-                "demoBadgeName001",
-                "testing-fixed-window-7-2",
-                EarnType::Earn,
-                1717975279579,
-                1717975460583,
-                1707523237192,
-                1730246437192,
-            )
-        },
-        NewBadge {
+        Badge {
             rank: Some(3),
             images: vec![image(
                 "Issued",
@@ -131,46 +127,16 @@ pub fn badges(org: i32) -> Vec<NewBadge> {
                 Owner::ReferralCampaigns,
             ],
             claims: vec![claim(Owner::Loyalty, "12341234")],
-            ..badge(
+            ..plain(
+                org,
                 "67eb9e2d6666db076c3c7556",
                 "Badge Issue georgetesst",
                 "Make 5 transactions",
                 EarnType::IssueEarn,
-                1743494701636,
-                1743494735479,
-                1735715131000,
-                1764572731000,
+                [1743494701636, 1743494735479, 1735715131000, 1764572731000],
             )
         },
-        NewBadge {
-            rank: Some(1),
-            owners: vec![Owner::Loyalty],
-            ..badge(
-                "6673b08c39c6a546eb054726",
-                "badge issual3",
-                "Purchase products worth minimum 1K in the month of March and get this badge",
-                EarnType::Earn,
-                1718857868451,
-                1718857868451,
-                1818857606000,
-                1828857606000,
-            )
-        },
-        NewBadge {
-            images: vec![image("string", "string", "string", "UN_EARNED")],
-            owners: vec![Owner::LoyaltyPromotion],
-            ..badge(
-                "6655729a8be1b54e57d602f1",
-                "demoName",
-                "demoDescription",
-                EarnType::Earn,
-                1716875930419,
-                1716875930419,
-                1707523237192,
-                1711756837192,
-            )
-        },
-        NewBadge {
+        Badge {
             group_id: Some(DEMO_GROUP_ID.into()),
             rank: Some(2),
             images: vec![
@@ -193,15 +159,56 @@ pub fn badges(org: i32) -> Vec<NewBadge> {
                 claim(Owner::Loyalty, "626_TransactionAdd"),
                 claim(Owner::Loyalty, "123"),
             ],
-            ..badge(
+            ..plain(
+                org,
                 "653dea07b3cda7078c7c68ee",
                 "Birthday Badge",
                 "Make a purchase during your birthday month and get a 40% discount coupon",
                 EarnType::IssueEarn,
-                1698556674481,
-                1716454946522,
-                1698557400000,
-                1828754110000,
+                [1698556674481, 1716454946522, 1698557400000, 1828754110000],
+            )
+        },
+    ]
+}
+
+/// The EARN badges of the upstream examples.
+fn earn_badges(org: i32) -> Vec<Badge> {
+    vec![
+        Badge {
+            images: vec![image("string", "string", "string", "UN_EARNED")],
+            owners: vec![Owner::LoyaltyPromotion],
+            claims: vec![claim(Owner::LoyaltyPromotion, "12332345")],
+            ..plain(
+                org,
+                "666638f0ae20cb256ec13e23",
+                "demoBadgeName001",
+                "testing-fixed-window-7-2",
+                EarnType::Earn,
+                [1717975279579, 1717975460583, 1707523237192, 1730246437192],
+            )
+        },
+        Badge {
+            rank: Some(1),
+            owners: vec![Owner::Loyalty],
+            ..plain(
+                org,
+                "6673b08c39c6a546eb054726",
+                "badge issual3",
+                "Purchase products worth minimum 1K in the month of March and get this badge",
+                EarnType::Earn,
+                [1718857868451, 1718857868451, 1818857606000, 1828857606000],
+            )
+        },
+        Badge {
+            images: vec![image("string", "string", "string", "UN_EARNED")],
+            owners: vec![Owner::LoyaltyPromotion],
+            ..plain(
+                org,
+                "6655729a8be1b54e57d602f1",
+                "demoName",
+                "demoDescription",
+                EarnType::Earn,
+                [1716875930419, 1716875930419, 1707523237192, 1711756837192],
             )
         },
     ]
@@ -221,6 +228,8 @@ pub fn awards(org: i32) -> Vec<NewAward> {
         event_at: ms(event),
         expires_at: None,
         revoked: false,
+        request_id: None,
+        triggered_by: None,
     };
     vec![
         award(

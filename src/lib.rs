@@ -3,6 +3,7 @@
 
 pub mod allocator;
 pub mod app;
+pub mod application;
 pub mod auth;
 pub mod catalogue;
 pub mod cli;
@@ -18,9 +19,9 @@ pub mod observe;
 pub mod rest;
 pub mod retention;
 pub mod server;
-pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod wire;
 
 /// Generated from `proto/capillary/badges/v1`.
 pub mod proto {

@@ -3,18 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::badge::{Badge, Image};
 use super::enums::{EarnType, Owner};
 pub use super::expiry::{ExpiryRule, RelativeUnit};
 use super::fields::Field;
 use super::ids::is_object_id;
-use super::list::{Claim, Image};
-pub use super::problem::{
-    CODE_ALREADY_ENROLLED, CODE_BADGE_NAME_TAKEN, CODE_BADGE_NOT_EARNABLE, CODE_BADGE_NOT_FOUND,
-    CODE_GROUP_NAME_TAKEN, CODE_GROUP_NOT_FOUND, CODE_GROUP_RANK_REQUIRED, CODE_IDENTIFIER_TAKEN,
-    CODE_NO_ACTIVE_AWARD, CODE_NO_OWNER, CODE_NOT_ENROLLED, CODE_NOT_ISSUE_EARN,
-    CODE_OWNER_INVALID, CODE_REQUEST_ID_REUSED, CODE_START_AFTER_EXPIRY, CODE_START_IN_PAST,
-    CODE_UNKNOWN_CLAIM, problem,
-};
 use super::shape::{
     MAX_DESCRIPTION_BYTES, MAX_IDENTIFIER_BYTES, MAX_IMAGE_FIELD_BYTES, MAX_IMAGES, MAX_NAME_BYTES,
     MAX_REFERENCE_BYTES, MAX_REQUEST_ID_BYTES, MAX_URL_BYTES, text,
@@ -35,11 +28,7 @@ pub fn validate_group(c: &NewGroupCommand) -> Vec<Problem> {
     let mut problems = Vec::new();
     text("name", &c.name, true, MAX_NAME_BYTES, &mut problems);
     if c.rank.is_none() {
-        problems.push(problem(
-            CODE_GROUP_RANK_REQUIRED,
-            "rank is required",
-            "rank",
-        ));
+        problems.push(Problem::group_rank_required());
     }
     problems
 }
@@ -64,23 +53,6 @@ pub struct NewBadgeRequest {
     pub migration: bool,
 }
 
-/// A valid new badge definition.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewBadgeCommand {
-    pub name: String,
-    pub description: String,
-    pub earn_type: EarnType,
-    pub starts_on: Micros,
-    pub expires_on: Micros,
-    pub active: bool,
-    pub group_id: Option<String>,
-    pub rank: Option<i32>,
-    pub images: Vec<Image>,
-    pub owners: Vec<Owner>,
-    pub earned_badge_expiry: ExpiryRule,
-    pub issued_badge_expiry: ExpiryRule,
-}
-
 /// Every problem of a field set aside, its value otherwise.
 fn read<T>(field: Field<T>, problems: &mut Vec<Problem>) -> Option<T> {
     field.map_err(|p| problems.push(p)).ok()
@@ -99,26 +71,18 @@ fn check_window(
     match (starts_on, expires_on) {
         (Some(Some(start)), Some(Some(end))) => {
             if start >= end {
-                problems.push(problem(
-                    CODE_START_AFTER_EXPIRY,
-                    "startOn must be before expiresOn",
-                    "startOn",
-                ));
+                problems.push(Problem::start_after_expiry());
             }
             if !migration && start < now {
-                problems.push(problem(
-                    CODE_START_IN_PAST,
-                    "startOn may not be in the past",
-                    "startOn",
-                ));
+                problems.push(Problem::start_in_past());
             }
         }
         (start, end) => {
             if start == Some(None) {
-                problems.push(problem(400, "startOn is required", "startOn"));
+                problems.push(Problem::invalid("startOn", "startOn is required"));
             }
             if end == Some(None) {
-                problems.push(problem(400, "expiresOn is required", "expiresOn"));
+                problems.push(Problem::invalid("expiresOn", "expiresOn is required"));
             }
         }
     }
@@ -127,10 +91,9 @@ fn check_window(
 /// A badge's images: at most [`MAX_IMAGES`], each text within its cap.
 fn check_images(images: &[Image], problems: &mut Vec<Problem>) {
     if images.len() > MAX_IMAGES {
-        problems.push(problem(
-            400,
-            format!("a badge may have at most {MAX_IMAGES} images"),
+        problems.push(Problem::invalid(
             "images",
+            format!("a badge may have at most {MAX_IMAGES} images"),
         ));
     }
     for (i, image) in images.iter().take(MAX_IMAGES).enumerate() {
@@ -151,7 +114,14 @@ fn check_images(images: &[Image], problems: &mut Vec<Problem>) {
     }
 }
 
-pub fn validate_badge(r: NewBadgeRequest, now: Micros) -> Result<NewBadgeCommand, Vec<Problem>> {
+/// The badge `id` of `org` that `r` asks for, created at `now`, or every
+/// problem of `r`.
+pub fn validate_badge(
+    r: NewBadgeRequest,
+    org_id: i32,
+    id: String,
+    now: Micros,
+) -> Result<Badge, Vec<Problem>> {
     let NewBadgeRequest {
         name,
         description,
@@ -185,11 +155,7 @@ pub fn validate_badge(r: NewBadgeRequest, now: Micros) -> Result<NewBadgeCommand
     // An owner list of only invalid owners is reported as invalid (714),
     // not also as empty (728).
     if owners.is_empty() && problems.len() == owner_problems {
-        problems.push(problem(
-            CODE_NO_OWNER,
-            "at least one restricted owner is required",
-            "ownership.restrictedToOwners",
-        ));
+        problems.push(Problem::no_owner());
     }
     let starts_on = read(starts_on, &mut problems);
     let expires_on = read(expires_on, &mut problems);
@@ -197,10 +163,9 @@ pub fn validate_badge(r: NewBadgeRequest, now: Micros) -> Result<NewBadgeCommand
     if let Some(g) = &group_id
         && !is_object_id(g)
     {
-        problems.push(problem(
-            400,
-            "badgeGroupId must be 24 lower-case hex characters",
+        problems.push(Problem::invalid(
             "badgeGroupId",
+            "badgeGroupId must be 24 lower-case hex characters",
         ));
     }
     check_images(&images, &mut problems);
@@ -221,7 +186,9 @@ pub fn validate_badge(r: NewBadgeRequest, now: Micros) -> Result<NewBadgeCommand
             Some(expires_on),
             Some(earned_badge_expiry),
             Some(issued_badge_expiry),
-        ) => Ok(NewBadgeCommand {
+        ) => Ok(Badge {
+            id,
+            org_id,
             name,
             description,
             earn_type,
@@ -234,6 +201,9 @@ pub fn validate_badge(r: NewBadgeRequest, now: Micros) -> Result<NewBadgeCommand
             owners,
             earned_badge_expiry,
             issued_badge_expiry,
+            created_on: now,
+            last_updated_on: now,
+            claims: Vec::new(),
         }),
         _ => Err(problems),
     }
@@ -301,7 +271,10 @@ pub fn validate_customer(c: &UpsertCustomerCommand) -> Vec<Problem> {
     } = c;
     let mut problems = Vec::new();
     if *customer_id < 0 {
-        problems.push(problem(400, "customerId must be 0 or more", "customerId"));
+        problems.push(Problem::invalid(
+            "customerId",
+            "customerId must be 0 or more",
+        ));
     }
     for (field, value) in [
         ("email", email),
@@ -344,10 +317,9 @@ pub fn validate_enrol(r: EnrolRequest) -> Result<EnrolCommand, Vec<Problem>> {
     let mut problems = Vec::new();
     check_badge_id(&badge_id, &mut problems);
     if customers.is_empty() || customers.len() > MAX_BATCH {
-        problems.push(problem(
-            400,
-            format!("customers must hold 1 to {MAX_BATCH} ids"),
+        problems.push(Problem::invalid(
             "customers",
+            format!("customers must hold 1 to {MAX_BATCH} ids"),
         ));
     }
     check_request_id(&request_id, &mut problems);
@@ -451,10 +423,9 @@ pub fn validate_revoke(c: &RevokeCommand) -> Vec<Problem> {
     let mut problems = Vec::new();
     check_badge_id(&c.badge_id, &mut problems);
     if !is_object_id(&c.earned_badge_id) {
-        problems.push(problem(
-            400,
-            "earnedBadgeId must be 24 lower-case hex characters",
+        problems.push(Problem::invalid(
             "earnedBadgeId",
+            "earnedBadgeId must be 24 lower-case hex characters",
         ));
     }
     problems
@@ -484,10 +455,9 @@ pub struct ImportItem {
 pub fn validate_import(items: Vec<ImportItemRequest>) -> Result<Vec<ImportItem>, Vec<Problem>> {
     let mut problems = Vec::new();
     if items.is_empty() || items.len() > MAX_BATCH {
-        problems.push(problem(
-            400,
-            format!("send 1 to {MAX_BATCH} items"),
+        problems.push(Problem::invalid(
             "items",
+            format!("send 1 to {MAX_BATCH} items"),
         ));
     }
     let mut valid = Vec::with_capacity(items.len());
@@ -502,7 +472,10 @@ pub fn validate_import(items: Vec<ImportItemRequest>) -> Result<Vec<ImportItem>,
         let event_at = match read(event_at, &mut own) {
             Some(Some(at)) => Some(at),
             Some(None) => {
-                own.push(problem(400, "earnEventDate is required", "earnEventDate"));
+                own.push(Problem::invalid(
+                    "earnEventDate",
+                    "earnEventDate is required",
+                ));
                 None
             }
             None => None,
@@ -544,33 +517,11 @@ pub struct GroupView {
     pub rank: i32,
 }
 
-/// A stored badge definition, as create and update calls answer it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BadgeDefinition {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    pub earn_type: EarnType,
-    pub starts_on: Micros,
-    pub expires_on: Micros,
-    pub active: bool,
-    pub group_id: Option<String>,
-    pub rank: Option<i32>,
-    pub images: Vec<Image>,
-    pub owners: Vec<Owner>,
-    pub claims: Vec<Claim>,
-    pub earned_badge_expiry: ExpiryRule,
-    pub issued_badge_expiry: ExpiryRule,
-    pub created_on: Micros,
-    pub last_updated_on: Micros,
-}
-
 fn check_badge_id(id: &str, problems: &mut Vec<Problem>) {
     if !is_object_id(id) {
-        problems.push(problem(
-            400,
-            "badgeMetaId must be 24 lower-case hex characters",
+        problems.push(Problem::invalid(
             "badgeMetaId",
+            "badgeMetaId must be 24 lower-case hex characters",
         ));
     }
 }
@@ -578,10 +529,9 @@ fn check_badge_id(id: &str, problems: &mut Vec<Problem>) {
 fn check_request_id(id: &Option<String>, problems: &mut Vec<Problem>) {
     if let Some(id) = id {
         if id.is_empty() || id.len() > MAX_REQUEST_ID_BYTES {
-            problems.push(problem(
-                400,
-                format!("requestId must be 1 to {MAX_REQUEST_ID_BYTES} bytes"),
+            problems.push(Problem::invalid(
                 "requestId",
+                format!("requestId must be 1 to {MAX_REQUEST_ID_BYTES} bytes"),
             ));
         } else if id.contains('\0') {
             problems.push(super::shape::no_nul("requestId"));
@@ -592,6 +542,9 @@ fn check_request_id(id: &Option<String>, problems: &mut Vec<Problem>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::problems::{
+        CODE_NO_OWNER, CODE_OWNER_INVALID, CODE_START_AFTER_EXPIRY, CODE_START_IN_PAST,
+    };
 
     const DAY: i64 = 86_400_000_000;
 
@@ -650,7 +603,7 @@ mod tests {
             issued_badge_expiry: Ok(ExpiryRule::Never),
             migration: false,
         };
-        let codes: Vec<u32> = validate_badge(c.clone(), now)
+        let codes: Vec<u32> = validate_badge(c.clone(), 1, String::new(), now)
             .unwrap_err()
             .iter()
             .map(|p| p.code)
@@ -669,7 +622,7 @@ mod tests {
             ..c.clone()
         };
         assert!(
-            !validate_badge(migration, now)
+            !validate_badge(migration, 1, String::new(), now)
                 .unwrap_err()
                 .iter()
                 .any(|p| p.code == CODE_START_IN_PAST)
@@ -684,7 +637,7 @@ mod tests {
             expires_on: Ok(Some(Micros(now.0 + 2 * DAY))),
             ..c
         };
-        let codes: Vec<u32> = validate_badge(unread, now)
+        let codes: Vec<u32> = validate_badge(unread, 1, String::new(), now)
             .unwrap_err()
             .iter()
             .map(|p| p.code)
@@ -735,7 +688,7 @@ mod tests {
                 issued_badge_expiry: Ok(ExpiryRule::Never),
                 migration: false,
             };
-            let _ = validate_badge(c, Micros(now));
+            let _ = validate_badge(c, 1, String::new(), Micros(now));
         }
     }
 }

@@ -6,36 +6,18 @@
 use std::collections::HashMap;
 
 use super::Micros;
-use super::admin::ExpiryRule;
-use super::enums::{EarnType, Owner};
-use super::list::{Claim, Image};
+use super::badge::{Badge, Claim, Image};
+use super::enums::Owner;
 use super::time::NEVER;
 
-/// One badge of the catalogue.
+/// One badge of the catalogue: the badge, with the name of its group that
+/// its rows show and the folded name its name filter tests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CatalogueBadge {
-    pub id: String,
-    pub name: String,
-    /// `name` lower-cased (Unicode-aware), for the substring filter.
-    pub name_lower: String,
-    pub description: String,
-    pub earn_type: EarnType,
-    pub active: bool,
-    pub starts_on: Micros,
-    pub expires_on: Micros,
-    pub created_on: Micros,
-    pub last_updated_on: Micros,
-    pub group_id: Option<String>,
+    pub badge: Badge,
     pub group_name: Option<String>,
-    pub rank: Option<i32>,
-    /// In creation order.
-    pub images: Vec<Image>,
-    /// In the order they were given.
-    pub owners: Vec<Owner>,
-    /// Active and inactive, in creation order.
-    pub claims: Vec<Claim>,
-    pub earned_badge_expiry: ExpiryRule,
-    pub issued_badge_expiry: ExpiryRule,
+    /// `badge.name` lower-cased (Unicode-aware), for the substring filter.
+    pub name_lower: String,
 }
 
 /// A set of owners as bits, for filters that test membership per badge.
@@ -75,16 +57,17 @@ pub struct Catalogue {
 
 impl Catalogue {
     pub fn new(org_id: i32, version: i64, mut badges: Vec<CatalogueBadge>) -> Self {
-        badges.sort_by(|a, b| a.id.cmp(&b.id));
+        badges.sort_by(|a, b| a.badge.id.cmp(&b.badge.id));
         let bytes =
             std::mem::size_of::<Catalogue>() + badges.iter().map(approximate_bytes).sum::<usize>();
         let entries: Vec<Entry> = badges
             .into_iter()
             .map(|badge| Entry {
                 answer_bytes: answer_bytes(&badge),
-                owners: OwnerSet::of(badge.owners.iter().copied()),
+                owners: OwnerSet::of(badge.badge.owners.iter().copied()),
                 active_claims: OwnerSet::of(
                     badge
+                        .badge
                         .claims
                         .iter()
                         .filter(|c| c.is_active)
@@ -96,7 +79,7 @@ impl Catalogue {
         let positions = entries
             .iter()
             .enumerate()
-            .map(|(i, e)| (e.badge.id.clone(), i as u32))
+            .map(|(i, e)| (e.badge.badge.id.clone(), i as u32))
             .collect();
         Catalogue {
             org_id,
@@ -143,7 +126,8 @@ impl Catalogue {
 
 /// About how many bytes the badge's row takes in a JSON answer (the larger
 /// of the two wire forms): the fields' names and numbers, and its texts.
-fn answer_bytes(b: &CatalogueBadge) -> u32 {
+fn answer_bytes(entry: &CatalogueBadge) -> u32 {
+    let b = &entry.badge;
     const ROW: usize = 640;
     const IMAGE: usize = 64;
     const OWNER: usize = 24;
@@ -154,7 +138,7 @@ fn answer_bytes(b: &CatalogueBadge) -> u32 {
         + b.name.len()
         + b.description.len()
         + opt(&b.group_id)
-        + opt(&b.group_name)
+        + opt(&entry.group_name)
         + b.images
             .iter()
             .map(|i| IMAGE + i.name.len() + i.file_svc_handle.len() + i.url.len() + i.tag.len())
@@ -168,17 +152,18 @@ fn answer_bytes(b: &CatalogueBadge) -> u32 {
 }
 
 /// Heap and inline bytes of one badge, with the index entry that finds it.
-fn approximate_bytes(b: &CatalogueBadge) -> usize {
+fn approximate_bytes(entry: &CatalogueBadge) -> usize {
+    let b = &entry.badge;
     let text = |s: &str| s.len();
     let opt = |s: &Option<String>| s.as_deref().map_or(0, str::len);
     std::mem::size_of::<Entry>()
         + 2 * b.id.len()
         + std::mem::size_of::<(String, u32)>()
         + text(&b.name)
-        + text(&b.name_lower)
+        + text(&entry.name_lower)
         + text(&b.description)
         + opt(&b.group_id)
-        + opt(&b.group_name)
+        + opt(&entry.group_name)
         + b.images
             .iter()
             .map(|i| {

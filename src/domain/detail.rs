@@ -2,7 +2,7 @@
 //! same row the list would show, and on request the customer's history with
 //! it. Nothing here reads a clock or a database.
 
-use super::admin::{CODE_BADGE_NOT_FOUND, ExpiryRule};
+use super::admin::ExpiryRule;
 use super::catalogue::{Catalogue, CustomerState};
 use super::enums::{IdentifierType, Owner};
 use super::fields::Field;
@@ -68,11 +68,7 @@ pub fn validate(params: DetailParams) -> Result<DetailQuery, Vec<Problem>> {
 /// The answer for a badge the caller's org does not have (or that is
 /// another org's: the same answer).
 pub fn badge_not_found() -> Problem {
-    Problem {
-        code: CODE_BADGE_NOT_FOUND,
-        message: "Badge not found".to_owned(),
-        reference: Some("badgeId".to_owned()),
-    }
+    Problem::badge_not_found("badgeId")
 }
 
 /// One of the customer's awards of the badge, revoked ones included.
@@ -154,8 +150,8 @@ pub fn detail(
             earned_badges_truncated,
             issued_badges: enrolments,
             issued_badges_truncated,
-            earned_badge_expiry: badge.earned_badge_expiry,
-            issued_badge_expiry: badge.issued_badge_expiry,
+            earned_badge_expiry: badge.badge.earned_badge_expiry,
+            issued_badge_expiry: badge.badge.issued_badge_expiry,
         }
     });
     Some(BadgeDetail {

@@ -7,7 +7,6 @@
 
 use super::enums::{EarnType, Owner};
 use super::expiry::{ExpiryRule, RelativeUnit};
-use super::problem::problem;
 use super::{Micros, Problem};
 
 /// A field as read from the wire: its value, or why it has none.
@@ -15,10 +14,9 @@ pub type Field<T> = Result<T, Problem>;
 
 /// The problem of an owner that is not one of the contract's (714).
 pub fn unknown_owner(field: &str) -> Problem {
-    problem(
-        super::problem::CODE_OWNER_INVALID,
-        format!("{field} must be one of {}", Owner::expected()),
+    Problem::owner_invalid(
         field,
+        format!("{field} must be one of {}", Owner::expected()),
     )
 }
 
@@ -29,10 +27,9 @@ pub fn owner(raw: &str, field: &str) -> Field<Owner> {
 
 /// The problem of an earn type that is not EARN or ISSUE_EARN.
 pub fn unknown_earn_type() -> Problem {
-    problem(
-        400,
-        format!("earnType must be one of {}", EarnType::expected()),
+    Problem::invalid(
         "earnType",
+        format!("earnType must be one of {}", EarnType::expected()),
     )
 }
 
@@ -42,17 +39,16 @@ pub fn earn_type(raw: &str) -> Field<EarnType> {
 
 /// The problem of a time that is no instant this service can hold.
 pub fn invalid_time(field: &str) -> Problem {
-    problem(400, format!("{field} is not a valid time"), field)
+    Problem::invalid(field, format!("{field} is not a valid time"))
 }
 
 /// A time given as epoch seconds (a JSON number, fractions allowed) or as
 /// its ISO 8601 twin `{field}ISO`; at most one of them.
 pub fn epoch_or_iso(seconds: Option<f64>, iso: Option<&str>, field: &str) -> Field<Option<Micros>> {
     match (seconds, iso) {
-        (Some(_), Some(_)) => Err(problem(
-            400,
-            format!("give {field} or {field}ISO, not both"),
+        (Some(_), Some(_)) => Err(Problem::invalid(
             field,
+            format!("give {field} or {field}ISO, not both"),
         )),
         (Some(s), None) => {
             let micros = s * 1_000_000.0;
@@ -127,7 +123,7 @@ pub struct ExpiryParts {
 
 /// An expiry rule from its parts: each kind takes exactly its own parts.
 pub fn expiry(parts: ExpiryParts, field: &str) -> Field<ExpiryRule> {
-    let bad = |what: String| problem(400, format!("{field}: {what}"), field);
+    let bad = |what: String| Problem::invalid(field, format!("{field}: {what}"));
     let ExpiryParts {
         kind,
         unit,

@@ -1,5 +1,6 @@
 //! The list call: its parameters, their validation, and the rows it returns.
 
+use super::badge::{Claim, Image};
 use super::cursor::{Cursor, Keyset};
 use super::enums::{
     Action, BadgeStatus, BadgeType, EarnType, IdentifierType, IssueStatus, Operator, Owner, SortOn,
@@ -245,13 +246,7 @@ pub fn validate(params: ListParams) -> Result<ListQuery, Vec<Problem>> {
         &mut problems,
     );
 
-    let group_id = group_id.flatten().filter(|g| !g.is_empty());
-    if group_id.as_deref().is_some_and(|g| !is_object_id(g)) {
-        problems.push(Problem::invalid(
-            "groupId",
-            "groupId must be 24 lower-case hex characters",
-        ));
-    }
+    let group_id = group_filter(group_id.flatten(), &mut problems);
 
     let keyset = keyset(page_token.flatten().as_deref(), page_given, &mut problems);
     problems.extend(unknown);
@@ -270,7 +265,7 @@ pub fn validate(params: ListParams) -> Result<ListQuery, Vec<Problem>> {
     if badge_types.is_empty() {
         badge_types.push(BadgeType::AvailableToIssue);
     }
-    let mut query = ListQuery {
+    let query = ListQuery {
         customer,
         badge_types,
         active: dedup(action)
@@ -290,6 +285,24 @@ pub fn validate(params: ListParams) -> Result<ListQuery, Vec<Problem>> {
         size,
         keyset: None,
     };
+    with_keyset(query, keyset)
+}
+
+/// `groupId`: empty is no filter; otherwise an object id.
+fn group_filter(group_id: Option<String>, problems: &mut Vec<Problem>) -> Option<String> {
+    let group_id = group_id.filter(|g| !g.is_empty());
+    if group_id.as_deref().is_some_and(|g| !is_object_id(g)) {
+        problems.push(Problem::invalid(
+            "groupId",
+            "groupId must be 24 lower-case hex characters",
+        ));
+    }
+    group_id
+}
+
+/// The query continuing where `keyset` says: a page token must belong to
+/// this query (its filters, sort and size).
+fn with_keyset(mut query: ListQuery, keyset: Option<Keyset>) -> Result<ListQuery, Vec<Problem>> {
     match keyset {
         Some(Keyset::After(cursor)) => {
             if cursor.query != query.fingerprint() {
@@ -449,24 +462,6 @@ fn dedup<T: Ord>(mut v: Vec<T>) -> Vec<T> {
     v.sort();
     v.dedup();
     v
-}
-
-/// One image of a badge.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Image {
-    pub name: String,
-    pub file_svc_handle: String,
-    pub url: String,
-    pub tag: String,
-}
-
-/// A module instance using a badge.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Claim {
-    pub owner_type: Owner,
-    pub reference_id: String,
-    pub is_active: bool,
 }
 
 /// The customer's latest non-revoked award of a badge.

@@ -2,6 +2,7 @@
 //! a badge's status follows from the clock. No I/O and no transport types.
 
 pub mod admin;
+pub mod badge;
 pub mod catalogue;
 pub mod clock;
 pub mod cursor;
@@ -15,12 +16,12 @@ pub mod ids;
 pub mod list;
 pub mod page;
 pub mod principal;
-pub mod problem;
+pub mod problems;
 pub mod rules;
 pub mod shape;
 pub mod time;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use email::customer_email;
-pub use problem::Problem;
+pub use problems::Problem;
 pub use time::Micros;

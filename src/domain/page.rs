@@ -6,6 +6,7 @@
 use std::cmp::Ordering;
 
 use super::Micros;
+use super::badge::Badge;
 use super::catalogue::{BadgeState, Catalogue, CatalogueBadge, CustomerState, Entry, OwnerSet};
 use super::cursor::{Cursor, Keyset};
 use super::enums::{BadgeStatus, BadgeType, EarnType, IssueStatus, Operator, SortOn, SortOrder};
@@ -13,7 +14,8 @@ use super::list::{CustomerBadge, LatestAward, ListPage, ListQuery};
 
 /// The row of `badge` as the customer sees it at `now`: the same for the
 /// list and for the detail call.
-pub fn row(badge: &CatalogueBadge, state: &BadgeState, now: Micros) -> CustomerBadge {
+pub fn row(entry: &CatalogueBadge, state: &BadgeState, now: Micros) -> CustomerBadge {
+    let badge = &entry.badge;
     let issue_status = state.latest_enrolment.map(|e| {
         if e.revoked {
             IssueStatus::Revoked
@@ -29,7 +31,7 @@ pub fn row(badge: &CatalogueBadge, state: &BadgeState, now: Micros) -> CustomerB
         description: badge.description.clone(),
         earn_type: badge.earn_type,
         group_id: badge.group_id.clone(),
-        group_name: badge.group_name.clone(),
+        group_name: entry.group_name.clone(),
         rank: badge.rank,
         created_on: badge.created_on,
         last_updated_on: badge.last_updated_on,
@@ -59,7 +61,7 @@ struct Filter<'q> {
 
 impl Filter<'_> {
     fn matches(&self, e: &Entry, s: &BadgeState) -> bool {
-        let (b, q, now) = (&e.badge, self.q, self.now);
+        let (b, q, now) = (&e.badge.badge, self.q, self.now);
         let of_type = q.badge_types.iter().any(|t| match t {
             BadgeType::AvailableToIssue => b.earn_type == EarnType::IssueEarn && !s.holds(now),
             BadgeType::Available => b.earn_type == EarnType::Earn && !s.holds(now),
@@ -87,7 +89,7 @@ impl Filter<'_> {
             && (q.claimed_by.is_empty() || e.active_claims.meets(self.claimed_by))
             && q.name
                 .as_ref()
-                .is_none_or(|n| b.name_lower.contains(n.as_str()))
+                .is_none_or(|n| e.badge.name_lower.contains(n.as_str()))
             && date(q.start_on, b.starts_on)
             && date(q.expires_on, b.expires_on)
             && q.group_id
@@ -97,7 +99,7 @@ impl Filter<'_> {
 }
 
 /// The sort key of a badge for the customer.
-fn sort_key(sort_on: SortOn, b: &CatalogueBadge, s: &BadgeState, now: Micros) -> Option<i64> {
+fn sort_key(sort_on: SortOn, b: &Badge, s: &BadgeState, now: Micros) -> Option<i64> {
     let award = s.latest_award;
     match sort_on {
         SortOn::ExpiresOn => Some(b.expires_on.0),
@@ -187,13 +189,13 @@ pub fn select(
             .next_if(|(p, _)| *p == pos)
             .map_or(&none, |(_, s)| s);
         if filter.matches(e, s) {
-            matching.push((sort_key(q.sort_on, &e.badge, s, now), pos));
+            matching.push((sort_key(q.sort_on, &e.badge.badge, s, now), pos));
         }
     }
     let total = matching.len() as i64;
 
     let entries = catalogue.entries();
-    let id = |pos: u32| entries[pos as usize].badge.id.as_str();
+    let id = |pos: u32| entries[pos as usize].badge.badge.id.as_str();
     let cmp = |a: &(Option<i64>, u32), b: &(Option<i64>, u32)| {
         order(q.order, (a.0, id(a.1)), (b.0, id(b.1)))
     };

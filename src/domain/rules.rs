@@ -3,43 +3,11 @@
 //! rule, and writes what it allows. Each rule is tested here without a
 //! database.
 
-use super::admin::{
-    CODE_ALREADY_ENROLLED, CODE_BADGE_NOT_EARNABLE, CODE_BADGE_NOT_FOUND, CODE_NOT_ENROLLED,
-    CODE_NOT_ISSUE_EARN, CODE_OWNER_INVALID, CODE_UNKNOWN_CLAIM, ExpiryRule, ImportItem, problem,
-};
+use super::admin::ImportItem;
+use super::badge::BadgeRules;
 use super::enums::{EarnType, Owner};
 use super::shape::MAX_CLAIMS;
 use super::{Micros, Problem};
-
-/// What the rules need of a stored badge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BadgeRules {
-    pub earn_type: EarnType,
-    pub active: bool,
-    pub starts_on: Micros,
-    pub expires_on: Micros,
-    pub earned_badge_expiry: ExpiryRule,
-    pub issued_badge_expiry: ExpiryRule,
-}
-
-impl BadgeRules {
-    /// Whether `at` lies in the badge's own window `[starts_on, expires_on)`.
-    pub fn window_open(&self, at: Micros) -> bool {
-        self.starts_on <= at && at < self.expires_on
-    }
-
-    /// When an award recorded at `awarded_at` expires.
-    pub fn award_expiry(&self, awarded_at: Micros) -> Option<Micros> {
-        self.earned_badge_expiry
-            .expires_at(awarded_at, self.expires_on)
-    }
-
-    /// When an enrolment recorded at `issued_at` expires.
-    pub fn enrolment_expiry(&self, issued_at: Micros) -> Option<Micros> {
-        self.issued_badge_expiry
-            .expires_at(issued_at, self.expires_on)
-    }
-}
 
 /// An enrolment as the rules see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,25 +35,19 @@ pub fn check_earn(
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
     if !badge.active {
-        problems.push(problem(
-            CODE_BADGE_NOT_EARNABLE,
-            "the badge is not active",
+        problems.push(Problem::badge_not_earnable(
             "badgeMetaId",
+            "the badge is not active",
         ));
     }
     if !badge.window_open(event_at) {
-        problems.push(problem(
-            CODE_BADGE_NOT_EARNABLE,
-            "the badge's window is not open at the event time",
+        problems.push(Problem::badge_not_earnable(
             "earnEventDate",
+            "the badge's window is not open at the event time",
         ));
     }
     if badge.earn_type == EarnType::IssueEarn && !enrolment.is_some_and(|e| e.live(now)) {
-        problems.push(problem(
-            CODE_NOT_ENROLLED,
-            "the customer has no live enrolment in this ISSUE_EARN badge",
-            "customerId",
-        ));
+        problems.push(Problem::not_enrolled());
     }
     problems
 }
@@ -95,11 +57,7 @@ pub fn check_enrol_badge(badge: &BadgeRules) -> Vec<Problem> {
     if badge.earn_type == EarnType::IssueEarn {
         Vec::new()
     } else {
-        vec![problem(
-            CODE_NOT_ISSUE_EARN,
-            "only ISSUE_EARN badges take enrolments",
-            "badgeMetaId",
-        )]
+        vec![Problem::not_issue_earn()]
     }
 }
 
@@ -115,11 +73,7 @@ pub fn check_enrol_customer(
     if !exists {
         Some(Problem::customer_not_found())
     } else if repeated || latest.is_some_and(|e| e.live(now)) {
-        Some(problem(
-            CODE_ALREADY_ENROLLED,
-            "the customer is already enrolled",
-            "customers",
-        ))
+        Some(Problem::already_enrolled())
     } else {
         None
     }
@@ -136,15 +90,10 @@ pub fn check_import(
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
     match badge {
-        None => problems.push(problem(
-            CODE_BADGE_NOT_FOUND,
-            "Badge not found",
-            "badgeMetaId",
-        )),
-        Some(b) if !b.window_open(item.event_at) => problems.push(problem(
-            CODE_BADGE_NOT_EARNABLE,
-            "earnEventDate must lie inside the badge's window",
+        None => problems.push(Problem::badge_not_found("badgeMetaId")),
+        Some(b) if !b.window_open(item.event_at) => problems.push(Problem::badge_not_earnable(
             "earnEventDate",
+            "earnEventDate must lie inside the badge's window",
         )),
         Some(_) => {}
     }
@@ -152,10 +101,9 @@ pub fn check_import(
         problems.push(Problem::customer_not_found());
     }
     if item.expires_on.is_some_and(|x| x <= item.event_at) {
-        problems.push(problem(
-            400,
-            "earnExpiresOn must be after earnEventDate",
+        problems.push(Problem::invalid(
             "earnExpiresOn",
+            "earnExpiresOn must be after earnEventDate",
         ));
     }
     problems
@@ -188,22 +136,16 @@ pub fn check_claim(
     claims: usize,
 ) -> Result<ClaimChange, Vec<Problem>> {
     if !restricted_to.contains(&owner) {
-        return Err(vec![problem(
-            CODE_OWNER_INVALID,
-            "ownerType is not one of the badge's restricted owners",
+        return Err(vec![Problem::owner_invalid(
             "ownerType",
+            "ownerType is not one of the badge's restricted owners",
         )]);
     }
     match (existing, activate) {
-        (None, false) => Err(vec![problem(
-            CODE_UNKNOWN_CLAIM,
-            "there is no such claim on this badge",
+        (None, false) => Err(vec![Problem::unknown_claim()]),
+        (None, true) if claims >= MAX_CLAIMS => Err(vec![Problem::invalid(
             "referenceId",
-        )]),
-        (None, true) if claims >= MAX_CLAIMS => Err(vec![problem(
-            400,
             format!("a badge may hold at most {MAX_CLAIMS} claims"),
-            "referenceId",
         )]),
         (None, true) => Ok(ClaimChange::Insert),
         (Some(_), active) => Ok(ClaimChange::Set(active)),
@@ -213,6 +155,7 @@ pub fn check_claim(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::expiry::ExpiryRule;
 
     const DAY: i64 = 86_400_000_000;
     const NOW: Micros = Micros(1_000 * DAY);

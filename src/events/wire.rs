@@ -14,9 +14,9 @@ use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 use crate::domain::Micros;
 use crate::domain::events::{Event, EventKind, Recorded};
 use crate::error::{Error, Result};
-use crate::grpc::convert::{owner_to_proto, ts};
 use crate::proto;
 use crate::store::OutboxRow;
+use crate::wire::{owner_to_proto, ts};
 
 /// What a message body holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]

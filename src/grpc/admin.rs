@@ -5,19 +5,20 @@ use std::sync::Arc;
 use prost_types::Timestamp;
 use tonic::{Request, Response, Status};
 
-use super::convert::{self, earn_type_to_proto, images, owner, ownership, timestamp, ts};
+use super::convert::{self, earn_type_to_proto, images, owner, ownership, timestamp};
 use super::{caller, status::to_status};
+use crate::application::BadgeService;
 use crate::domain::admin::{
-    BadgeDefinition, ClaimRequest, EarnRequest, EnrolRequest, ExpiryRule, ImportItemRequest,
-    NewBadgeRequest, NewGroupCommand, RelativeUnit, RevokeCommand, UpsertCustomerCommand,
+    ClaimRequest, EarnRequest, EnrolRequest, ExpiryRule, ImportItemRequest, NewBadgeRequest,
+    NewGroupCommand, RelativeUnit, RevokeCommand, UpsertCustomerCommand,
 };
+use crate::domain::badge::{Badge, Image};
 use crate::domain::enums::EarnType;
 use crate::domain::fields::{self, ExpiryKind, ExpiryParts, Field};
-use crate::domain::list::Image;
 use crate::domain::{Micros, Problem};
 use crate::proto::badge_admin_service_server::BadgeAdminService;
 use crate::proto::{self, expiry_rule};
-use crate::service::BadgeService;
+use crate::wire::ts;
 
 pub use crate::proto::badge_admin_service_server::BadgeAdminServiceServer;
 
@@ -64,10 +65,11 @@ fn expiry_in(rule: Option<proto::ExpiryRule>, field: &str) -> Field<ExpiryRule> 
     )
 }
 
-fn badge_out(b: BadgeDefinition) -> proto::BadgeDefinition {
+fn badge_out(b: Badge) -> proto::BadgeDefinition {
     // Every field named: a new one does not compile until it is mapped.
-    let BadgeDefinition {
+    let Badge {
         id,
+        org_id: _,
         name,
         description,
         earn_type,

@@ -4,17 +4,17 @@
 
 use prost_types::Timestamp;
 
+use crate::domain::badge::{Claim, Image};
 use crate::domain::detail::{BadgeDetail, DetailParams, EarnedBadge, IssuedBadge, Statistics};
 use crate::domain::enums::{
     Action, BadgeStatus, BadgeType, EarnType, IdentifierType, IssueStatus, Operator, Owner, SortOn,
     SortOrder,
 };
 use crate::domain::fields::{self, Field};
-use crate::domain::list::{
-    Claim, CustomerBadge, Image, ListPage, ListParams, not_any_of, not_one_of,
-};
+use crate::domain::list::{CustomerBadge, ListPage, ListParams, not_any_of, not_one_of};
 use crate::domain::{Micros, Problem};
 use crate::proto;
+use crate::wire::{owner_to_proto, ts};
 
 pub fn list_params(r: proto::ListCustomerBadgesRequest) -> ListParams {
     let proto::ListCustomerBadgesRequest {
@@ -195,29 +195,6 @@ pub fn owner(v: i32) -> Option<Owner> {
         P::Milestones => Owner::Milestones,
         P::HistoricalImport => Owner::HistoricalImport,
     })
-}
-
-pub fn owner_to_proto(o: Owner) -> proto::Owner {
-    use proto::Owner as P;
-    match o {
-        Owner::Loyalty => P::Loyalty,
-        Owner::LoyaltyPromotion => P::LoyaltyPromotion,
-        Owner::ReferralCampaigns => P::ReferralCampaigns,
-        Owner::Journeys => P::Journeys,
-        Owner::AudienceCampaigns => P::AudienceCampaigns,
-        Owner::RewardsCatalog => P::RewardsCatalog,
-        Owner::GoodwillModule => P::GoodwillModule,
-        Owner::Milestones => P::Milestones,
-        Owner::HistoricalImport => P::HistoricalImport,
-    }
-}
-
-pub fn ts(m: Micros) -> Timestamp {
-    let (seconds, nanos) = m.seconds_nanos();
-    Timestamp {
-        seconds,
-        nanos: nanos as i32,
-    }
 }
 
 pub fn images(images: Vec<Image>) -> Vec<proto::BadgeImage> {

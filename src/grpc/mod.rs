@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use crate::application::{BadgeService, Reserved};
 use crate::delivery::AnswerMemory;
 use crate::domain::principal::Principal;
 use crate::proto::customer_badge_service_server::CustomerBadgeService;
@@ -15,7 +16,6 @@ use crate::proto::{
     GetCustomerBadgeRequest, GetCustomerBadgeResponse, ListCustomerBadgesRequest,
     ListCustomerBadgesResponse,
 };
-use crate::service::{BadgeService, Reserved};
 
 pub use crate::proto::customer_badge_service_server::CustomerBadgeServiceServer;
 

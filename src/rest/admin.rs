@@ -20,13 +20,13 @@ use super::json::{
     AwardJson, BadgeDefinitionJson, CustomerJson, EnrolmentJson, Envelope, EpochSeconds,
     ExpiryJson, GroupJson, ImageJson, RevokedJson, TokenJson, ok,
 };
+use crate::application::BadgeService;
 use crate::auth::{Secret, Source};
 use crate::domain::admin::{
     ClaimRequest, EarnRequest, EnrolRequest, ImportItemRequest, NewBadgeRequest, NewGroupCommand,
     RevokeCommand, UpsertCustomerCommand,
 };
 use crate::domain::fields;
-use crate::service::BadgeService;
 
 /// The header that allows a badge to start in the past.
 pub const MIGRATION_HEADER: &str = "X-CAP-BADGES-MIGRATION";

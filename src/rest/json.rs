@@ -9,11 +9,12 @@ use serde::ser::Error as _;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::domain::admin::{BadgeDefinition, ExpiryRule, GroupView};
+use crate::domain::admin::{ExpiryRule, GroupView};
+use crate::domain::badge::{Badge, Claim, Image};
 use crate::domain::detail::{BadgeDetail, EarnedBadge, IssuedBadge, Statistics};
 use crate::domain::enums::{BadgeStatus, EarnType, IssueStatus, Owner};
 use crate::domain::fields::{self, ExpiryKind, ExpiryParts, Field};
-use crate::domain::list::{Claim, CustomerBadge, Image, ListPage};
+use crate::domain::list::{CustomerBadge, ListPage};
 use crate::domain::{Micros, Problem};
 
 /// An instant written as epoch seconds with nine fractional digits.
@@ -505,10 +506,11 @@ pub struct BadgeDefinitionJson {
     last_updated_on: EpochSeconds,
 }
 
-impl From<BadgeDefinition> for BadgeDefinitionJson {
-    fn from(b: BadgeDefinition) -> Self {
-        let BadgeDefinition {
+impl From<Badge> for BadgeDefinitionJson {
+    fn from(b: Badge) -> Self {
+        let Badge {
             id,
+            org_id: _,
             name,
             description,
             earn_type,

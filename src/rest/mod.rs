@@ -19,9 +19,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
+use crate::application::{BadgeService, Reserved};
 use crate::delivery::AnswerMemory;
 use crate::domain::principal::Principal;
-use crate::service::{BadgeService, Reserved};
 pub use error::{ApiError, rejection};
 use json::{DetailData, Envelope, ListData};
 

@@ -173,7 +173,7 @@ fn pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Vec<Problem>> {
         .collect();
     if raw.len() > MAX_PARAMS {
         return Err(vec![Problem {
-            code: crate::domain::problem::CODE_BAD_REQUEST,
+            code: crate::domain::problems::CODE_BAD_REQUEST,
             message: format!("at most {MAX_PARAMS} query parameters are accepted"),
             reference: None,
         }]);

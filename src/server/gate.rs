@@ -25,7 +25,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use crate::auth::gate::{Gate, MAX_BODY_BYTES, STALE_CLIENT_HEADER, credentials};
 use crate::auth::{Access, Source};
 use crate::delivery::{Peer, PlaceInFlight};
-use crate::domain::problem::Problem;
+use crate::domain::problems::Problem;
 use crate::error::Error;
 use crate::rest::is_grpc;
 

@@ -19,12 +19,12 @@ use axum::middleware;
 use axum::routing::get;
 
 use crate::app::App;
+use crate::application::BadgeService;
 use crate::auth::Access;
 use crate::auth::gate::Gate;
 use crate::delivery::Connections;
 use crate::domain::clock::SharedClock;
 use crate::events::{EventStats, EventsConfig};
-use crate::service::BadgeService;
 
 pub mod gate;
 use crate::grpc::admin::{BadgeAdminServiceServer, GrpcBadgeAdmin};

@@ -10,15 +10,15 @@ use sea_orm::{
     QuerySelect, QueryTrait, Select, Statement,
 };
 
+use super::badges::{Parts, stored};
 use super::entity::{badge, badge_claim, badge_group, badge_image, badge_owner, org};
-use super::expiry::stored_rule;
 use super::sql::Sql;
 use super::{Dialect, Store};
 use crate::domain::Micros;
 use crate::domain::catalogue::{AwardRow, Catalogue, CatalogueBadge, CustomerState, EnrolmentRow};
 use crate::domain::detail::{EarnedBadge, History, IssuedBadge, MAX_HISTORY, TriggeredBy};
-use crate::domain::enums::{EarnType, Owner};
-use crate::domain::list::{Claim, CustomerRef, Image};
+use crate::domain::enums::Owner;
+use crate::domain::list::CustomerRef;
 use crate::domain::principal::Principal;
 use crate::error::{Error, Result};
 
@@ -266,12 +266,6 @@ impl Store {
     }
 }
 
-/// A stored enum value or rule that no longer parses is corrupt data, not
-/// bad input.
-fn stored<T>(parsed: Option<T>, raw: &str) -> Result<T> {
-    parsed.ok_or_else(|| Error::Internal(format!("unknown stored value {raw:?}")))
-}
-
 /// The queries that read an org's catalogue, each by index on the org.
 struct CatalogueQueries {
     version: Select<org::Entity>,
@@ -350,52 +344,21 @@ async fn read_catalogue(txn: &DatabaseTransaction, org: i32) -> Result<Catalogue
         .into_iter()
         .map(|g| (g.id, g.name))
         .collect();
-    let mut images: HashMap<String, Vec<Image>> = HashMap::new();
-    for i in image_query.all(txn).await? {
-        images.entry(i.badge_id).or_default().push(Image {
-            name: i.name,
-            file_svc_handle: i.file_svc_handle,
-            url: i.url,
-            tag: i.tag,
-        });
-    }
-    let mut owners: HashMap<String, Vec<Owner>> = HashMap::new();
-    for o in owner_query.all(txn).await? {
-        let owner = stored(Owner::parse(&o.owner), &o.owner)?;
-        owners.entry(o.badge_id).or_default().push(owner);
-    }
-    let mut claims: HashMap<String, Vec<Claim>> = HashMap::new();
-    for c in claim_query.all(txn).await? {
-        claims.entry(c.badge_id).or_default().push(Claim {
-            owner_type: stored(Owner::parse(&c.owner_type), &c.owner_type)?,
-            reference_id: c.reference_id,
-            is_active: c.is_active,
-        });
-    }
+    let mut parts = Parts::default();
+    parts.add(
+        image_query.all(txn).await?,
+        owner_query.all(txn).await?,
+        claim_query.all(txn).await?,
+    )?;
     let badges = badge_query
         .all(txn)
         .await?
         .into_iter()
         .map(|b| {
             Ok(CatalogueBadge {
-                earn_type: stored(EarnType::parse(&b.earn_type), &b.earn_type)?,
-                earned_badge_expiry: stored_rule(&b.earned_badge_expiry)?,
-                issued_badge_expiry: stored_rule(&b.issued_badge_expiry)?,
-                images: images.remove(&b.id).unwrap_or_default(),
-                owners: owners.remove(&b.id).unwrap_or_default(),
-                claims: claims.remove(&b.id).unwrap_or_default(),
                 group_name: b.group_id.as_ref().and_then(|g| groups.get(g).cloned()),
-                id: b.id,
-                name: b.name,
-                name_lower: b.name_lower,
-                description: b.description,
-                active: b.active,
-                starts_on: Micros(b.starts_on),
-                expires_on: Micros(b.expires_on),
-                created_on: Micros(b.created_on),
-                last_updated_on: Micros(b.last_updated_on),
-                group_id: b.group_id,
-                rank: b.rank,
+                name_lower: b.name_lower.clone(),
+                badge: parts.badge(b)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;

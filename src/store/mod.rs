@@ -1,7 +1,7 @@
 //! The database: connection, migrations and every query. The only module that
 //! speaks SQL.
 
-mod admin;
+mod badges;
 mod dialect;
 pub mod entity;
 mod expiry;
@@ -9,8 +9,9 @@ mod list;
 mod outbox;
 
 pub use list::{CustomerRead, Scope, catalogue_statements, customer_state_statement};
+mod seed;
 mod sql;
-mod writes;
+mod tx;
 
 use std::time::Duration;
 
@@ -27,9 +28,10 @@ use crate::error::{Error, Result};
 pub use dialect::{DatabaseUrl, Dialect, Failure};
 mod failure;
 pub use outbox::{EventEncoder, OutboxBacklog, OutboxRow};
-pub use writes::{
-    NewApiClient, NewAward, NewBadge, NewCustomer, NewEnrolment, NewGroup, NewOrg, SeedTxn, Writer,
+pub use seed::{
+    NewApiClient, NewAward, NewCustomer, NewEnrolment, NewGroup, NewOrg, SeedTxn, Writer,
 };
+pub use tx::{Claimed, RequestKey, Tx, Unique};
 
 /// Pool settings, from the service configuration.
 #[derive(Clone, Debug)]

@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use badges::auth::TokenKeys;
 use badges::domain::Micros;
+use badges::domain::badge::Badge;
 use badges::limits::Limits;
 use badges::proto::ListCustomerBadgesRequest;
 use badges::server::ServeOptions;
-use badges::store::{NewBadge, NewGroup, PoolSettings, Store};
+use badges::store::{NewGroup, PoolSettings, Store};
 use prost::Message;
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database, TransactionTrait};
@@ -655,12 +656,12 @@ async fn concurrent_writes_succeed_on_every_backend() {
 }
 
 /// A badge at every cap of its stored shape.
-pub(crate) fn largest_badge(org: i32, i: usize, group: &str) -> NewBadge {
+pub(crate) fn largest_badge(org: i32, i: usize, group: &str) -> Badge {
+    use badges::domain::badge::{Claim, Image};
     use badges::domain::enums::{EarnType, Owner};
-    use badges::domain::list::{Claim, Image};
     use badges::domain::shape::*;
     let text = |n: usize, c: char| std::iter::repeat_n(c, n).collect::<String>();
-    NewBadge {
+    Badge {
         id: format!("{i:024x}"),
         org_id: org,
         name: format!("{i:04}{}", text(MAX_NAME_BYTES - 4, 'n')),

@@ -14,15 +14,15 @@ use badges::app::App;
 use badges::auth::{Principal, TokenKeys};
 use badges::domain::FixedClock;
 use badges::domain::admin::ExpiryRule;
+use badges::domain::badge::{Badge, Claim, Image};
 use badges::domain::cursor::Cursor;
 use badges::domain::enums::{
     Action, BadgeStatus, BadgeType, EarnType, Operator, Owner, SortOn, SortOrder,
 };
-use badges::domain::list::{self, Claim, Image, ListParams};
+use badges::domain::list::{self, ListParams};
 use badges::limits::Limits;
 use badges::store::{
-    NewApiClient, NewAward, NewBadge, NewCustomer, NewEnrolment, NewGroup, NewOrg, PoolSettings,
-    Store,
+    NewApiClient, NewAward, NewCustomer, NewEnrolment, NewGroup, NewOrg, PoolSettings, Store,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -133,7 +133,7 @@ pub(crate) async fn build_world(store: &Store, seed: u64) -> World {
             .random_bool(0.6)
             .then(|| group_id(seed as usize, rng.random_range(0..GROUPS)));
         store
-            .insert_badge(NewBadge {
+            .insert_badge(Badge {
                 id: id.clone(),
                 org_id: org,
                 name: format!("{} {b}", NAMES[rng.random_range(0..NAMES.len())]),
@@ -196,6 +196,8 @@ pub(crate) async fn build_world(store: &Store, seed: u64) -> World {
                         .random_bool(0.6)
                         .then(|| at(awarded + offset(&mut rng).abs())),
                     revoked: rng.random_bool(0.15),
+                    request_id: None,
+                    triggered_by: None,
                 })
                 .await
                 .unwrap();
@@ -213,6 +215,8 @@ pub(crate) async fn build_world(store: &Store, seed: u64) -> World {
                         .random_bool(0.5)
                         .then(|| at(issued + offset(&mut rng).abs())),
                     revoked: rng.random_bool(0.2),
+                    request_id: None,
+                    event_at: None,
                 })
                 .await
                 .unwrap();

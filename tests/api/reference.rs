@@ -7,13 +7,12 @@
 use std::collections::HashMap;
 
 use badges::domain::Micros;
+use badges::domain::badge::{Claim, Image};
 use badges::domain::cursor::{Cursor, Keyset};
 use badges::domain::enums::{
     BadgeStatus, BadgeType, EarnType, IssueStatus, Operator, Owner, SortOn, SortOrder,
 };
-use badges::domain::list::{
-    Claim, CustomerBadge, CustomerRef, Image, LatestAward, ListPage, ListQuery,
-};
+use badges::domain::list::{CustomerBadge, CustomerRef, LatestAward, ListPage, ListQuery};
 use badges::domain::time::NEVER;
 use badges::store::entity::customer;
 use sea_orm::{

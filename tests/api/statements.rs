@@ -11,9 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use badges::domain::admin::ExpiryRule;
+use badges::domain::badge::Badge;
 use badges::limits::Limits;
 use badges::server::ServeOptions;
-use badges::store::{NewBadge, PoolSettings, Store};
+use badges::store::{PoolSettings, Store};
 
 use crate::common::fixture::*;
 use crate::common::openapi::Checked;
@@ -140,8 +141,8 @@ async fn a_warm_call_costs_one_statement_whatever_its_page() {
 }
 
 /// An active EARN badge, live around NOW, with no images, owners or claims.
-fn plain_badge(org_id: i32, id: String, name: String) -> NewBadge {
-    NewBadge {
+fn plain_badge(org_id: i32, id: String, name: String) -> Badge {
+    Badge {
         id,
         name,
         description: String::new(),

@@ -6,11 +6,9 @@
 use badges::auth::hash_secret;
 use badges::domain::Micros;
 use badges::domain::admin::ExpiryRule;
+use badges::domain::badge::{Badge, Claim, Image};
 use badges::domain::enums::{EarnType, Owner};
-use badges::domain::list::{Claim, Image};
-use badges::store::{
-    NewApiClient, NewAward, NewBadge, NewCustomer, NewEnrolment, NewGroup, NewOrg, Store,
-};
+use badges::store::{NewApiClient, NewAward, NewCustomer, NewEnrolment, NewGroup, NewOrg, Store};
 use base64::Engine;
 use tonic::Request;
 use tonic::metadata::MetadataValue;
@@ -60,8 +58,8 @@ fn badge(
     earn_type: EarnType,
     window: (i64, i64),
     updated: i64,
-) -> NewBadge {
-    NewBadge {
+) -> Badge {
+    Badge {
         id: id.into(),
         org_id: org,
         name: name.into(),
@@ -108,6 +106,8 @@ pub fn award(
         event_at: at(event),
         expires_at: expires.map(at),
         revoked,
+        request_id: None,
+        triggered_by: None,
     }
 }
 
@@ -126,6 +126,8 @@ pub fn enrolment(
         issued_at: at(issued),
         expires_at: expires.map(at),
         revoked,
+        request_id: None,
+        event_at: None,
     }
 }
 
@@ -209,7 +211,7 @@ pub async fn load(store: &Store) -> World {
 
     let a = org_a;
     let badges = vec![
-        NewBadge {
+        Badge {
             group_id: Some(G1.into()),
             rank: Some(1),
             images: vec![
@@ -237,7 +239,7 @@ pub async fn load(store: &Store) -> World {
                 -9 * DAY,
             )
         },
-        NewBadge {
+        Badge {
             active: false,
             owners: vec![Owner::Journeys, Owner::Loyalty],
             claims: vec![claim(Owner::Journeys, "J1", false)],
@@ -250,7 +252,7 @@ pub async fn load(store: &Store) -> World {
                 -8 * DAY,
             )
         },
-        NewBadge {
+        Badge {
             owners: vec![Owner::LoyaltyPromotion],
             ..badge(
                 a,
@@ -261,7 +263,7 @@ pub async fn load(store: &Store) -> World {
                 -7 * DAY,
             )
         },
-        NewBadge {
+        Badge {
             group_id: Some(G1.into()),
             rank: Some(2),
             owners: vec![Owner::Loyalty, Owner::Milestones],
@@ -275,7 +277,7 @@ pub async fn load(store: &Store) -> World {
                 -6 * DAY,
             )
         },
-        NewBadge {
+        Badge {
             owners: vec![Owner::Milestones],
             ..badge(
                 a,
@@ -286,7 +288,7 @@ pub async fn load(store: &Store) -> World {
                 -5 * DAY,
             )
         },
-        NewBadge {
+        Badge {
             active: false,
             owners: vec![Owner::ReferralCampaigns],
             ..badge(
@@ -298,16 +300,16 @@ pub async fn load(store: &Store) -> World {
                 -4 * DAY,
             )
         },
-        NewBadge {
+        Badge {
             owners: vec![Owner::GoodwillModule],
             ..badge(a, B7, "Twin A", EarnType::Earn, (-DAY, 10 * DAY), -3 * DAY)
         },
-        NewBadge {
+        Badge {
             owners: vec![Owner::GoodwillModule],
             ..badge(a, B8, "Twin B", EarnType::Earn, (-DAY, 10 * DAY), -3 * DAY)
         },
         // Org B: the same badge name, held by its own customer 100.
-        NewBadge {
+        Badge {
             owners: vec![Owner::Loyalty],
             ..badge(
                 org_b,

@@ -1,6 +1,12 @@
-//! Inserts: orgs and API clients for the command line, and the badge data
-//! that demo loading and tests write. On the pool each call is its own
-//! transaction; [`Store::seed`] runs many of them as one.
+//! The seed: rows written as given, for the command line (orgs and API
+//! clients) and for the data the demo, the tests and the benchmark's datasets
+//! load. It runs no badge rule and records no event, on purpose: seeded data
+//! describes a past (badges that started long ago, old, revoked and expired
+//! awards) that the admin API rightly refuses to create now, and nobody
+//! follows the events of a fixture. What callers write goes through the
+//! application layer (`crate::application`) and the transaction handle
+//! ([`super::Tx`]) instead. On the pool each insert is its own transaction;
+//! [`Store::seed`] runs many of them as one.
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -8,15 +14,11 @@ use sea_orm::{
 };
 
 use super::Store;
-use super::entity::{
-    api_client, award, badge, badge_claim, badge_group, badge_image, badge_owner, customer,
-    enrolment, org,
-};
-use super::expiry::stored_rule_json;
+use super::badges::insert_badge_rows;
+use super::entity::{api_client, award, badge_group, customer, enrolment, org};
 use crate::domain::Micros;
-use crate::domain::admin::ExpiryRule;
-use crate::domain::enums::{EarnType, Owner};
-use crate::domain::list::{Claim, Image};
+use crate::domain::badge::Badge;
+use crate::domain::detail::TriggeredBy;
 use crate::error::Result;
 
 #[derive(Clone, Debug)]
@@ -55,28 +57,7 @@ pub struct NewGroup {
     pub created_at: Micros,
 }
 
-#[derive(Clone, Debug)]
-pub struct NewBadge {
-    pub id: String,
-    pub org_id: i32,
-    pub name: String,
-    pub description: String,
-    pub earn_type: EarnType,
-    pub active: bool,
-    pub starts_on: Micros,
-    pub expires_on: Micros,
-    pub created_on: Micros,
-    pub last_updated_on: Micros,
-    pub group_id: Option<String>,
-    pub rank: Option<i32>,
-    pub images: Vec<Image>,
-    /// Each owner once, in this order (a repeat is dropped).
-    pub owners: Vec<Owner>,
-    pub claims: Vec<Claim>,
-    pub earned_badge_expiry: ExpiryRule,
-    pub issued_badge_expiry: ExpiryRule,
-}
-
+/// An enrolment of a customer in a badge.
 #[derive(Clone, Debug)]
 pub struct NewEnrolment {
     pub issued_badge_id: String,
@@ -86,8 +67,13 @@ pub struct NewEnrolment {
     pub issued_at: Micros,
     pub expires_at: Option<Micros>,
     pub revoked: bool,
+    /// The requestId of the call that enrolled, when it had one.
+    pub request_id: Option<String>,
+    /// When the caller said the issue happened, when it said.
+    pub event_at: Option<Micros>,
 }
 
+/// An award of a badge to a customer.
 #[derive(Clone, Debug)]
 pub struct NewAward {
     pub earned_badge_id: String,
@@ -98,6 +84,45 @@ pub struct NewAward {
     pub event_at: Micros,
     pub expires_at: Option<Micros>,
     pub revoked: bool,
+    /// The requestId of the call that awarded it, when it had one.
+    pub request_id: Option<String>,
+    pub triggered_by: Option<TriggeredBy>,
+}
+
+pub(super) fn enrolment_row(new: NewEnrolment) -> enrolment::ActiveModel {
+    enrolment::ActiveModel {
+        org_id: Set(new.org_id),
+        badge_id: Set(new.badge_id),
+        customer_id: Set(new.customer_id),
+        issued_at: Set(new.issued_at.0),
+        expires_at: Set(new.expires_at.map(|m| m.0)),
+        revoked: Set(new.revoked),
+        request_id: Set(new.request_id),
+        event_at: Set(new.event_at.map(|m| m.0)),
+        issued_badge_id: Set(Some(new.issued_badge_id)),
+        ..Default::default()
+    }
+}
+
+pub(super) fn award_row(new: NewAward) -> award::ActiveModel {
+    let (owner, reference) = match new.triggered_by {
+        Some(t) => (Some(t.owner_type.as_str().to_owned()), t.reference_id),
+        None => (None, None),
+    };
+    award::ActiveModel {
+        earned_badge_id: Set(new.earned_badge_id),
+        org_id: Set(new.org_id),
+        badge_id: Set(new.badge_id),
+        customer_id: Set(new.customer_id),
+        awarded_at: Set(new.awarded_at.0),
+        event_at: Set(new.event_at.0),
+        expires_at: Set(new.expires_at.map(|m| m.0)),
+        revoked: Set(new.revoked),
+        request_id: Set(new.request_id),
+        triggered_by_owner: Set(owner),
+        triggered_by_reference: Set(reference),
+        ..Default::default()
+    }
 }
 
 /// The inserts, on the pool or inside a transaction.
@@ -143,7 +168,7 @@ impl Store {
         self.writer().insert_group(new).await
     }
 
-    pub async fn insert_badge(&self, new: NewBadge) -> Result<()> {
+    pub async fn insert_badge(&self, new: Badge) -> Result<()> {
         self.writer().insert_badge(new).await
     }
 
@@ -266,7 +291,7 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
     }
 
     /// Inserts a badge with its images, owners and claims, all or nothing.
-    pub async fn insert_badge(&self, new: NewBadge) -> Result<()> {
+    pub async fn insert_badge(&self, new: Badge) -> Result<()> {
         let txn = self.0.begin().await?;
         insert_badge_rows(&txn, &new).await?;
         txn.commit().await?;
@@ -274,40 +299,16 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
     }
 
     pub async fn insert_enrolment(&self, new: NewEnrolment) -> Result<()> {
-        enrolment::Entity::insert(enrolment::ActiveModel {
-            org_id: Set(new.org_id),
-            badge_id: Set(new.badge_id),
-            customer_id: Set(new.customer_id),
-            issued_at: Set(new.issued_at.0),
-            expires_at: Set(new.expires_at.map(|m| m.0)),
-            revoked: Set(new.revoked),
-            request_id: Set(None),
-            event_at: Set(None),
-            issued_badge_id: Set(Some(new.issued_badge_id)),
-            ..Default::default()
-        })
-        .exec_without_returning(self.0)
-        .await?;
+        enrolment::Entity::insert(enrolment_row(new))
+            .exec_without_returning(self.0)
+            .await?;
         Ok(())
     }
 
     pub async fn insert_award(&self, new: NewAward) -> Result<()> {
-        award::Entity::insert(award::ActiveModel {
-            earned_badge_id: Set(new.earned_badge_id),
-            org_id: Set(new.org_id),
-            badge_id: Set(new.badge_id),
-            customer_id: Set(new.customer_id),
-            awarded_at: Set(new.awarded_at.0),
-            event_at: Set(new.event_at.0),
-            expires_at: Set(new.expires_at.map(|m| m.0)),
-            revoked: Set(new.revoked),
-            request_id: Set(None),
-            triggered_by_owner: Set(None),
-            triggered_by_reference: Set(None),
-            ..Default::default()
-        })
-        .exec_without_returning(self.0)
-        .await?;
+        award::Entity::insert(award_row(new))
+            .exec_without_returning(self.0)
+            .await?;
         Ok(())
     }
 }
@@ -315,73 +316,4 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
 /// The API client lookup of Basic credentials.
 pub(super) fn api_client_query(username: &str) -> sea_orm::Select<api_client::Entity> {
     api_client::Entity::find().filter(api_client::Column::Username.eq(username))
-}
-
-/// The rows of a new badge (its images, restricted owners, each once, and
-/// claims), and the move of its org's catalogue version: the one way a badge
-/// is inserted, by the admin API and the seed alike. Run it in a transaction.
-pub(super) async fn insert_badge_rows(
-    conn: &impl ConnectionTrait,
-    new: &NewBadge,
-) -> std::result::Result<(), sea_orm::DbErr> {
-    badge::Entity::insert(badge::ActiveModel {
-        id: Set(new.id.clone()),
-        org_id: Set(new.org_id),
-        name_lower: Set(new.name.to_lowercase()),
-        name: Set(new.name.clone()),
-        description: Set(new.description.clone()),
-        earn_type: Set(new.earn_type.as_str().to_owned()),
-        active: Set(new.active),
-        starts_on: Set(new.starts_on.0),
-        expires_on: Set(new.expires_on.0),
-        created_on: Set(new.created_on.0),
-        last_updated_on: Set(new.last_updated_on.0),
-        group_id: Set(new.group_id.clone()),
-        rank: Set(new.rank),
-        earned_badge_expiry: Set(stored_rule_json(new.earned_badge_expiry)),
-        issued_badge_expiry: Set(stored_rule_json(new.issued_badge_expiry)),
-    })
-    .exec_without_returning(conn)
-    .await?;
-    if !new.images.is_empty() {
-        badge_image::Entity::insert_many(new.images.iter().map(|i| badge_image::ActiveModel {
-            badge_id: Set(new.id.clone()),
-            name: Set(i.name.clone()),
-            file_svc_handle: Set(i.file_svc_handle.clone()),
-            url: Set(i.url.clone()),
-            tag: Set(i.tag.clone()),
-            ..Default::default()
-        }))
-        .exec_without_returning(conn)
-        .await?;
-    }
-    let mut owners: Vec<Owner> = Vec::new();
-    for o in &new.owners {
-        if !owners.contains(o) {
-            owners.push(*o);
-        }
-    }
-    if !owners.is_empty() {
-        badge_owner::Entity::insert_many(owners.iter().enumerate().map(|(i, o)| {
-            badge_owner::ActiveModel {
-                badge_id: Set(new.id.clone()),
-                owner: Set(o.as_str().to_owned()),
-                position: Set(i as i32),
-            }
-        }))
-        .exec_without_returning(conn)
-        .await?;
-    }
-    if !new.claims.is_empty() {
-        badge_claim::Entity::insert_many(new.claims.iter().map(|c| badge_claim::ActiveModel {
-            badge_id: Set(new.id.clone()),
-            owner_type: Set(c.owner_type.as_str().to_owned()),
-            reference_id: Set(c.reference_id.clone()),
-            is_active: Set(c.is_active),
-            ..Default::default()
-        }))
-        .exec_without_returning(conn)
-        .await?;
-    }
-    super::bump_catalogue(conn, new.org_id).await
 }

@@ -1,17 +1,24 @@
-//! The one implementation of every call. Transports turn their wire form into
-//! these arguments and the results back into their wire form; nothing about
-//! badges is decided outside this module and `domain`.
+//! The application: every call's use case, once, over the store's
+//! transaction handle. Transports turn their wire form into these arguments
+//! and the results back into their wire form; each use case validates, loads
+//! what the rules need, asks the domain's rules, writes, and appends its
+//! events, in that order and in the open. Nothing about badges is decided
+//! outside this layer and `domain`.
+//!
+//! - this module: the read calls (list, detail) and the token call;
+//! - [`catalogue`]: groups, badges, activation, claims;
+//! - [`customers`]: customers, enrolments, awards, revocations, imports;
+//! - [`requests`]: the requestId a write may carry (idempotent replays).
+
+mod catalogue;
+mod customers;
+mod requests;
 
 use std::sync::Arc;
 
 use crate::auth::{Authenticator, IssuedToken, Principal, Secret, Source};
 use crate::catalogue::Catalogues;
 use crate::domain::Problem;
-use crate::domain::admin::{
-    self, BadgeDefinition, ClaimRequest, EarnOutcome, EarnRequest, EnrolOutcome, EnrolRequest,
-    GroupView, ImportItemRequest, ImportOutcome, NewBadgeRequest, NewGroupCommand, RevokeCommand,
-    UpsertCustomerCommand,
-};
 use crate::domain::catalogue::{Catalogue, CustomerState};
 use crate::domain::clock::SharedClock;
 use crate::domain::detail::{self, BadgeDetail, DetailParams, History};
@@ -148,79 +155,9 @@ impl BadgeService {
             .issue_token(key, secret, source, self.clock.now())
             .await
     }
-
-    pub async fn create_group(&self, p: &Principal, c: NewGroupCommand) -> Result<GroupView> {
-        invalid_unless_empty(admin::validate_group(&c))?;
-        self.store.create_group(p, &c, self.clock.now()).await
-    }
-
-    pub async fn create_badge(&self, p: &Principal, r: NewBadgeRequest) -> Result<BadgeDefinition> {
-        let now = self.clock.now();
-        let c = admin::validate_badge(r, now).map_err(Error::Invalid)?;
-        self.store.create_badge(p, &c, now).await
-    }
-
-    pub async fn set_badge_active(
-        &self,
-        p: &Principal,
-        badge_id: &str,
-        active: bool,
-    ) -> Result<BadgeDefinition> {
-        if !list::is_object_id(badge_id) {
-            return Err(Error::NotFound(admin::problem(
-                admin::CODE_BADGE_NOT_FOUND,
-                "Badge not found",
-                "badgeMetaId",
-            )));
-        }
-        self.store
-            .set_badge_active(p, badge_id, active, self.clock.now())
-            .await
-    }
-
-    /// Claims (`active`) or unclaims a badge.
-    pub async fn set_claim(
-        &self,
-        p: &Principal,
-        r: ClaimRequest,
-        active: bool,
-    ) -> Result<BadgeDefinition> {
-        let c = admin::validate_claim(r).map_err(Error::Invalid)?;
-        self.store.set_claim(p, &c, active, self.clock.now()).await
-    }
-
-    pub async fn upsert_customer(&self, p: &Principal, c: UpsertCustomerCommand) -> Result<i64> {
-        invalid_unless_empty(admin::validate_customer(&c))?;
-        self.store.upsert_customer(p, &c).await?;
-        Ok(c.customer_id)
-    }
-
-    pub async fn enrol(&self, p: &Principal, r: EnrolRequest) -> Result<Vec<EnrolOutcome>> {
-        let c = admin::validate_enrol(r).map_err(Error::Invalid)?;
-        self.store.enrol(p, &c, self.clock.as_ref()).await
-    }
-
-    pub async fn earn(&self, p: &Principal, r: EarnRequest) -> Result<EarnOutcome> {
-        let c = admin::validate_earn(r).map_err(Error::Invalid)?;
-        self.store.earn(p, &c, self.clock.as_ref()).await
-    }
-
-    pub async fn revoke(&self, p: &Principal, c: RevokeCommand) -> Result<()> {
-        invalid_unless_empty(admin::validate_revoke(&c))?;
-        self.store.revoke(p, &c, self.clock.as_ref()).await
-    }
-
-    pub async fn import(
-        &self,
-        p: &Principal,
-        items: Vec<ImportItemRequest>,
-    ) -> Result<Vec<ImportOutcome>> {
-        let items = admin::validate_import(items).map_err(Error::Invalid)?;
-        self.store.import(p, &items, self.clock.as_ref()).await
-    }
 }
 
-fn invalid_unless_empty(problems: Vec<Problem>) -> Result<()> {
+pub(crate) fn invalid_unless_empty(problems: Vec<Problem>) -> Result<()> {
     if problems.is_empty() {
         Ok(())
     } else {

@@ -1,0 +1,408 @@
+//! The write transaction handle the application's use cases run in: small
+//! operations (find a badge, lock customers, claim a request id, insert an
+//! award, append events) that return what they found or whether a unique key
+//! was taken. No rule is decided here and no problem code is chosen; a write
+//! that is dropped without [`Tx::commit`] rolls back.
+
+use std::collections::{BTreeSet, HashMap};
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, SqlErr,
+};
+
+use super::Store;
+use super::badges::{insert_badge_rows, read_badge, stored};
+use super::entity::{award, badge, badge_claim, badge_group, customer, enrolment, idempotency_key};
+use super::expiry::stored_rule;
+use super::seed::{NewAward, NewCustomer, NewEnrolment, NewGroup};
+use crate::domain::Micros;
+use crate::domain::badge::{Badge, BadgeRules, Claim};
+use crate::domain::enums::EarnType;
+use crate::domain::events::Event;
+use crate::domain::list::CustomerRef;
+use crate::domain::principal::Principal;
+use crate::domain::rules::Enrolment;
+use crate::error::{Error, Result};
+
+/// A write of the caller's org, in one transaction.
+pub struct Tx<'s> {
+    store: &'s Store,
+    txn: DatabaseTransaction,
+    org: i32,
+    /// Whether events were appended, so the relay is woken at commit.
+    appended: bool,
+}
+
+/// An insert under a unique key: written, or the key was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Unique {
+    Written,
+    Taken,
+}
+
+/// The request id a write claims: which kind of write, the caller's id, and
+/// the fingerprint of what the caller asked.
+#[derive(Clone, Debug)]
+pub struct RequestKey<'a> {
+    pub kind: &'static str,
+    pub request_id: &'a str,
+    pub fingerprint: String,
+}
+
+/// How a write that carries a request id begins.
+pub enum Claimed<'s> {
+    /// The id is this write's, claimed in its transaction; its answer must be
+    /// stored ([`Tx::store_answer`]) before commit.
+    Fresh(Tx<'s>),
+    /// An earlier write claimed it: its fingerprint and stored answer.
+    Taken { fingerprint: String, answer: String },
+}
+
+fn unique(written: std::result::Result<(), DbErr>) -> Result<Unique> {
+    match written {
+        Ok(()) => Ok(Unique::Written),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Ok(Unique::Taken)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What the rules need of a badge's row.
+fn rules_of(b: &badge::Model) -> Result<BadgeRules> {
+    Ok(BadgeRules {
+        earn_type: stored(EarnType::parse(&b.earn_type), &b.earn_type)?,
+        active: b.active,
+        starts_on: Micros(b.starts_on),
+        expires_on: Micros(b.expires_on),
+        earned_badge_expiry: stored_rule(&b.earned_badge_expiry)?,
+        issued_badge_expiry: stored_rule(&b.issued_badge_expiry)?,
+    })
+}
+
+impl Store {
+    /// Begins a write of the caller `p`, whose client row must still be what
+    /// it was when it was authenticated (`StaleClient` otherwise).
+    pub async fn begin(&self, p: &Principal) -> Result<Tx<'_>> {
+        Ok(Tx {
+            store: self,
+            txn: self.write_txn_as(p).await?,
+            org: p.org_id,
+            appended: false,
+        })
+    }
+
+    /// Begins a write that claims `key` in its transaction. When another
+    /// write holds the key, that write's transaction has committed (a
+    /// concurrent claim waits for it on the unique index), and its
+    /// fingerprint and answer are returned instead.
+    pub async fn begin_claiming(
+        &self,
+        p: &Principal,
+        key: &RequestKey<'_>,
+        now: Micros,
+    ) -> Result<Claimed<'_>> {
+        let tx = self.begin(p).await?;
+        let inserted = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
+            org_id: Set(tx.org),
+            kind: Set(key.kind.to_owned()),
+            request_id: Set(key.request_id.to_owned()),
+            fingerprint: Set(key.fingerprint.clone()),
+            response: Set(String::new()),
+            created_at: Set(now.0),
+        })
+        .exec_without_returning(&tx.txn)
+        .await
+        .map(|_| ());
+        if unique(inserted)? == Unique::Written {
+            return Ok(Claimed::Fresh(tx));
+        }
+        let org = tx.org;
+        tx.txn.rollback().await?;
+        let stored = idempotency_key::Entity::find_by_id((
+            org,
+            key.kind.to_owned(),
+            key.request_id.to_owned(),
+        ))
+        .one(&self.db)
+        .await?
+        .ok_or_else(|| Error::Internal("idempotency key vanished".into()))?;
+        Ok(Claimed::Taken {
+            fingerprint: stored.fingerprint,
+            answer: stored.response,
+        })
+    }
+}
+
+impl Tx<'_> {
+    pub fn org(&self) -> i32 {
+        self.org
+    }
+
+    /// Makes the write visible, and wakes the relay when it appended events.
+    pub async fn commit(self) -> Result<()> {
+        self.txn.commit().await?;
+        if self.appended {
+            self.store.ring();
+        }
+        Ok(())
+    }
+
+    /// Appends `events`, recorded at `now`, to the outbox.
+    pub async fn append(&mut self, now: Micros, events: Vec<Event>) -> Result<()> {
+        self.appended |= !events.is_empty();
+        self.store.record(&self.txn, self.org, now, events).await
+    }
+
+    /// Stores the answer of the request id claimed by `begin_claiming`.
+    pub async fn store_answer(&self, key: &RequestKey<'_>, answer: String) -> Result<()> {
+        idempotency_key::Entity::update_many()
+            .col_expr(idempotency_key::Column::Response, Expr::value(answer))
+            .filter(idempotency_key::Column::OrgId.eq(self.org))
+            .filter(idempotency_key::Column::Kind.eq(key.kind))
+            .filter(idempotency_key::Column::RequestId.eq(key.request_id))
+            .exec(&self.txn)
+            .await?;
+        Ok(())
+    }
+
+    /// What the rules need of the badge `id`, when the org has it.
+    pub async fn badge_rules(&self, id: &str) -> Result<Option<BadgeRules>> {
+        badge::Entity::find_by_id(id.to_owned())
+            .filter(badge::Column::OrgId.eq(self.org))
+            .one(&self.txn)
+            .await?
+            .as_ref()
+            .map(rules_of)
+            .transpose()
+    }
+
+    /// What the rules need of each of the badges `ids` the org has.
+    pub async fn badges_rules(&self, ids: &[&str]) -> Result<HashMap<String, BadgeRules>> {
+        badge::Entity::find()
+            .filter(badge::Column::OrgId.eq(self.org))
+            .filter(badge::Column::Id.is_in(ids.iter().copied()))
+            .all(&self.txn)
+            .await?
+            .iter()
+            .map(|b| Ok((b.id.clone(), rules_of(b)?)))
+            .collect()
+    }
+
+    /// The badge `id` with its images, owners and claims.
+    pub async fn badge(&self, id: &str) -> Result<Option<Badge>> {
+        read_badge(&self.txn, self.org, id).await
+    }
+
+    pub async fn group_exists(&self, id: &str) -> Result<bool> {
+        Ok(badge_group::Entity::find_by_id(id.to_owned())
+            .filter(badge_group::Column::OrgId.eq(self.org))
+            .one(&self.txn)
+            .await?
+            .is_some())
+    }
+
+    /// Inserts a group (its name is unique in the org).
+    pub async fn insert_group(&self, g: &NewGroup) -> Result<Unique> {
+        let inserted = badge_group::Entity::insert(badge_group::ActiveModel {
+            id: Set(g.id.clone()),
+            org_id: Set(self.org),
+            name: Set(g.name.clone()),
+            rank: Set(g.rank),
+            created_at: Set(g.created_at.0),
+        })
+        .exec_without_returning(&self.txn)
+        .await
+        .map(|_| ());
+        let outcome = unique(inserted)?;
+        if outcome == Unique::Written {
+            super::bump_catalogue(&self.txn, self.org).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Inserts a badge with its parts (its name is unique in the org).
+    pub async fn insert_badge(&self, b: &Badge) -> Result<Unique> {
+        debug_assert_eq!(b.org_id, self.org);
+        unique(insert_badge_rows(&self.txn, b).await)
+    }
+
+    pub async fn set_badge_active(&self, id: &str, active: bool, now: Micros) -> Result<()> {
+        badge::Entity::update_many()
+            .col_expr(badge::Column::Active, Expr::value(active))
+            .col_expr(badge::Column::LastUpdatedOn, Expr::value(now.0))
+            .filter(badge::Column::Id.eq(id))
+            .filter(badge::Column::OrgId.eq(self.org))
+            .exec(&self.txn)
+            .await?;
+        Ok(super::bump_catalogue(&self.txn, self.org).await?)
+    }
+
+    /// Writes a claim of the badge `id`: the row of its owner type and
+    /// reference is updated when it `exists`, inserted otherwise.
+    pub async fn save_claim(&self, id: &str, c: &Claim, exists: bool, now: Micros) -> Result<()> {
+        if exists {
+            badge_claim::Entity::update_many()
+                .col_expr(badge_claim::Column::IsActive, Expr::value(c.is_active))
+                .filter(badge_claim::Column::BadgeId.eq(id))
+                .filter(badge_claim::Column::OwnerType.eq(c.owner_type.as_str()))
+                .filter(badge_claim::Column::ReferenceId.eq(c.reference_id.as_str()))
+                .exec(&self.txn)
+                .await?;
+        } else {
+            badge_claim::Entity::insert(badge_claim::ActiveModel {
+                badge_id: Set(id.to_owned()),
+                owner_type: Set(c.owner_type.as_str().to_owned()),
+                reference_id: Set(c.reference_id.clone()),
+                is_active: Set(c.is_active),
+                ..Default::default()
+            })
+            .exec_without_returning(&self.txn)
+            .await?;
+        }
+        badge::Entity::update_many()
+            .col_expr(badge::Column::LastUpdatedOn, Expr::value(now.0))
+            .filter(badge::Column::Id.eq(id))
+            .filter(badge::Column::OrgId.eq(self.org))
+            .exec(&self.txn)
+            .await?;
+        Ok(super::bump_catalogue(&self.txn, self.org).await?)
+    }
+
+    /// The id of the org's customer that `who` names.
+    pub async fn find_customer(&self, who: &CustomerRef) -> Result<Option<i64>> {
+        let find = customer::Entity::find()
+            .select_only()
+            .column(customer::Column::CustomerId)
+            .filter(customer::Column::OrgId.eq(self.org));
+        let find = match who {
+            CustomerRef::Id(id) => find.filter(customer::Column::CustomerId.eq(*id)),
+            CustomerRef::Email(v) => find.filter(customer::Column::Email.eq(v.as_str())),
+            CustomerRef::Mobile(v) => find.filter(customer::Column::Mobile.eq(v.as_str())),
+            CustomerRef::ExternalId(v) => find.filter(customer::Column::ExternalId.eq(v.as_str())),
+            CustomerRef::CardNumber(v) => find.filter(customer::Column::CardNumber.eq(v.as_str())),
+        };
+        Ok(find.into_tuple::<i64>().one(&self.txn).await?)
+    }
+
+    /// Writes the customer's row, inserted or replaced; `Taken` when one of
+    /// its identifiers belongs to another customer.
+    pub async fn save_customer(&self, c: &NewCustomer) -> Result<Unique> {
+        debug_assert_eq!(c.org_id, self.org);
+        let model = customer::ActiveModel {
+            org_id: Set(self.org),
+            customer_id: Set(c.customer_id),
+            email: Set(c.email.clone()),
+            mobile: Set(c.mobile.clone()),
+            external_id: Set(c.external_id.clone()),
+            card_number: Set(c.card_number.clone()),
+        };
+        let exists = self.find_customer(&CustomerRef::Id(c.customer_id)).await?;
+        let written = if exists.is_some() {
+            customer::Entity::update(model)
+                .exec(&self.txn)
+                .await
+                .map(|_| ())
+        } else {
+            customer::Entity::insert(model)
+                .exec_without_returning(&self.txn)
+                .await
+                .map(|_| ())
+        };
+        unique(written)
+    }
+
+    /// Locks the rows of the customers `ids` (see `Store::lock_customers`);
+    /// the ids that exist.
+    pub async fn lock_customers(&self, ids: &[i64]) -> Result<BTreeSet<i64>> {
+        self.store.lock_customers(&self.txn, self.org, ids).await
+    }
+
+    /// The latest enrolment of each of `customers` in the badge `badge_id`.
+    pub async fn latest_enrolments(
+        &self,
+        badge_id: &str,
+        customers: &[i64],
+    ) -> Result<HashMap<i64, Enrolment>> {
+        let mut latest = HashMap::new();
+        for e in enrolment::Entity::find()
+            .filter(enrolment::Column::OrgId.eq(self.org))
+            .filter(enrolment::Column::BadgeId.eq(badge_id))
+            .filter(enrolment::Column::CustomerId.is_in(customers.iter().copied()))
+            .order_by_asc(enrolment::Column::IssuedAt)
+            .order_by_asc(enrolment::Column::Id)
+            .all(&self.txn)
+            .await?
+        {
+            latest.insert(
+                e.customer_id,
+                Enrolment {
+                    expires_at: e.expires_at.map(Micros),
+                    revoked: e.revoked,
+                },
+            );
+        }
+        Ok(latest)
+    }
+
+    pub async fn insert_enrolments(&self, rows: Vec<NewEnrolment>) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        enrolment::Entity::insert_many(rows.into_iter().map(super::seed::enrolment_row))
+            .exec_without_returning(&self.txn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_awards(&self, rows: Vec<NewAward>) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        award::Entity::insert_many(rows.into_iter().map(super::seed::award_row))
+            .exec_without_returning(&self.txn)
+            .await?;
+        Ok(())
+    }
+
+    /// Revokes the customer's award `earned_badge_id` of the badge; whether
+    /// there was such an award that was not revoked.
+    pub async fn revoke_award(
+        &self,
+        badge_id: &str,
+        customer_id: i64,
+        earned_badge_id: &str,
+    ) -> Result<bool> {
+        let updated = award::Entity::update_many()
+            .col_expr(award::Column::Revoked, Expr::value(true))
+            .filter(award::Column::OrgId.eq(self.org))
+            .filter(award::Column::EarnedBadgeId.eq(earned_badge_id))
+            .filter(award::Column::BadgeId.eq(badge_id))
+            .filter(award::Column::CustomerId.eq(customer_id))
+            .filter(award::Column::Revoked.eq(false))
+            .exec(&self.txn)
+            .await?;
+        Ok(updated.rows_affected > 0)
+    }
+}
+
+impl Store {
+    /// Deletes up to `limit` of the oldest request ids claimed before
+    /// `before`; how many. Every process may run it at once: a row is
+    /// deleted once, and a later run finds the rest.
+    pub async fn prune_request_ids(&self, before: Micros, limit: u64) -> Result<u64> {
+        let mut sql = super::sql::Sql::new(self.dialect);
+        sql.push(
+            "DELETE FROM idempotency_keys WHERE (org_id, kind, request_id) IN \
+             (SELECT org_id, kind, request_id FROM idempotency_keys WHERE created_at < ",
+        )
+        .bind(before.0)
+        .push(" ORDER BY created_at LIMIT ")
+        .push(&limit.to_string())
+        .push(")");
+        Ok(self.writer.execute_raw(sql.build()).await?.rows_affected())
+    }
+}
