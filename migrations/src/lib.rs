@@ -6,6 +6,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod dialect;
 mod m20261126_000001_initial;
 mod m20261126_000002_writes;
 mod m20261203_000003_client_generation;

@@ -1,5 +1,6 @@
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
+
+use crate::dialect::Dialect;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -27,20 +28,11 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        let fill = match m.get_database_backend() {
-            DbBackend::Postgres => {
-                "UPDATE enrolments SET issued_badge_id = \
-                 substr(md5(random()::text || id::text), 1, 24) WHERE issued_badge_id IS NULL"
-            }
-            DbBackend::Sqlite => {
-                "UPDATE enrolments SET issued_badge_id = lower(hex(randomblob(12))) \
-                 WHERE issued_badge_id IS NULL"
-            }
-            other => {
-                return Err(DbErr::Migration(format!("unsupported backend {other:?}")));
-            }
-        };
-        m.get_connection().execute_unprepared(fill).await?;
+        let fill = format!(
+            "UPDATE enrolments SET issued_badge_id = {} WHERE issued_badge_id IS NULL",
+            Dialect::of(m)?.random_object_id("id")
+        );
+        m.get_connection().execute_unprepared(&fill).await?;
         Ok(())
     }
 

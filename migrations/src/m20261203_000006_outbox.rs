@@ -1,5 +1,6 @@
-use sea_orm_migration::sea_orm::DbBackend;
 use sea_orm_migration::{prelude::*, schema::*};
+
+use crate::dialect::Dialect;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -84,15 +85,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        let now = match m.get_database_backend() {
-            DbBackend::Postgres => {
-                "(CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT))"
-            }
-            DbBackend::Sqlite => "(CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER))",
-            other => {
-                return Err(DbErr::Migration(format!("unsupported backend {other:?}")));
-            }
-        };
+        let now = Dialect::of(m)?.now_micros();
         conn.execute_unprepared(&format!(
             "UPDATE awards SET expiry_recorded = TRUE WHERE expires_at IS NOT NULL AND expires_at <= {now}"
         ))

@@ -24,6 +24,7 @@ use argon2::password_hash::{PasswordHasher, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use crate::domain::Micros;
@@ -43,19 +44,28 @@ pub const MAX_SECRET_BYTES: usize = 1024;
 /// Longest accepted bearer token.
 pub const MAX_TOKEN_BYTES: usize = 4096;
 
-/// A secret that never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// A secret that never prints, and whose memory is wiped when dropped
+/// (`secrecy`).
+#[derive(Clone)]
+pub struct Secret(SecretString);
 
 impl Secret {
     pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
+        Secret(SecretString::from(s.into()))
     }
 
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 }
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for Secret {}
 
 impl std::str::FromStr for Secret {
     type Err = std::convert::Infallible;
@@ -168,7 +178,7 @@ pub fn hash_secret(secret: &str) -> Result<String> {
 pub fn generate_secret() -> Secret {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    Secret(URL_SAFE_NO_PAD.encode(bytes))
+    Secret::new(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// The hash of a random secret nobody kept, verified against when the

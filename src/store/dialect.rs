@@ -12,6 +12,8 @@ use sea_orm::{
     TransactionOptions,
 };
 
+use secrecy::{ExposeSecret, SecretString};
+
 use super::PoolSettings;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,13 +188,13 @@ impl Dialect {
 }
 
 /// A database URL, and the dialect its scheme names. It may hold a password,
-/// so it never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(String, Dialect);
+/// so it never prints, and its memory is wiped when dropped (`secrecy`).
+#[derive(Clone)]
+pub struct DatabaseUrl(SecretString, Dialect);
 
 impl DatabaseUrl {
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -205,7 +207,7 @@ impl FromStr for DatabaseUrl {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match Dialect::of_url(s) {
-            Some(d) => Ok(DatabaseUrl(s.to_owned(), d)),
+            Some(d) => Ok(DatabaseUrl(SecretString::from(s), d)),
             None => Err(format!(
                 "expected a URL starting {}",
                 Dialect::ALL
@@ -221,7 +223,7 @@ impl FromStr for DatabaseUrl {
 
 impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let scheme = self.0.split(':').next().unwrap_or_default();
+        let scheme = self.expose().split(':').next().unwrap_or_default();
         write!(f, "DatabaseUrl({scheme}:***)")
     }
 }

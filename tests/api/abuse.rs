@@ -278,10 +278,18 @@ async fn bad_secrets_keep_memory_and_threads_flat() {
             c.await.unwrap();
         }
     }
-    // Whatever was queued is either run or skipped within a moment; nothing
-    // keeps hashing for callers long gone.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let settled = counts(&server.metrics().await);
+    // Whatever was queued is either run or skipped within a moment (the
+    // counts stop moving for half a second, within 10 s); nothing keeps
+    // hashing for callers long gone (a second later they have not moved).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (mut settled, mut quiet_since) = (counts(&server.metrics().await), Instant::now());
+    while quiet_since.elapsed() < Duration::from_millis(500) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = counts(&server.metrics().await);
+        if now != settled {
+            (settled, quiet_since) = (now, Instant::now());
+        }
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = counts(&server.metrics().await);
     let [run, skipped, refused] = [0, 1, 2].map(|i| settled[i] - before[i]);
