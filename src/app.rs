@@ -38,7 +38,7 @@ impl App {
         let auth = Arc::new(Authenticator::new(store.clone(), keys, hasher, lockout));
         let in_flight = limits.in_flight(store.pool_stats().max);
         let gate = Gate::new(auth.clone(), limits, in_flight, clock.clone());
-        let catalogues = Catalogues::new(limits.catalogue_cache_bytes);
+        let catalogues = Catalogues::new(limits.catalogue_cache_bytes, limits.row_cache_bytes);
         let answers = AnswerBudget::new(limits.answer_budget_bytes);
         App {
             service: BadgeService::new(store.clone(), auth, catalogues, answers, clock.clone()),

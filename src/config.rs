@@ -280,10 +280,17 @@ pub struct ServeArgs {
     #[arg(long, env = "BADGES_ARGON2_QUEUE", default_value_t = Limits::DEFAULT.argon2_queue)]
     pub argon2_queue: usize,
 
-    /// Bytes of orgs' catalogues kept in memory; past it, the least recently
-    /// used orgs are evicted (and reloaded when called for).
+    /// Bytes of orgs' catalogue indexes kept in memory (about 80 bytes a
+    /// badge); past it, the least recently used orgs are evicted (and
+    /// reloaded when called for).
     #[arg(long, env = "BADGES_CATALOGUE_CACHE_BYTES", default_value_t = Limits::DEFAULT.catalogue_cache_bytes)]
     pub catalogue_cache_bytes: u64,
+
+    /// Bytes of badges' rows (their texts, images, owners and claims: what a
+    /// page shows) kept in memory; past it, the least recently used rows are
+    /// evicted (and read by key when a page shows them).
+    #[arg(long, env = "BADGES_ROW_CACHE_BYTES", default_value_t = Limits::DEFAULT.row_cache_bytes)]
+    pub row_cache_bytes: u64,
 
     /// Bytes of list answers that may be built or waiting for their callers
     /// at once; past it, 429 / RESOURCE_EXHAUSTED. A client may hold three
@@ -325,6 +332,7 @@ impl ServeArgs {
             argon2_workers: self.argon2_workers,
             argon2_queue: self.argon2_queue,
             catalogue_cache_bytes: self.catalogue_cache_bytes,
+            row_cache_bytes: self.row_cache_bytes,
             answer_budget_bytes: self.answer_budget_bytes,
         }
     }

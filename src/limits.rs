@@ -45,8 +45,10 @@ pub struct Limits {
     pub argon2_workers: usize,
     /// Checks that may wait for an argon2 worker; 0: four per worker.
     pub argon2_queue: usize,
-    /// Bytes of orgs' catalogues kept in memory.
+    /// Bytes of orgs' catalogue indexes kept in memory.
     pub catalogue_cache_bytes: u64,
+    /// Bytes of badges' rows (what pages show) kept in memory.
+    pub row_cache_bytes: u64,
     /// Bytes of list answers being built or waiting for their callers, per
     /// process; a client may hold three quarters of it.
     pub answer_budget_bytes: u64,
@@ -65,7 +67,8 @@ impl Limits {
         answer_stall_ms: 10_000,
         argon2_workers: 0,
         argon2_queue: 0,
-        catalogue_cache_bytes: 32 * 1024 * 1024,
+        catalogue_cache_bytes: 96 * 1024 * 1024,
+        row_cache_bytes: 32 * 1024 * 1024,
         answer_budget_bytes: 16 * 1024 * 1024,
     };
 

@@ -153,9 +153,9 @@ fn register_hashing(registry: &mut Registry, auth: &Authenticator) {
     );
 }
 
-/// The catalogue cache's counts and budget; the gauge of its bytes, set at
-/// each scrape.
-fn register_catalogue(registry: &mut Registry, catalogues: &Catalogues) -> Gauge {
+/// The catalogue caches' counts and budgets; the gauges of their bytes (the
+/// indexes', the rows'), set at each scrape.
+fn register_catalogue(registry: &mut Registry, catalogues: &Catalogues) -> (Gauge, Gauge) {
     let cached = catalogues.stats().clone();
     registry.register(
         "catalogue_hits",
@@ -190,7 +190,30 @@ fn register_catalogue(registry: &mut Registry, catalogues: &Catalogues) -> Gauge
         "Bytes the catalogue cache may take",
         catalogue_budget,
     );
-    catalogue_bytes
+    registry.register(
+        "catalogue_row_hits",
+        "Badge rows of pages found current in the row cache",
+        cached.row_hits,
+    );
+    registry.register(
+        "catalogue_row_misses",
+        "Badge rows of pages read by key (not cached, or changed)",
+        cached.row_misses,
+    );
+    let row_bytes = Gauge::default();
+    registry.register(
+        "catalogue_row_bytes",
+        "Bytes the cached badge rows take",
+        row_bytes.clone(),
+    );
+    let row_budget: Gauge = Gauge::default();
+    row_budget.set(i64::try_from(catalogues.row_budget()).unwrap_or(i64::MAX));
+    registry.register(
+        "catalogue_row_budget_bytes",
+        "Bytes the badge row cache may take",
+        row_budget,
+    );
+    (catalogue_bytes, row_bytes)
 }
 
 /// What publishing events has done (with events on).
@@ -240,6 +263,7 @@ pub struct Metrics {
     pool_max: Gauge,
     lockout_usernames: Gauge,
     catalogue_bytes: Gauge,
+    row_bytes: Gauge,
     store: Store,
     auth: Arc<Authenticator>,
     catalogues: Catalogues,
@@ -294,7 +318,7 @@ impl Metrics {
             "Connections closed because an answer on them waited for its caller for the stall time",
             closed_unread,
         );
-        let catalogue_bytes = register_catalogue(&mut registry, &catalogues);
+        let (catalogue_bytes, row_bytes) = register_catalogue(&mut registry, &catalogues);
         let lockout_usernames = Gauge::default();
         registry.register(
             "lockout_usernames",
@@ -313,6 +337,7 @@ impl Metrics {
             pool_max,
             lockout_usernames,
             catalogue_bytes,
+            row_bytes,
             store,
             auth,
             catalogues,
@@ -331,6 +356,8 @@ impl Metrics {
     pub async fn render(&self) -> String {
         self.catalogue_bytes
             .set(i64::try_from(self.catalogues.bytes().await).unwrap_or(i64::MAX));
+        self.row_bytes
+            .set(i64::try_from(self.catalogues.row_bytes()).unwrap_or(i64::MAX));
         let pool = self.store.pool_stats();
         self.pool_size.set(i64::from(pool.size));
         self.pool_idle.set(pool.idle as i64);

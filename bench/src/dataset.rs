@@ -267,11 +267,11 @@ pub async fn run(args: Args) -> anyhow::Result<Built> {
         from = to + 1;
     }
     let loaded: i64 = batches.iter().map(|(f, t, per, _)| (t - f + 1) * per).sum();
-    let statements: Vec<[String; 2]> = batches
+    let statements: Vec<Vec<String>> = batches
         .into_iter()
         .map(|(from, to, per, badge)| {
             let (with, range) = series.pairs(from, to, per);
-            [
+            vec![
                 format!(
                     "{with}INSERT INTO awards (earned_badge_id, org_id, badge_id, customer_id, awarded_at, event_at, expires_at, revoked) \
                      SELECT {}, {org}, {badge}, i, {STARTS} + (i * 31 + j) * 1000000, {STARTS} + (i * 31 + j) * 1000000 - 5000000, \
@@ -322,9 +322,9 @@ pub async fn run(args: Args) -> anyhow::Result<Built> {
 /// (`session_replication_role = replica`, as a restore does): the rows are
 /// consistent by construction, and the triggers would double the load time.
 /// SQLite has one writer, so its batches run one after another.
-async fn load_batches(
+pub(crate) async fn load_batches(
     db: &sea_orm::DatabaseConnection,
-    batches: Vec<[String; 2]>,
+    batches: Vec<Vec<String>>,
 ) -> anyhow::Result<()> {
     use sea_orm::TransactionTrait;
     let postgres = db.get_database_backend() == DbBackend::Postgres;

@@ -143,9 +143,58 @@ pub struct Spec {
     /// Seconds to measure, after a one-second warm-up.
     #[arg(long, default_value_t = 10.0)]
     pub seconds: f64,
-    /// Regular customers in the dataset (awards / 10).
+    /// Regular customers in the dataset (awards / 10); with `--tenants`,
+    /// customers of each org.
     #[arg(long, default_value_t = 200_000)]
     pub customers: i64,
+    /// Orgs of the many-tenant dataset to spread the calls over (client
+    /// `tenant-{k}` for org k); 0: the one benchmark org.
+    #[arg(long, default_value_t = 0)]
+    pub tenants: usize,
+    /// How the calls spread over the tenants: Zipf with this exponent (org k
+    /// the k-th most called); 0: uniform.
+    #[arg(long, default_value_t = 0.0)]
+    pub zipf: f64,
+}
+
+/// A well-mixed 64-bit hash of `n` (splitmix64), for picks that are
+/// deterministic per call number and uncorrelated between calls.
+fn mix(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Which tenant each call goes to: the cumulative distribution over orgs.
+#[derive(Debug)]
+pub struct Spread {
+    cdf: Vec<f64>,
+}
+
+impl Spread {
+    pub fn new(tenants: usize, zipf: f64) -> Self {
+        let weights = (1..=tenants).map(|k| 1.0 / (k as f64).powf(zipf));
+        let mut total = 0.0;
+        let mut cdf: Vec<f64> = weights
+            .map(|w| {
+                total += w;
+                total
+            })
+            .collect();
+        for c in &mut cdf {
+            *c /= total;
+        }
+        Spread { cdf }
+    }
+
+    /// The tenant of call `n`.
+    pub fn pick(&self, n: u64) -> usize {
+        let u = (mix(n) >> 11) as f64 / (1u64 << 53) as f64;
+        self.cdf
+            .partition_point(|&c| c < u)
+            .min(self.cdf.len().saturating_sub(1))
+    }
 }
 
 /// What one run measured.
@@ -178,6 +227,8 @@ struct Caller {
     http: reqwest::Client,
     addr: String,
     auth: String,
+    /// With tenants: each tenant's credentials, and how calls spread.
+    tenants: Option<Arc<(Vec<String>, Spread)>>,
     /// Per deep customer (index = id - 1), the token of its deepest page.
     keyset_tokens: Arc<Vec<String>>,
 }
@@ -185,9 +236,17 @@ struct Caller {
 impl Caller {
     async fn call(&mut self, spec: &Spec, n: u64) -> Answer {
         let deep_customer = 1 + (n as i64 % DEEP_CUSTOMERS);
+        let auth = match &self.tenants {
+            Some(t) => t.0[t.1.pick(n)].clone(),
+            None => self.auth.clone(),
+        };
+        let regular = match &self.tenants {
+            Some(_) => (mix(n ^ 0x5bd1_e995) % spec.customers.max(1) as u64) as i64,
+            None => (n as i64 * 7919) % spec.customers.max(1),
+        };
         let (customer, page, size, token, kind, sort) = match spec.shape {
             Shape::First => (
-                FIRST_REGULAR + (n as i64 * 7919) % spec.customers.max(1),
+                FIRST_REGULAR + regular,
                 0,
                 10,
                 None,
@@ -223,7 +282,7 @@ impl Caller {
                     page_token: token,
                     ..Default::default()
                 });
-                if let Ok(v) = self.auth.parse() {
+                if let Ok(v) = auth.parse() {
                     r.metadata_mut().insert("authorization", v);
                 }
                 match self.grpc.list_customer_badges(r).await {
@@ -250,7 +309,7 @@ impl Caller {
                 match self
                     .http
                     .get(url)
-                    .header("authorization", &self.auth)
+                    .header("authorization", &auth)
                     .send()
                     .await
                 {
@@ -268,9 +327,14 @@ impl Caller {
 
 /// The Basic credentials of the benchmark org's client.
 pub fn auth_header() -> String {
+    basic("bench")
+}
+
+/// The Basic credentials of client `username`, whose secret is `bench`.
+fn basic(username: &str) -> String {
     format!(
         "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode("bench:bench")
+        base64::engine::general_purpose::STANDARD.encode(format!("{username}:bench"))
     )
 }
 
@@ -305,6 +369,47 @@ async fn keyset_tokens(
     Ok(tokens)
 }
 
+/// Calls once as each tenant's client (two at a time, again when shed), so
+/// that the measurement starts with every client's secret verified once, as
+/// a running service has them: a secret's first check is an argon2 hash.
+async fn warm_tenants(probe: &Caller, spec: &Spec, auths: &[String]) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for chunk in auths.chunks(auths.len().div_ceil(2).max(1)) {
+        let (chunk, spec) = (chunk.to_vec(), spec.clone());
+        let mut caller = Caller {
+            transport: Transport::Rest,
+            grpc: probe.grpc.clone(),
+            http: reqwest::Client::new(),
+            addr: probe.addr.clone(),
+            auth: String::new(),
+            tenants: None,
+            keyset_tokens: probe.keyset_tokens.clone(),
+        };
+        tasks.spawn(async move {
+            for auth in chunk {
+                caller.auth = auth;
+                let mut tries = 0;
+                while !matches!(caller.call(&spec, 0).await, Answer::Ok) {
+                    tries += 1;
+                    anyhow::ensure!(tries < 100, "a tenant's first call kept failing");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    eprintln!(
+        "{} tenants' clients warmed in {:.1} s",
+        auths.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// Runs one load and returns its figures.
 pub async fn measure(spec: &Spec) -> anyhow::Result<Outcome> {
     let auth = auth_header();
@@ -318,12 +423,19 @@ pub async fn measure(spec: &Spec) -> anyhow::Result<Outcome> {
     } else {
         Vec::new()
     });
+    let tenants = (spec.tenants > 0).then(|| {
+        let auths = (0..spec.tenants)
+            .map(|k| basic(&format!("tenant-{k}")))
+            .collect();
+        Arc::new((auths, Spread::new(spec.tenants, spec.zipf)))
+    });
     let caller = |transport, grpc| Caller {
         transport,
         grpc,
         http: reqwest::Client::new(),
         addr: spec.addr.clone(),
         auth: auth.clone(),
+        tenants: tenants.clone(),
         keyset_tokens: tokens.clone(),
     };
     let mut probe = caller(spec.transport, grpc.clone());
@@ -331,6 +443,9 @@ pub async fn measure(spec: &Spec) -> anyhow::Result<Outcome> {
         matches!(probe.call(spec, 0).await, Answer::Ok),
         "a first call failed: is the server up with the bench dataset?"
     );
+    if let Some(tenants) = &tenants {
+        warm_tenants(&probe, spec, &tenants.0).await?;
+    }
 
     let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
         1, 60_000_000, 3,
@@ -428,4 +543,24 @@ pub async fn measure(spec: &Spec) -> anyhow::Result<Outcome> {
 pub async fn run(spec: Spec) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string(&measure(&spec).await?)?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uniform_and_zipf_spreads() {
+        let count = |s: &Spread, k: usize| (0..100_000).filter(|&n| s.pick(n) == k).count();
+        let uniform = Spread::new(10, 0.0);
+        for k in 0..10 {
+            let c = count(&uniform, k);
+            assert!((9_000..11_000).contains(&c), "org {k}: {c}");
+        }
+        // Zipf 1.0 over 1,000 orgs: the first takes 1 / H(1000), 13.4 %.
+        let zipf = Spread::new(1000, 1.0);
+        let first = count(&zipf, 0);
+        assert!((12_500..14_300).contains(&first), "{first}");
+        assert!(count(&zipf, 1) < first);
+    }
 }

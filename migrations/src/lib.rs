@@ -14,6 +14,7 @@ mod m20261203_000004_catalogue_version;
 mod m20261203_000005_enrolment_ids;
 mod m20261203_000006_outbox;
 mod m20261206_000007_idempotency_retention;
+mod m20261206_000008_catalogue_snapshots;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000005_enrolment_ids::Migration),
             Box::new(m20261203_000006_outbox::Migration),
             Box::new(m20261206_000007_idempotency_retention::Migration),
+            Box::new(m20261206_000008_catalogue_snapshots::Migration),
         ]
     }
 }

@@ -1,6 +1,8 @@
 //! The org's catalogue: groups, badges, their activation and their claims.
 //! Each write moves the org's catalogue version in its transaction, so that
-//! every process reloads the catalogue with its next call.
+//! every process reloads the catalogue's index with its next call, and
+//! carries the org's index snapshot to that version (`Tx::carry_snapshot`),
+//! so that reload is one read by key.
 
 use super::{BadgeService, invalid_unless_empty};
 use crate::domain::Problem;
@@ -39,6 +41,7 @@ impl BadgeService {
         if tx.insert_group(&group).await? == Unique::Taken {
             return Err(Error::Conflict(vec![Problem::group_name_taken()]));
         }
+        tx.carry_snapshot(None).await?;
         tx.commit().await?;
         Ok(GroupView {
             id: group.id,
@@ -61,6 +64,7 @@ impl BadgeService {
             return Err(Error::Conflict(vec![Problem::badge_name_taken()]));
         }
         let created = written(&tx, &badge.id).await?;
+        tx.carry_snapshot(Some(&created)).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -83,6 +87,7 @@ impl BadgeService {
             tx.append(now, vec![event]).await?;
         }
         let badge = written(&tx, id).await?;
+        tx.carry_snapshot(Some(&badge)).await?;
         tx.commit().await?;
         Ok(badge)
     }
@@ -119,6 +124,7 @@ impl BadgeService {
         tx.save_claim(&c.badge_id, &claim, existing.is_some(), now)
             .await?;
         let badge = written(&tx, &c.badge_id).await?;
+        tx.carry_snapshot(Some(&badge)).await?;
         tx.commit().await?;
         Ok(badge)
     }

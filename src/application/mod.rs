@@ -78,8 +78,10 @@ impl BadgeService {
     /// `ListCustomerBadges`: every parameter, then the customer in the
     /// caller's org, then the page. One round trip to the database reads the
     /// customer's state (and checks the caller's client row and the org's
-    /// catalogue version); the page is computed in memory, once the memory
-    /// its answer takes is reserved (429 when the budget is spent).
+    /// catalogue version); the page is selected in memory from the org's
+    /// index, its badges' rows taken from the row cache (the missing ones
+    /// read by key), and its rows built once the memory its answer takes is
+    /// reserved (429 when the budget is spent).
     pub async fn list_customer_badges(
         &self,
         p: &Principal,
@@ -89,8 +91,12 @@ impl BadgeService {
         let now = self.clock.now();
         let (catalogue, state, _) = self.read(p, &query.customer, Scope::All).await?;
         let selected = page::select(&catalogue, &state, &query, now);
+        let badges = self
+            .catalogues
+            .rows(&self.store, &catalogue, selected.positions())
+            .await?;
         // A page is held twice while it is answered: as rows, and encoded.
-        let bytes = selected.answer_bytes(&catalogue);
+        let bytes = selected.answer_bytes(&catalogue, &badges);
         let memory = self
             .answers
             .try_reserve(p.client_id, 2 * bytes)
@@ -98,7 +104,7 @@ impl BadgeService {
                 retry_after_seconds: 1,
             })?;
         Ok(Reserved {
-            answer: page::rows(&catalogue, selected, now),
+            answer: page::rows(&catalogue, selected, &badges, now),
             bytes,
             memory,
         })
@@ -120,8 +126,16 @@ impl BadgeService {
             history: query.include_statistics,
         };
         let (catalogue, state, history) = self.read(p, &query.customer, scope).await?;
-        detail::detail(&catalogue, &state, &query.badge_id, history, now)
-            .ok_or_else(|| Error::NotFound(detail::badge_not_found()))
+        let pos = catalogue
+            .position(&query.badge_id)
+            .ok_or_else(|| Error::NotFound(detail::badge_not_found()))?;
+        let badge = self
+            .catalogues
+            .rows(&self.store, &catalogue, &[pos])
+            .await?
+            .pop()
+            .ok_or_else(|| Error::Internal("a badge's row went missing".into()))?;
+        Ok(detail::detail(&catalogue, &state, &badge, history, now))
     }
 
     /// What a read call needs: the customer's state (and history, when the

@@ -1,32 +1,70 @@
-//! An org's catalogue as the list call reads it: every badge with everything
-//! a row shows. It changes only through the admin API and is kept in memory
-//! (`crate::catalogue`), versioned; a customer's own state, their awards and
-//! enrolments, is read per call and joined to it here.
+//! An org's catalogue as the list call reads it, in two parts: the index,
+//! every badge with what filtering, sorting, counting and paging need, kept
+//! in memory per org and versioned; and the badges' rows (`Badge`), what only
+//! a page shows, kept apart and fetched for a page's badges only
+//! (`crate::catalogue`). A customer's own state, their awards and
+//! enrolments, is read per call and joined to the index here.
 
 use std::collections::HashMap;
 
 use super::Micros;
 use super::badge::{Badge, Claim, Image};
-use super::enums::Owner;
+use super::enums::{EarnType, Owner};
+use super::ids::ObjectId;
 use super::time::NEVER;
 
-/// One badge of the catalogue: the badge, with the name of its group that
-/// its rows show and the folded name its name filter tests.
+/// What the index holds of one badge, as the store reads it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CatalogueBadge {
-    pub badge: Badge,
-    pub group_name: Option<String>,
-    /// `badge.name` lower-cased (Unicode-aware), for the substring filter.
+pub struct IndexedBadge {
+    pub id: String,
+    pub earn_type: EarnType,
+    pub active: bool,
+    pub starts_on: Micros,
+    pub expires_on: Micros,
+    pub last_updated_on: Micros,
+    pub group_id: Option<String>,
+    /// The name lower-cased (Unicode-aware), for the substring filter.
     pub name_lower: String,
+    pub owners: OwnerSet,
+    pub active_claims: OwnerSet,
+}
+
+impl IndexedBadge {
+    /// What the index holds of `badge`.
+    pub fn of(badge: &Badge) -> Self {
+        IndexedBadge {
+            id: badge.id.clone(),
+            earn_type: badge.earn_type,
+            active: badge.active,
+            starts_on: badge.starts_on,
+            expires_on: badge.expires_on,
+            last_updated_on: badge.last_updated_on,
+            group_id: badge.group_id.clone(),
+            name_lower: badge.name.to_lowercase(),
+            owners: OwnerSet::of(badge.owners.iter().copied()),
+            active_claims: OwnerSet::of(
+                badge
+                    .claims
+                    .iter()
+                    .filter(|c| c.is_active)
+                    .map(|c| c.owner_type),
+            ),
+        }
+    }
 }
 
 /// A set of owners as bits, for filters that test membership per badge.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct OwnerSet(u16);
+pub struct OwnerSet(pub(crate) u16);
 
 impl OwnerSet {
     pub fn of(owners: impl IntoIterator<Item = Owner>) -> Self {
         OwnerSet(owners.into_iter().fold(0, |bits, o| bits | 1 << (o as u16)))
+    }
+
+    /// This set with `owner` in it.
+    pub fn with(self, owner: Owner) -> Self {
+        OwnerSet(self.0 | 1 << (owner as u16))
     }
 
     pub fn meets(self, other: OwnerSet) -> bool {
@@ -34,58 +72,106 @@ impl OwnerSet {
     }
 }
 
-/// A badge with what the filters test precomputed.
+/// No group.
+const NO_GROUP: u32 = u32::MAX;
+
+/// One badge of the index: what filtering, sorting, counting and paging
+/// need, in a few dozen bytes. What only a page's rows show (texts, images,
+/// owner and claim lists) is not here: see [`crate::domain::badge::Badge`]
+/// and the row cache (`crate::catalogue`).
 #[derive(Clone, Debug)]
 pub(crate) struct Entry {
-    pub badge: CatalogueBadge,
+    pub id: ObjectId,
+    pub starts_on: Micros,
+    pub expires_on: Micros,
+    /// Moves with every change to the badge: the version of its row.
+    pub last_updated_on: Micros,
+    /// Index into the catalogue's groups, or `NO_GROUP`.
+    group: u32,
+    /// Where its folded name lies in the catalogue's `names`.
+    name: (u32, u32),
     pub owners: OwnerSet,
     pub active_claims: OwnerSet,
-    /// About how many bytes its row takes in an answer.
-    pub answer_bytes: u32,
+    pub earn_type: EarnType,
+    pub active: bool,
 }
 
-/// Every badge of one org, at one version of its catalogue.
+/// The index of one org's badges, at one version of its catalogue.
 #[derive(Clone, Debug)]
 pub struct Catalogue {
     org_id: i32,
     version: i64,
     /// Sorted by id.
     entries: Vec<Entry>,
-    positions: HashMap<String, u32>,
+    /// Every group a badge is in: its id and, when the org has it, its name.
+    groups: Vec<(String, Option<String>)>,
+    /// The badges' folded names, one after another.
+    names: String,
     bytes: usize,
 }
 
 impl Catalogue {
-    pub fn new(org_id: i32, version: i64, mut badges: Vec<CatalogueBadge>) -> Self {
-        badges.sort_by(|a, b| a.badge.id.cmp(&b.badge.id));
-        let bytes =
-            std::mem::size_of::<Catalogue>() + badges.iter().map(approximate_bytes).sum::<usize>();
-        let entries: Vec<Entry> = badges
-            .into_iter()
-            .map(|badge| Entry {
-                answer_bytes: answer_bytes(&badge),
-                owners: OwnerSet::of(badge.badge.owners.iter().copied()),
-                active_claims: OwnerSet::of(
-                    badge
-                        .badge
-                        .claims
-                        .iter()
-                        .filter(|c| c.is_active)
-                        .map(|c| c.owner_type),
-                ),
-                badge,
-            })
-            .collect();
-        let positions = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.badge.badge.id.clone(), i as u32))
-            .collect();
+    /// The index of `badges`, whose groups are named by `group_names`
+    /// (id, name). An id that is not an object id is corrupt data.
+    pub fn new(
+        org_id: i32,
+        version: i64,
+        mut badges: Vec<IndexedBadge>,
+        group_names: &HashMap<String, String>,
+    ) -> Result<Self, String> {
+        badges.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut groups: Vec<(String, Option<String>)> = Vec::new();
+        let mut group_of: HashMap<String, u32> = HashMap::new();
+        let mut names = String::with_capacity(badges.iter().map(|b| b.name_lower.len()).sum());
+        let mut entries = Vec::with_capacity(badges.len());
+        for b in badges {
+            let id = ObjectId::parse(&b.id).ok_or_else(|| format!("badge id {:?}", b.id))?;
+            let group = match b.group_id {
+                None => NO_GROUP,
+                Some(g) => *group_of.entry(g.clone()).or_insert_with(|| {
+                    let name = group_names.get(&g).cloned();
+                    groups.push((g, name));
+                    (groups.len() - 1) as u32
+                }),
+            };
+            let start = names.len() as u32;
+            names.push_str(&b.name_lower);
+            entries.push(Entry {
+                id,
+                starts_on: b.starts_on,
+                expires_on: b.expires_on,
+                last_updated_on: b.last_updated_on,
+                group,
+                name: (start, b.name_lower.len() as u32),
+                owners: b.owners,
+                active_claims: b.active_claims,
+                earn_type: b.earn_type,
+                active: b.active,
+            });
+        }
+        Ok(Catalogue::assemble(org_id, version, entries, groups, names))
+    }
+
+    fn assemble(
+        org_id: i32,
+        version: i64,
+        entries: Vec<Entry>,
+        groups: Vec<(String, Option<String>)>,
+        names: String,
+    ) -> Self {
+        let bytes = std::mem::size_of::<Catalogue>()
+            + entries.len() * std::mem::size_of::<Entry>()
+            + names.len()
+            + groups
+                .iter()
+                .map(|(id, name)| 48 + id.len() + name.as_deref().map_or(0, str::len))
+                .sum::<usize>();
         Catalogue {
             org_id,
             version,
             entries,
-            positions,
+            groups,
+            names,
             bytes,
         }
     }
@@ -111,59 +197,252 @@ impl Catalogue {
         self.bytes
     }
 
-    pub fn badge(&self, id: &str) -> Option<&CatalogueBadge> {
-        self.position(id).map(|i| &self.entries[i as usize].badge)
-    }
-
+    /// The position of the badge `id`, when the org has it.
     pub(crate) fn position(&self, id: &str) -> Option<u32> {
-        self.positions.get(id).copied()
+        let id = ObjectId::parse(id)?;
+        self.entries
+            .binary_search_by(|e| e.id.cmp(&id))
+            .ok()
+            .map(|i| i as u32)
     }
 
     pub(crate) fn entries(&self) -> &[Entry] {
         &self.entries
     }
+
+    pub(crate) fn entry(&self, pos: u32) -> &Entry {
+        &self.entries[pos as usize]
+    }
+
+    /// The badge's name, folded.
+    pub(crate) fn name_lower(&self, e: &Entry) -> &str {
+        let (start, len) = (e.name.0 as usize, e.name.1 as usize);
+        &self.names[start..start + len]
+    }
+
+    /// The badge's group id.
+    pub(crate) fn group_id(&self, e: &Entry) -> Option<&str> {
+        self.groups.get(e.group as usize).map(|(id, _)| id.as_str())
+    }
+
+    /// The name of the badge's group.
+    pub(crate) fn group_name(&self, e: &Entry) -> Option<&str> {
+        self.groups
+            .get(e.group as usize)
+            .and_then(|(_, name)| name.as_deref())
+    }
 }
 
-/// About how many bytes the badge's row takes in a JSON answer (the larger
-/// of the two wire forms): the fields' names and numbers, and its texts.
-fn answer_bytes(entry: &CatalogueBadge) -> u32 {
-    let b = &entry.badge;
+/// The encoding [`Catalogue::encode`] writes and [`Catalogue::decode`] reads.
+pub const SNAPSHOT_FORMAT: i32 = 1;
+
+/// Bytes of one encoded entry.
+const ENTRY_BYTES: usize = 54;
+
+impl Catalogue {
+    /// The index as bytes (format [`SNAPSHOT_FORMAT`], little-endian): the
+    /// groups (id, whether named, name), the folded names, then each entry
+    /// in [`ENTRY_BYTES`]. The org and version are kept beside it, not in it.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 + self.names.len() + self.entries.len() * ENTRY_BYTES);
+        let text = |out: &mut Vec<u8>, s: &str| {
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        };
+        out.extend_from_slice(&(self.groups.len() as u32).to_le_bytes());
+        for (id, name) in &self.groups {
+            text(&mut out, id);
+            out.push(u8::from(name.is_some()));
+            text(&mut out, name.as_deref().unwrap_or_default());
+        }
+        text(&mut out, &self.names);
+        out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
+        for e in &self.entries {
+            out.extend_from_slice(&e.id.bytes());
+            for t in [e.starts_on, e.expires_on, e.last_updated_on] {
+                out.extend_from_slice(&t.0.to_le_bytes());
+            }
+            out.extend_from_slice(&e.group.to_le_bytes());
+            out.extend_from_slice(&e.name.0.to_le_bytes());
+            out.extend_from_slice(&e.name.1.to_le_bytes());
+            out.extend_from_slice(&e.owners.0.to_le_bytes());
+            out.extend_from_slice(&e.active_claims.0.to_le_bytes());
+            out.push(match e.earn_type {
+                EarnType::Earn => 0,
+                EarnType::IssueEarn => 1,
+            });
+            out.push(u8::from(e.active));
+        }
+        out
+    }
+
+    /// The index of org `org_id` at `version` that `data` encodes, or why it
+    /// cannot be (a snapshot that does not read is rebuilt, never trusted).
+    pub fn decode(org_id: i32, version: i64, data: &[u8]) -> Result<Self, String> {
+        let mut r = Reader(data);
+        let groups = (0..r.u32()?)
+            .map(|_| {
+                let id = r.text()?;
+                let named = r.u8()? == 1;
+                let name = r.text()?;
+                Ok((id, named.then_some(name)))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let names = r.text()?;
+        let count = r.u32()? as usize;
+        if count > r.0.len() / ENTRY_BYTES {
+            return Err(format!("{count} entries in {} bytes", r.0.len()));
+        }
+        let mut entries = Vec::with_capacity(count);
+        for _ in 0..count {
+            let id = ObjectId::from_bytes(r.take(12)?.try_into().map_err(|_| "id")?);
+            let [starts_on, expires_on, last_updated_on] =
+                [r.i64()?, r.i64()?, r.i64()?].map(Micros);
+            let group = r.u32()?;
+            let name = (r.u32()?, r.u32()?);
+            let (owners, active_claims) = (OwnerSet(r.u16()?), OwnerSet(r.u16()?));
+            let earn_type = match r.u8()? {
+                0 => EarnType::Earn,
+                1 => EarnType::IssueEarn,
+                other => return Err(format!("earn type {other}")),
+            };
+            let active = r.u8()? == 1;
+            let end = name.0 as usize + name.1 as usize;
+            if end > names.len()
+                || !names.is_char_boundary(name.0 as usize)
+                || !names.is_char_boundary(end)
+            {
+                return Err("a name outside the names".into());
+            }
+            if group != NO_GROUP && group as usize >= groups.len() {
+                return Err(format!("group {group} of {}", groups.len()));
+            }
+            if entries.last().is_some_and(|p: &Entry| p.id >= id) {
+                return Err("entries out of order".into());
+            }
+            entries.push(Entry {
+                id,
+                starts_on,
+                expires_on,
+                last_updated_on,
+                group,
+                name,
+                owners,
+                active_claims,
+                earn_type,
+                active,
+            });
+        }
+        if !r.0.is_empty() {
+            return Err(format!("{} bytes past the end", r.0.len()));
+        }
+        Ok(Catalogue::assemble(org_id, version, entries, groups, names))
+    }
+
+    /// Every badge of the index as the store reads it, with the names of
+    /// their groups: what [`Catalogue::new`] takes, to build a changed index.
+    pub fn indexed(&self) -> (Vec<IndexedBadge>, HashMap<String, String>) {
+        let badges = self
+            .entries
+            .iter()
+            .map(|e| IndexedBadge {
+                id: e.id.to_string(),
+                earn_type: e.earn_type,
+                active: e.active,
+                starts_on: e.starts_on,
+                expires_on: e.expires_on,
+                last_updated_on: e.last_updated_on,
+                group_id: self.group_id(e).map(str::to_owned),
+                name_lower: self.name_lower(e).to_owned(),
+                owners: e.owners,
+                active_claims: e.active_claims,
+            })
+            .collect();
+        let names = self
+            .groups
+            .iter()
+            .filter_map(|(id, name)| Some((id.clone(), name.clone()?)))
+            .collect();
+        (badges, names)
+    }
+}
+
+/// Reads an encoded index, failing on a short read.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        if self.0.len() < n {
+            return Err(format!("{n} bytes wanted, {} left", self.0.len()));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16, String> {
+        Ok(u16::from_le_bytes(
+            self.take(2)?.try_into().map_err(|_| "u16")?,
+        ))
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().map_err(|_| "u32")?,
+        ))
+    }
+
+    fn i64(&mut self) -> Result<i64, String> {
+        Ok(i64::from_le_bytes(
+            self.take(8)?.try_into().map_err(|_| "i64")?,
+        ))
+    }
+
+    fn text(&mut self) -> Result<String, String> {
+        let n = self.u32()? as usize;
+        String::from_utf8(self.take(n)?.to_vec()).map_err(|e| e.to_string())
+    }
+}
+
+/// About how many bytes the row of `badge` takes in a JSON answer (the
+/// larger of the two wire forms): the fields' names and numbers, and its
+/// texts.
+pub fn answer_bytes(badge: &Badge, group_name: Option<&str>) -> usize {
     const ROW: usize = 640;
     const IMAGE: usize = 64;
     const OWNER: usize = 24;
     const CLAIM: usize = 64;
+    ROW + badge.id.len()
+        + badge.name.len()
+        + badge.description.len()
+        + badge.group_id.as_deref().map_or(0, str::len)
+        + group_name.map_or(0, str::len)
+        + badge
+            .images
+            .iter()
+            .map(|i| IMAGE + i.name.len() + i.file_svc_handle.len() + i.url.len() + i.tag.len())
+            .sum::<usize>()
+        + badge.owners.len() * OWNER
+        + badge
+            .claims
+            .iter()
+            .map(|c| CLAIM + c.reference_id.len())
+            .sum::<usize>()
+}
+
+/// Heap and inline bytes of a badge's row as the row cache holds it.
+pub fn row_bytes(b: &Badge) -> usize {
     let opt = |s: &Option<String>| s.as_deref().map_or(0, str::len);
-    let bytes = ROW
+    std::mem::size_of::<Badge>()
+        + 64
         + b.id.len()
         + b.name.len()
         + b.description.len()
         + opt(&b.group_id)
-        + opt(&entry.group_name)
-        + b.images
-            .iter()
-            .map(|i| IMAGE + i.name.len() + i.file_svc_handle.len() + i.url.len() + i.tag.len())
-            .sum::<usize>()
-        + b.owners.len() * OWNER
-        + b.claims
-            .iter()
-            .map(|c| CLAIM + c.reference_id.len())
-            .sum::<usize>();
-    u32::try_from(bytes).unwrap_or(u32::MAX)
-}
-
-/// Heap and inline bytes of one badge, with the index entry that finds it.
-fn approximate_bytes(entry: &CatalogueBadge) -> usize {
-    let b = &entry.badge;
-    let text = |s: &str| s.len();
-    let opt = |s: &Option<String>| s.as_deref().map_or(0, str::len);
-    std::mem::size_of::<Entry>()
-        + 2 * b.id.len()
-        + std::mem::size_of::<(String, u32)>()
-        + text(&b.name)
-        + text(&entry.name_lower)
-        + text(&b.description)
-        + opt(&b.group_id)
-        + opt(&entry.group_name)
         + b.images
             .iter()
             .map(|i| {
@@ -307,5 +586,70 @@ impl CustomerState {
             .find(|(p, _)| *p == pos)
             .map(|(_, s)| s)
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn badge(i: u32, group: Option<&str>) -> IndexedBadge {
+        IndexedBadge {
+            id: format!("{i:024x}"),
+            earn_type: if i.is_multiple_of(2) {
+                EarnType::Earn
+            } else {
+                EarnType::IssueEarn
+            },
+            active: !i.is_multiple_of(3),
+            starts_on: Micros(i64::from(i) * 1000),
+            expires_on: Micros(i64::MAX - i64::from(i)),
+            last_updated_on: Micros(-i64::from(i)),
+            group_id: group.map(str::to_owned),
+            name_lower: format!("bädge {i}"),
+            owners: OwnerSet::of([Owner::Loyalty, Owner::Journeys]),
+            active_claims: OwnerSet::of([Owner::Milestones]),
+        }
+    }
+
+    #[test]
+    fn an_index_round_trips_through_its_encoding() {
+        let groups = HashMap::from([("g1".to_owned(), "Group One".to_owned())]);
+        let index = Catalogue::new(
+            7,
+            42,
+            vec![badge(3, Some("g1")), badge(1, None), badge(2, Some("g2"))],
+            &groups,
+        )
+        .unwrap();
+        let decoded = Catalogue::decode(7, 42, &index.encode()).unwrap();
+        assert_eq!(decoded.indexed().0, index.indexed().0);
+        assert_eq!(decoded.indexed().1, groups);
+        assert_eq!(decoded.bytes(), index.bytes());
+        let e = decoded.entry(decoded.position(&format!("{:024x}", 3)).unwrap());
+        assert_eq!(decoded.group_name(e), Some("Group One"));
+        assert_eq!(decoded.name_lower(e), "bädge 3");
+    }
+
+    #[test]
+    fn a_snapshot_that_does_not_read_is_refused_not_trusted() {
+        let index =
+            Catalogue::new(1, 1, vec![badge(1, None), badge(2, None)], &HashMap::new()).unwrap();
+        let data = index.encode();
+        for cut in 0..data.len() {
+            assert!(
+                Catalogue::decode(1, 1, &data[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
+        let mut longer = data.clone();
+        longer.push(0);
+        assert!(Catalogue::decode(1, 1, &longer).is_err());
+        // Every single-byte change either fails or decodes without panicking.
+        for i in 0..data.len() {
+            let mut bent = data.clone();
+            bent[i] ^= 0xff;
+            let _ = Catalogue::decode(1, 1, &bent);
+        }
     }
 }

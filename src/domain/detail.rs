@@ -3,6 +3,7 @@
 //! it. Nothing here reads a clock or a database.
 
 use super::admin::ExpiryRule;
+use super::badge::Badge;
 use super::catalogue::{Catalogue, CustomerState};
 use super::enums::{IdentifierType, Owner};
 use super::fields::Field;
@@ -126,16 +127,18 @@ pub struct BadgeDetail {
     pub statistics: Option<Statistics>,
 }
 
-/// The badge `id` of `catalogue` as the customer whose state is `state`
+/// The badge `badge` of `catalogue` as the customer whose state is `state`
 /// sees it at `now` (the list's own row), with the history when read.
 pub fn detail(
     catalogue: &Catalogue,
     state: &CustomerState,
-    id: &str,
+    badge: &Badge,
     history: Option<History>,
     now: Micros,
-) -> Option<BadgeDetail> {
-    let badge = catalogue.badge(id)?;
+) -> BadgeDetail {
+    let group = catalogue
+        .position(&badge.id)
+        .and_then(|pos| catalogue.group_name(catalogue.entry(pos)));
     let statistics = history.map(|h| {
         let History {
             mut awards,
@@ -150,14 +153,14 @@ pub fn detail(
             earned_badges_truncated,
             issued_badges: enrolments,
             issued_badges_truncated,
-            earned_badge_expiry: badge.badge.earned_badge_expiry,
-            issued_badge_expiry: badge.badge.issued_badge_expiry,
+            earned_badge_expiry: badge.earned_badge_expiry,
+            issued_badge_expiry: badge.issued_badge_expiry,
         }
     });
-    Some(BadgeDetail {
-        badge: row(badge, &state.of_badge(catalogue, id), now),
+    BadgeDetail {
+        badge: row(badge, group, &state.of_badge(catalogue, &badge.id), now),
         statistics,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -7,15 +7,21 @@ use std::cmp::Ordering;
 
 use super::Micros;
 use super::badge::Badge;
-use super::catalogue::{BadgeState, Catalogue, CatalogueBadge, CustomerState, Entry, OwnerSet};
+use super::catalogue::{BadgeState, Catalogue, CustomerState, Entry, OwnerSet, answer_bytes};
 use super::cursor::{Cursor, Keyset};
 use super::enums::{BadgeStatus, BadgeType, EarnType, IssueStatus, Operator, SortOn, SortOrder};
+use super::ids::ObjectId;
 use super::list::{CustomerBadge, LatestAward, ListPage, ListQuery};
 
-/// The row of `badge` as the customer sees it at `now`: the same for the
-/// list and for the detail call.
-pub fn row(entry: &CatalogueBadge, state: &BadgeState, now: Micros) -> CustomerBadge {
-    let badge = &entry.badge;
+/// The row of `badge` (whose group is named `group_name`) as the customer
+/// whose state of it is `state` sees it at `now`: the same for the list and
+/// for the detail call.
+pub fn row(
+    badge: &Badge,
+    group_name: Option<&str>,
+    state: &BadgeState,
+    now: Micros,
+) -> CustomerBadge {
     let issue_status = state.latest_enrolment.map(|e| {
         if e.revoked {
             IssueStatus::Revoked
@@ -31,7 +37,7 @@ pub fn row(entry: &CatalogueBadge, state: &BadgeState, now: Micros) -> CustomerB
         description: badge.description.clone(),
         earn_type: badge.earn_type,
         group_id: badge.group_id.clone(),
-        group_name: entry.group_name.clone(),
+        group_name: group_name.map(str::to_owned),
         rank: badge.rank,
         created_on: badge.created_on,
         last_updated_on: badge.last_updated_on,
@@ -53,6 +59,7 @@ pub fn row(entry: &CatalogueBadge, state: &BadgeState, now: Micros) -> CustomerB
 
 /// The filters of a query, ready to test each badge.
 struct Filter<'q> {
+    catalogue: &'q Catalogue,
     q: &'q ListQuery,
     owners: OwnerSet,
     claimed_by: OwnerSet,
@@ -61,7 +68,7 @@ struct Filter<'q> {
 
 impl Filter<'_> {
     fn matches(&self, e: &Entry, s: &BadgeState) -> bool {
-        let (b, q, now) = (&e.badge.badge, self.q, self.now);
+        let (b, q, now) = (e, self.q, self.now);
         let of_type = q.badge_types.iter().any(|t| match t {
             BadgeType::AvailableToIssue => b.earn_type == EarnType::IssueEarn && !s.holds(now),
             BadgeType::Available => b.earn_type == EarnType::Earn && !s.holds(now),
@@ -89,17 +96,17 @@ impl Filter<'_> {
             && (q.claimed_by.is_empty() || e.active_claims.meets(self.claimed_by))
             && q.name
                 .as_ref()
-                .is_none_or(|n| e.badge.name_lower.contains(n.as_str()))
+                .is_none_or(|n| self.catalogue.name_lower(e).contains(n.as_str()))
             && date(q.start_on, b.starts_on)
             && date(q.expires_on, b.expires_on)
             && q.group_id
                 .as_ref()
-                .is_none_or(|g| b.group_id.as_ref() == Some(g))
+                .is_none_or(|g| self.catalogue.group_id(e) == Some(g.as_str()))
     }
 }
 
 /// The sort key of a badge for the customer.
-fn sort_key(sort_on: SortOn, b: &Badge, s: &BadgeState, now: Micros) -> Option<i64> {
+fn sort_key(sort_on: SortOn, b: &Entry, s: &BadgeState, now: Micros) -> Option<i64> {
     let award = s.latest_award;
     match sort_on {
         SortOn::ExpiresOn => Some(b.expires_on.0),
@@ -119,7 +126,7 @@ fn sort_key(sort_on: SortOn, b: &Badge, s: &BadgeState, now: Micros) -> Option<i
 
 /// Rows without a key last in both directions, then the key in the asked
 /// direction, then the badge id ascending: one order on every backend.
-fn order(order: SortOrder, a: (Option<i64>, &str), b: (Option<i64>, &str)) -> Ordering {
+fn order(order: SortOrder, a: (Option<i64>, ObjectId), b: (Option<i64>, ObjectId)) -> Ordering {
     let keys = match (a.0, b.0) {
         (Some(x), Some(y)) => match order {
             SortOrder::Asc => x.cmp(&y),
@@ -129,12 +136,7 @@ fn order(order: SortOrder, a: (Option<i64>, &str), b: (Option<i64>, &str)) -> Or
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
     };
-    keys.then_with(|| a.1.cmp(b.1))
-}
-
-/// One page of the list for the customer whose state is `state`, at `now`.
-pub fn page(catalogue: &Catalogue, state: &CustomerState, q: &ListQuery, now: Micros) -> ListPage {
-    rows(catalogue, select(catalogue, state, q, now), now)
+    keys.then_with(|| a.1.cmp(&b.1))
 }
 
 /// Which badges a page shows, before its rows are built: what it takes to
@@ -152,12 +154,22 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// About how many bytes the page's rows take in an answer.
-    pub fn answer_bytes(&self, catalogue: &Catalogue) -> usize {
-        let entries = catalogue.entries();
+    /// The catalogue positions of the page's badges, in the page's order.
+    pub fn positions(&self) -> &[u32] {
+        &self.positions
+    }
+
+    /// About how many bytes the page takes in an answer, with `rows` the
+    /// badges of [`Selection::positions`].
+    pub fn answer_bytes<B: std::borrow::Borrow<Badge>>(
+        &self,
+        catalogue: &Catalogue,
+        rows: &[B],
+    ) -> usize {
         self.positions
             .iter()
-            .map(|&pos| entries[pos as usize].answer_bytes as usize)
+            .zip(rows)
+            .map(|(&pos, b)| answer_bytes(b.borrow(), catalogue.group_name(catalogue.entry(pos))))
             .sum()
     }
 }
@@ -171,6 +183,7 @@ pub fn select(
     now: Micros,
 ) -> Selection {
     let filter = Filter {
+        catalogue,
         q,
         owners: OwnerSet::of(q.owners.iter().copied()),
         claimed_by: OwnerSet::of(q.claimed_by.iter().copied()),
@@ -189,18 +202,21 @@ pub fn select(
             .next_if(|(p, _)| *p == pos)
             .map_or(&none, |(_, s)| s);
         if filter.matches(e, s) {
-            matching.push((sort_key(q.sort_on, &e.badge.badge, s, now), pos));
+            matching.push((sort_key(q.sort_on, e, s, now), pos));
         }
     }
     let total = matching.len() as i64;
 
     let entries = catalogue.entries();
-    let id = |pos: u32| entries[pos as usize].badge.badge.id.as_str();
+    let id = |pos: u32| entries[pos as usize].id;
     let cmp = |a: &(Option<i64>, u32), b: &(Option<i64>, u32)| {
         order(q.order, (a.0, id(a.1)), (b.0, id(b.1)))
     };
-    if let Some(Keyset::After(cursor)) = &q.keyset {
-        let at = (cursor.key, cursor.id.as_str());
+    // A cursor's id is an object id: `Cursor::decode` checks it.
+    if let Some(Keyset::After(cursor)) = &q.keyset
+        && let Some(at) = ObjectId::parse(&cursor.id)
+    {
+        let at = (cursor.key, at);
         matching.retain(|m| order(q.order, (m.0, id(m.1)), at) == Ordering::Greater);
     }
     let skip = usize::try_from(q.skip()).unwrap_or(usize::MAX);
@@ -218,7 +234,7 @@ pub fn select(
             Cursor {
                 page: q.page + 1,
                 key,
-                id: id(pos).to_owned(),
+                id: id(pos).to_string(),
                 query: q.fingerprint(),
             }
             .encode(),
@@ -235,8 +251,14 @@ pub fn select(
     }
 }
 
-/// The rows of the selected badges, at `now`.
-pub fn rows(catalogue: &Catalogue, selected: Selection, now: Micros) -> ListPage {
+/// The rows of the selected badges at `now`, with `rows` the badges of
+/// [`Selection::positions`].
+pub fn rows<B: std::borrow::Borrow<Badge>>(
+    catalogue: &Catalogue,
+    selected: Selection,
+    rows: &[B],
+    now: Micros,
+) -> ListPage {
     let Selection {
         positions,
         states,
@@ -246,14 +268,15 @@ pub fn rows(catalogue: &Catalogue, selected: Selection, now: Micros) -> ListPage
         next_page_token,
     } = selected;
     let none = BadgeState::default();
-    let entries = catalogue.entries();
     let rows = positions
         .iter()
-        .map(|&pos| {
+        .zip(rows)
+        .map(|(&pos, badge)| {
             let s = states
                 .binary_search_by_key(&pos, |(p, _)| *p)
                 .map_or(&none, |i| &states[i].1);
-            row(&entries[pos as usize].badge, s, now)
+            let group = catalogue.group_name(catalogue.entry(pos));
+            row(badge.borrow(), group, s, now)
         })
         .collect();
     ListPage {

@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
 
+use super::Dialect;
 use super::entity::{badge, badge_claim, badge_image, badge_owner};
 use super::expiry::{stored_rule, stored_rule_json};
 use crate::domain::Micros;
@@ -87,34 +89,49 @@ impl Parts {
 /// The badge `id` of `org`, with its parts.
 pub(super) async fn read_badge(
     conn: &impl ConnectionTrait,
+    dialect: Dialect,
     org: i32,
     id: &str,
 ) -> Result<Option<Badge>> {
-    let Some(row) = badge::Entity::find_by_id(id.to_owned())
-        .filter(badge::Column::OrgId.eq(org))
-        .one(conn)
+    Ok(read_badges(conn, dialect, org, &[id.to_owned()])
         .await?
-    else {
-        return Ok(None);
-    };
+        .pop())
+}
+
+/// The badges `ids` of `org` (those it has), with their parts, by key.
+pub(super) async fn read_badges(
+    conn: &impl ConnectionTrait,
+    dialect: Dialect,
+    org: i32,
+    ids: &[String],
+) -> Result<Vec<Badge>> {
+    let rows = badge::Entity::find()
+        .filter(badge::Column::OrgId.eq(org))
+        .filter(Expr::col(badge::Column::Id).is_in(ids.iter().map(|id| dialect.object_id(id))))
+        .all(conn)
+        .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = || rows.iter().map(|b| dialect.object_id(&b.id));
     let images = badge_image::Entity::find()
-        .filter(badge_image::Column::BadgeId.eq(id))
+        .filter(Expr::col(badge_image::Column::BadgeId).is_in(found()))
         .order_by_asc(badge_image::Column::Id)
         .all(conn)
         .await?;
     let owners = badge_owner::Entity::find()
-        .filter(badge_owner::Column::BadgeId.eq(id))
+        .filter(Expr::col(badge_owner::Column::BadgeId).is_in(found()))
         .order_by_asc(badge_owner::Column::Position)
         .all(conn)
         .await?;
     let claims = badge_claim::Entity::find()
-        .filter(badge_claim::Column::BadgeId.eq(id))
+        .filter(Expr::col(badge_claim::Column::BadgeId).is_in(found()))
         .order_by_asc(badge_claim::Column::Id)
         .all(conn)
         .await?;
     let mut parts = Parts::default();
     parts.add(images, owners, claims)?;
-    parts.badge(row).map(Some)
+    rows.into_iter().map(|b| parts.badge(b)).collect()
 }
 
 /// The rows of a new badge (its images, restricted owners, each once, and

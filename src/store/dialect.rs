@@ -3,15 +3,14 @@
 //! until each difference is decided for it.
 
 use std::str::FromStr;
-
 use std::time::Duration;
 
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, SimpleExpr};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     AccessMode, ConnectOptions, DbBackend, IsolationLevel, SqliteTransactionMode,
     TransactionOptions,
 };
-
 use secrecy::{ExposeSecret, SecretString};
 
 use super::PoolSettings;
@@ -100,6 +99,19 @@ impl Dialect {
         match self {
             Dialect::Postgres => None,
             Dialect::Sqlite => Some(1),
+        }
+    }
+
+    /// An object id (a badge's, a group's, an award's) as a value to compare
+    /// with the `CHAR(24)` columns that hold them. PostgreSQL takes a bound
+    /// string as `text`, and `char_column = text` compares the column cast to
+    /// text, which no index serves (a sequential scan of the table); cast to
+    /// the column's type, the value is looked up by index. SQLite compares
+    /// text as text.
+    pub fn object_id(self, id: &str) -> SimpleExpr {
+        match self {
+            Dialect::Postgres => Expr::val(id).cast_as(Alias::new("bpchar")),
+            Dialect::Sqlite => Expr::val(id),
         }
     }
 

@@ -7,6 +7,7 @@ pub mod badge_claim;
 pub mod badge_group;
 pub mod badge_image;
 pub mod badge_owner;
+pub mod catalogue_snapshot;
 pub mod customer;
 pub mod enrolment;
 pub mod idempotency_key;

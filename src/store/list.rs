@@ -6,18 +6,21 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ColumnTrait, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select, Statement,
+    ColumnTrait, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+    QueryTrait, Select, Statement,
 };
 
-use super::badges::{Parts, stored};
-use super::entity::{badge, badge_claim, badge_group, badge_image, badge_owner, org};
+use super::badges::stored;
+use super::entity::{badge, badge_claim, badge_group, badge_owner, org};
 use super::sql::Sql;
 use super::{Dialect, Store};
 use crate::domain::Micros;
-use crate::domain::catalogue::{AwardRow, Catalogue, CatalogueBadge, CustomerState, EnrolmentRow};
+use crate::domain::badge::Badge;
+use crate::domain::catalogue::{
+    AwardRow, Catalogue, CustomerState, EnrolmentRow, IndexedBadge, OwnerSet,
+};
 use crate::domain::detail::{EarnedBadge, History, IssuedBadge, MAX_HISTORY, TriggeredBy};
-use crate::domain::enums::Owner;
+use crate::domain::enums::{EarnType, Owner};
 use crate::domain::list::CustomerRef;
 use crate::domain::principal::Principal;
 use crate::error::{Error, Result};
@@ -256,21 +259,31 @@ impl Store {
         })
     }
 
-    /// The org's whole catalogue, at one version: read in one snapshot, so
-    /// the version is that of the rows.
-    pub async fn load_catalogue(&self, org: i32) -> Result<Catalogue> {
+    /// The org's catalogue index built from the catalogue's tables, at one
+    /// version: read in one snapshot, so the version is that of the rows.
+    pub(super) async fn build_catalogue(&self, org: i32) -> Result<Catalogue> {
         let txn = self.snapshot_txn().await?;
         let catalogue = read_catalogue(&txn, org).await?;
         txn.commit().await?;
         Ok(catalogue)
     }
+
+    /// The badges `ids` of `org` with their images, owners and claims, read
+    /// by key in one snapshot (the rows of a page); ids the org does not
+    /// have are left out.
+    pub async fn read_badges(&self, org: i32, ids: &[String]) -> Result<Vec<Badge>> {
+        let txn = self.snapshot_txn().await?;
+        let badges = super::badges::read_badges(&txn, self.dialect, org, ids).await?;
+        txn.commit().await?;
+        Ok(badges)
+    }
 }
 
-/// The queries that read an org's catalogue, each by index on the org.
+/// The queries that read an org's catalogue index, each by index on the org,
+/// each of only the columns the index holds.
 struct CatalogueQueries {
     version: Select<org::Entity>,
     groups: Select<badge_group::Entity>,
-    images: Select<badge_image::Entity>,
     owners: Select<badge_owner::Entity>,
     claims: Select<badge_claim::Entity>,
     badges: Select<badge::Entity>,
@@ -288,28 +301,42 @@ fn catalogue_queries(org: i32) -> CatalogueQueries {
         version: org::Entity::find_by_id(org)
             .select_only()
             .column(org::Column::CatalogueVersion),
-        groups: badge_group::Entity::find().filter(badge_group::Column::OrgId.eq(org)),
-        images: badge_image::Entity::find()
-            .filter(badge_image::Column::BadgeId.in_subquery(of_org()))
-            .order_by_asc(badge_image::Column::Id),
+        groups: badge_group::Entity::find()
+            .select_only()
+            .columns([badge_group::Column::Id, badge_group::Column::Name])
+            .filter(badge_group::Column::OrgId.eq(org)),
         owners: badge_owner::Entity::find()
-            .filter(badge_owner::Column::BadgeId.in_subquery(of_org()))
-            .order_by_asc(badge_owner::Column::Position),
+            .select_only()
+            .columns([badge_owner::Column::BadgeId, badge_owner::Column::Owner])
+            .filter(badge_owner::Column::BadgeId.in_subquery(of_org())),
         claims: badge_claim::Entity::find()
+            .select_only()
+            .columns([badge_claim::Column::BadgeId, badge_claim::Column::OwnerType])
             .filter(badge_claim::Column::BadgeId.in_subquery(of_org()))
-            .order_by_asc(badge_claim::Column::Id),
-        badges: badge::Entity::find().filter(badge::Column::OrgId.eq(org)),
+            .filter(badge_claim::Column::IsActive.eq(true)),
+        badges: badge::Entity::find()
+            .select_only()
+            .columns([
+                badge::Column::Id,
+                badge::Column::EarnType,
+                badge::Column::Active,
+                badge::Column::StartsOn,
+                badge::Column::ExpiresOn,
+                badge::Column::LastUpdatedOn,
+                badge::Column::GroupId,
+                badge::Column::NameLower,
+            ])
+            .filter(badge::Column::OrgId.eq(org)),
     }
 }
 
-/// The statements that load an org's catalogue, as the service issues them
-/// (for plan checks).
+/// The statements that load an org's catalogue index, as the service issues
+/// them (for plan checks).
 pub fn catalogue_statements(dialect: Dialect, org: i32) -> Vec<Statement> {
     let backend = dialect.backend();
     let CatalogueQueries {
         version,
         groups,
-        images,
         owners,
         claims,
         badges,
@@ -317,50 +344,72 @@ pub fn catalogue_statements(dialect: Dialect, org: i32) -> Vec<Statement> {
     vec![
         version.build(backend),
         groups.build(backend),
-        images.build(backend),
         owners.build(backend),
         claims.build(backend),
         badges.build(backend),
     ]
 }
 
+/// A badge's row as the index reads it.
+type IndexRow = (String, String, bool, i64, i64, i64, Option<String>, String);
+
 async fn read_catalogue(txn: &DatabaseTransaction, org: i32) -> Result<Catalogue> {
     let CatalogueQueries {
         version,
         groups,
-        images: image_query,
-        owners: owner_query,
-        claims: claim_query,
-        badges: badge_query,
+        owners,
+        claims,
+        badges,
     } = catalogue_queries(org);
     let version: i64 = version
         .into_tuple()
         .one(txn)
         .await?
         .ok_or_else(|| Error::Internal(format!("org {org} has no row")))?;
-    let groups: HashMap<String, String> = groups
+    let groups: HashMap<String, String> = groups.into_tuple().all(txn).await?.into_iter().collect();
+    let mut owner_sets: HashMap<String, OwnerSet> = HashMap::new();
+    for (badge, owner) in owners.into_tuple::<(String, String)>().all(txn).await? {
+        let owner = stored(Owner::parse(&owner), &owner)?;
+        let set = owner_sets.entry(badge).or_default();
+        *set = set.with(owner);
+    }
+    let mut claim_sets: HashMap<String, OwnerSet> = HashMap::new();
+    for (badge, owner) in claims.into_tuple::<(String, String)>().all(txn).await? {
+        let owner = stored(Owner::parse(&owner), &owner)?;
+        let set = claim_sets.entry(badge).or_default();
+        *set = set.with(owner);
+    }
+    let badges = badges
+        .into_tuple::<IndexRow>()
         .all(txn)
         .await?
         .into_iter()
-        .map(|g| (g.id, g.name))
-        .collect();
-    let mut parts = Parts::default();
-    parts.add(
-        image_query.all(txn).await?,
-        owner_query.all(txn).await?,
-        claim_query.all(txn).await?,
-    )?;
-    let badges = badge_query
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|b| {
-            Ok(CatalogueBadge {
-                group_name: b.group_id.as_ref().and_then(|g| groups.get(g).cloned()),
-                name_lower: b.name_lower.clone(),
-                badge: parts.badge(b)?,
-            })
-        })
+        .map(
+            |(
+                id,
+                earn_type,
+                active,
+                starts_on,
+                expires_on,
+                last_updated_on,
+                group_id,
+                name_lower,
+            )| {
+                Ok(IndexedBadge {
+                    earn_type: stored(EarnType::parse(&earn_type), &earn_type)?,
+                    active,
+                    starts_on: Micros(starts_on),
+                    expires_on: Micros(expires_on),
+                    last_updated_on: Micros(last_updated_on),
+                    group_id,
+                    name_lower,
+                    owners: owner_sets.remove(&id).unwrap_or_default(),
+                    active_claims: claim_sets.remove(&id).unwrap_or_default(),
+                    id,
+                })
+            },
+        )
         .collect::<Result<Vec<_>>>()?;
-    Ok(Catalogue::new(org, version, badges))
+    Catalogue::new(org, version, badges, &groups)
+        .map_err(|e| Error::Internal(format!("org {org}'s catalogue: {e}")))
 }

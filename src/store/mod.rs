@@ -10,6 +10,7 @@ mod outbox;
 
 pub use list::{CustomerRead, Scope, catalogue_statements, customer_state_statement};
 mod seed;
+mod snapshot;
 mod sql;
 mod tx;
 

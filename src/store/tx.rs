@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, SqlErr,
@@ -69,6 +69,17 @@ fn unique(written: std::result::Result<(), DbErr>) -> Result<Unique> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A badge's `last_updated_on` after a change at `now`: `now`, or one past
+/// what it was when that is not earlier. It is the version of the badge's
+/// row (the row cache, `crate::catalogue`, trusts it), so every change moves
+/// it forward, even two in one microsecond or under a clock that stepped back.
+fn touched(now: Micros) -> sea_orm::sea_query::SimpleExpr {
+    let column = || Expr::col(badge::Column::LastUpdatedOn);
+    Expr::case(column().lt(now.0), now.0)
+        .finally(column().add(1))
+        .into()
 }
 
 /// What the rules need of a badge's row.
@@ -142,6 +153,31 @@ impl Tx<'_> {
         self.org
     }
 
+    pub(super) fn conn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    pub(super) fn store(&self) -> &Store {
+        self.store
+    }
+
+    /// The name of the org's group `id`.
+    pub(super) async fn group_name(&self, id: &str) -> Result<Option<String>> {
+        Ok(badge_group::Entity::find()
+            .select_only()
+            .column(badge_group::Column::Name)
+            .filter(Expr::col(badge_group::Column::Id).eq(self.id(id)))
+            .filter(badge_group::Column::OrgId.eq(self.org))
+            .into_tuple::<String>()
+            .one(&self.txn)
+            .await?)
+    }
+
+    /// An object id to compare with an id column (see `Dialect::object_id`).
+    fn id(&self, id: &str) -> sea_orm::sea_query::SimpleExpr {
+        self.store.dialect.object_id(id)
+    }
+
     /// Makes the write visible, and wakes the relay when it appended events.
     pub async fn commit(self) -> Result<()> {
         self.txn.commit().await?;
@@ -171,7 +207,8 @@ impl Tx<'_> {
 
     /// What the rules need of the badge `id`, when the org has it.
     pub async fn badge_rules(&self, id: &str) -> Result<Option<BadgeRules>> {
-        badge::Entity::find_by_id(id.to_owned())
+        badge::Entity::find()
+            .filter(Expr::col(badge::Column::Id).eq(self.id(id)))
             .filter(badge::Column::OrgId.eq(self.org))
             .one(&self.txn)
             .await?
@@ -184,7 +221,7 @@ impl Tx<'_> {
     pub async fn badges_rules(&self, ids: &[&str]) -> Result<HashMap<String, BadgeRules>> {
         badge::Entity::find()
             .filter(badge::Column::OrgId.eq(self.org))
-            .filter(badge::Column::Id.is_in(ids.iter().copied()))
+            .filter(Expr::col(badge::Column::Id).is_in(ids.iter().map(|id| self.id(id))))
             .all(&self.txn)
             .await?
             .iter()
@@ -194,11 +231,12 @@ impl Tx<'_> {
 
     /// The badge `id` with its images, owners and claims.
     pub async fn badge(&self, id: &str) -> Result<Option<Badge>> {
-        read_badge(&self.txn, self.org, id).await
+        read_badge(&self.txn, self.store.dialect, self.org, id).await
     }
 
     pub async fn group_exists(&self, id: &str) -> Result<bool> {
-        Ok(badge_group::Entity::find_by_id(id.to_owned())
+        Ok(badge_group::Entity::find()
+            .filter(Expr::col(badge_group::Column::Id).eq(self.id(id)))
             .filter(badge_group::Column::OrgId.eq(self.org))
             .one(&self.txn)
             .await?
@@ -233,8 +271,8 @@ impl Tx<'_> {
     pub async fn set_badge_active(&self, id: &str, active: bool, now: Micros) -> Result<()> {
         badge::Entity::update_many()
             .col_expr(badge::Column::Active, Expr::value(active))
-            .col_expr(badge::Column::LastUpdatedOn, Expr::value(now.0))
-            .filter(badge::Column::Id.eq(id))
+            .col_expr(badge::Column::LastUpdatedOn, touched(now))
+            .filter(Expr::col(badge::Column::Id).eq(self.id(id)))
             .filter(badge::Column::OrgId.eq(self.org))
             .exec(&self.txn)
             .await?;
@@ -247,7 +285,7 @@ impl Tx<'_> {
         if exists {
             badge_claim::Entity::update_many()
                 .col_expr(badge_claim::Column::IsActive, Expr::value(c.is_active))
-                .filter(badge_claim::Column::BadgeId.eq(id))
+                .filter(Expr::col(badge_claim::Column::BadgeId).eq(self.id(id)))
                 .filter(badge_claim::Column::OwnerType.eq(c.owner_type.as_str()))
                 .filter(badge_claim::Column::ReferenceId.eq(c.reference_id.as_str()))
                 .exec(&self.txn)
@@ -264,8 +302,8 @@ impl Tx<'_> {
             .await?;
         }
         badge::Entity::update_many()
-            .col_expr(badge::Column::LastUpdatedOn, Expr::value(now.0))
-            .filter(badge::Column::Id.eq(id))
+            .col_expr(badge::Column::LastUpdatedOn, touched(now))
+            .filter(Expr::col(badge::Column::Id).eq(self.id(id)))
             .filter(badge::Column::OrgId.eq(self.org))
             .exec(&self.txn)
             .await?;
@@ -330,7 +368,7 @@ impl Tx<'_> {
         let mut latest = HashMap::new();
         for e in enrolment::Entity::find()
             .filter(enrolment::Column::OrgId.eq(self.org))
-            .filter(enrolment::Column::BadgeId.eq(badge_id))
+            .filter(Expr::col(enrolment::Column::BadgeId).eq(self.id(badge_id)))
             .filter(enrolment::Column::CustomerId.is_in(customers.iter().copied()))
             .order_by_asc(enrolment::Column::IssuedAt)
             .order_by_asc(enrolment::Column::Id)
@@ -379,8 +417,8 @@ impl Tx<'_> {
         let updated = award::Entity::update_many()
             .col_expr(award::Column::Revoked, Expr::value(true))
             .filter(award::Column::OrgId.eq(self.org))
-            .filter(award::Column::EarnedBadgeId.eq(earned_badge_id))
-            .filter(award::Column::BadgeId.eq(badge_id))
+            .filter(Expr::col(award::Column::EarnedBadgeId).eq(self.id(earned_badge_id)))
+            .filter(Expr::col(award::Column::BadgeId).eq(self.id(badge_id)))
             .filter(award::Column::CustomerId.eq(customer_id))
             .filter(award::Column::Revoked.eq(false))
             .exec(&self.txn)

@@ -1,11 +1,16 @@
 //! What a list call costs the database, counted over real calls through the
-//! server: once the client and the org are warm, one statement, whatever the
-//! page's size or depth (the customer's state, which also re-checks the
-//! client's generation and reads the org's catalogue version). A client's
-//! first call also reads its row; a call that finds the catalogue cold or
-//! changed also loads it (six statements, in one transaction). Calls for a
-//! cold org at once load it once. A detail call costs the same one
-//! statement, with or without the customer's history.
+//! server: once the client, the org's index and the page's rows are warm,
+//! one statement, whatever the page's size or depth (the customer's state,
+//! which also re-checks the client's generation and reads the org's
+//! catalogue version). A client's first call also reads its row; a call that
+//! finds the org's index cold or changed also loads it: one statement when
+//! the org's snapshot is current (every write through the API carries it),
+//! else seven (the snapshot's, five building the index in one transaction,
+//! and the snapshot written again); a page showing badges whose rows are not
+//! cached, or changed, reads those rows by key (four statements, in one
+//! transaction).
+//! Calls for a cold org at once load it once. A detail call costs the same
+//! one statement, with or without the customer's history.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -71,21 +76,28 @@ async fn a_warm_call_costs_one_statement_whatever_its_page() {
         let (server, count, world) = counted(backend, Limits::DEFAULT).await;
         let http = reqwest::Client::new();
         let mut costs = Vec::new();
-        for (size, p) in [(1, 0), (1, 0), (3, 1), (8, 0), (100, 0), (2, 50)] {
+        for (size, p) in [(1, 0), (1, 0), (3, 1), (100, 0), (8, 0), (3, 1), (2, 50)] {
             let before = count.load(Ordering::Relaxed);
             let rows = page(&http, &server, size, p).await;
             costs.push((size, p, rows, count.load(Ordering::Relaxed) - before));
         }
         eprintln!("{backend:?}: (size, page, rows, statements) = {costs:?}");
         assert_eq!(
-            costs[0].3, 8,
-            "{backend:?}: a cold call: the client row, the customer's state, the catalogue (6)"
+            costs[0].3, 13,
+            "{backend:?}: a cold call: the client row, the customer's state, the index \
+             (its snapshot, not there yet: built (5) and written), the page's rows (4)"
         );
-        for c in &costs[1..] {
+        assert_eq!(costs[1].3, 1, "{backend:?}: the same page again: {costs:?}");
+        assert_eq!(
+            [costs[2].3, costs[3].3],
+            [5, 5],
+            "{backend:?}: pages of badges not shown yet read their rows: {costs:?}"
+        );
+        for c in &costs[4..] {
             assert_eq!(c.3, 1, "{backend:?}: a warm call: {costs:?}");
         }
         assert_eq!(
-            (costs[3].2, costs[5].2),
+            (costs[4].2, costs[6].2),
             (8, 0),
             "a full page and one past the end"
         );
@@ -111,7 +123,34 @@ async fn a_warm_call_costs_one_statement_whatever_its_page() {
         page(&http, &server, 100, 0).await;
         let warm_again = count.load(Ordering::Relaxed) - before;
         eprintln!("{backend:?}: after a catalogue change {after_change}, then {warm_again}");
-        assert_eq!((after_change, warm_again), (7, 1), "{backend:?}");
+        assert_eq!(
+            (after_change, warm_again),
+            (12, 1),
+            "{backend:?}: the state, the index (its snapshot, behind the seed's change: \
+             built (5) and written), the new badge's row (4); then the state"
+        );
+
+        // A change through the API carries the snapshot: the next call reads
+        // it, and the changed badge's row, by key.
+        let status = http
+            .put(format!(
+                "http://{}/api_gateway/v1/badges/badgeMeta/0000000000000000000000c1/deactivate",
+                server.addr
+            ))
+            .header("authorization", basic(WRITER_ONLY))
+            .checked()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, reqwest::StatusCode::OK);
+        let before = count.load(Ordering::Relaxed);
+        page(&http, &server, 100, 0).await;
+        let after_api_change = count.load(Ordering::Relaxed) - before;
+        eprintln!("{backend:?}: after a change through the API {after_api_change}");
+        assert_eq!(
+            after_api_change, 6,
+            "{backend:?}: the state, the index's snapshot, the changed badge's row (4)"
+        );
 
         // The detail call: the same one statement, whatever the history's length.
         let mut detail_costs = Vec::new();
@@ -249,5 +288,74 @@ async fn calls_for_a_cold_org_at_once_load_its_catalogue_once() {
             overlapped,
             "{backend:?}: calls found the catalogue loading (in three tries)"
         );
+    }
+}
+
+/// A writer that moves the catalogue without carrying its snapshot (the
+/// previous release during a rolling upgrade, which knows nothing of
+/// snapshots and sets `last_updated_on` from its own clock) is seen by the
+/// next call: the snapshot is behind the org's version, so the index is
+/// rebuilt, and the changed badge's row is read again.
+#[tokio::test]
+async fn a_writer_that_does_not_carry_the_snapshot_is_seen() {
+    use sea_orm::ConnectionTrait;
+    for backend in backends() {
+        let (server, count, world) = counted(backend, Limits::DEFAULT).await;
+        let http = reqwest::Client::new();
+        let active_of = |answer: serde_json::Value, id: &str| {
+            answer["data"]["customerBadges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|b| b["badgeMetaId"] == id)
+                .map(|b| b["active"].clone())
+        };
+        let list = || async {
+            http.get(format!(
+                "http://{}/api_gateway/v1/badges/management/{CUSTOMER}\
+                 ?badgeType=AVAILABLE_TO_ISSUE,AVAILABLE,EARNED,EXPIRED&size=100",
+                server.addr
+            ))
+            .header("authorization", basic(READER))
+            .checked()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+        };
+        let was = active_of(list().await, B2)
+            .and_then(|a| a.as_bool())
+            .unwrap();
+        // What the previous release's (de)activation wrote: the badge, with its
+        // own clock's time (here one behind what the row had), and the
+        // version; no snapshot.
+        let db = server.store.connection();
+        for sql in [
+            format!(
+                "UPDATE badges SET active = {}, last_updated_on = last_updated_on - 1 \
+                 WHERE id = '{B2}'",
+                if was { "FALSE" } else { "TRUE" }
+            ),
+            format!(
+                "UPDATE orgs SET catalogue_version = catalogue_version + 1 WHERE id = {}",
+                world.org_a
+            ),
+        ] {
+            db.execute_unprepared(&sql).await.unwrap();
+        }
+        let before = count.load(Ordering::Relaxed);
+        assert_eq!(
+            active_of(list().await, B2),
+            Some(serde_json::json!(!was)),
+            "{backend:?}: the change is in the next answer"
+        );
+        let statements = count.load(Ordering::Relaxed) - before;
+        assert_eq!(
+            statements, 12,
+            "{backend:?}: the state, the stale snapshot, the index built (5) and written, \
+             the changed row (4)"
+        );
+        server.stop().await.unwrap();
     }
 }

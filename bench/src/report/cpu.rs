@@ -16,12 +16,12 @@ pub(super) fn cpu_and_start(pid: u32) -> Option<(f64, u64)> {
     Some(((ticks(11)? + ticks(12)?) as f64 / 100.0, ticks(19)?))
 }
 
-pub(super) fn cpu_seconds(pid: u32) -> f64 {
+pub(crate) fn cpu_seconds(pid: u32) -> f64 {
     cpu_and_start(pid).map_or(0.0, |(cpu, _)| cpu)
 }
 
 /// Every PostgreSQL process of the machine: pid → (CPU seconds, start time).
-pub(super) fn postgres_processes() -> HashMap<u32, (f64, u64)> {
+pub(crate) fn postgres_processes() -> HashMap<u32, (f64, u64)> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return HashMap::new();
     };
@@ -39,7 +39,7 @@ pub(super) fn postgres_processes() -> HashMap<u32, (f64, u64)> {
 /// in between is not seen (the service's pooled backends live on); a sum of
 /// all processes at each end would instead subtract the CPU of every
 /// backend that ended, such as the previous run's pgbench clients.
-pub(super) fn postgres_cpu_between(
+pub(crate) fn postgres_cpu_between(
     before: &HashMap<u32, (f64, u64)>,
     after: &HashMap<u32, (f64, u64)>,
 ) -> f64 {

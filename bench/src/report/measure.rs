@@ -28,6 +28,8 @@ pub(super) fn spec(addr: &str, customers: i64, seconds: f64) -> Spec {
         rate: None,
         seconds,
         customers,
+        tenants: 0,
+        zipf: 0.0,
     }
 }
 

@@ -27,12 +27,15 @@ mod goals;
 mod measure;
 mod processes;
 mod render;
+mod tenants;
 
 use cpu::*;
+pub(crate) use cpu::{cpu_seconds, postgres_cpu_between, postgres_processes};
 use goals::*;
 use measure::*;
 use processes::*;
 use render::*;
+use tenants::*;
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct Args {
@@ -137,10 +140,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let sqlite = sqlite_runs(&args, &main).await?;
     let p1 = p1_pairs(&args, &mut runs, &main).await?;
     let p6 = p6_pairs(&args, &mut runs, &references, &sqlite).await?;
+    let tenant_figures = tenant_runs(&args, &mut runs, &main).await?;
     drop(main.service);
     let catalogues = catalogue_runs(&args, &mut runs).await?;
 
-    let goals = goals(&Figures {
+    let mut goals = goals(&Figures {
         p1: &p1,
         p6: &p6,
         sizes: &sizes,
@@ -148,6 +152,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         overload: &overload,
         catalogues: &catalogues,
     })?;
+    tenant_goals(&tenant_figures, &mut goals);
     write_charts(&args, &sizes, &service.curve)?;
     let report = render(Rendered {
         machine: &machine,
@@ -159,6 +164,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         service: &service,
         sqlite: &sqlite,
         catalogues: &catalogues,
+        tenants: &tenant_figures,
         runs: &runs,
         overload: &overload,
         queued: &queued,

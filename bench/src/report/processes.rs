@@ -124,6 +124,20 @@ pub(super) async fn ensure_postgres(
     name: &str,
     dataset: impl FnOnce(String) -> dataset::Args,
 ) -> anyhow::Result<(String, Built)> {
+    ensure_database(args, name, |url| dataset::run(dataset(url))).await
+}
+
+/// A PostgreSQL database `name` built by `build` (given its URL), reused when
+/// a complete build is there: its figures are kept as the database's comment.
+pub(super) async fn ensure_database<B, F>(
+    args: &Args,
+    name: &str,
+    build: impl FnOnce(String) -> F,
+) -> anyhow::Result<(String, B)>
+where
+    B: serde::Serialize + serde::de::DeserializeOwned,
+    F: std::future::Future<Output = anyhow::Result<B>>,
+{
     let base = args.postgres.trim_end_matches('/');
     let url = format!("{base}/{name}?sslmode={}", args.sslmode);
     let admin = Database::connect(format!("{base}/postgres?sslmode={}", args.sslmode)).await?;
@@ -135,7 +149,7 @@ pub(super) async fn ensure_postgres(
         ))
         .await?;
     let exists = marker.is_some();
-    let built: Option<Built> = marker
+    let built: Option<B> = marker
         .and_then(|row| row.try_get::<Option<String>>("", "built").ok().flatten())
         .and_then(|json| serde_json::from_str(&json).ok());
     if let (Some(built), false) = (built, args.rebuild) {
@@ -151,7 +165,7 @@ pub(super) async fn ensure_postgres(
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await?;
     eprintln!("bench: building {name}");
-    let built = dataset::run(dataset(url.clone())).await?;
+    let built = build(url.clone()).await?;
     let comment = serde_json::to_string(&built)?.replace('\'', "''");
     admin
         .execute_unprepared(&format!("COMMENT ON DATABASE {name} IS '{comment}'"))

@@ -140,6 +140,7 @@ pub(super) struct Rendered<'a> {
     pub(super) service: &'a ServiceFigures,
     pub(super) sqlite: &'a SqliteFigures,
     pub(super) catalogues: &'a [(Built, Outcome)],
+    pub(super) tenants: &'a TenantFigures,
     pub(super) runs: &'a Runs,
     pub(super) overload: &'a [OverloadPair],
     pub(super) queued: &'a Outcome,
@@ -188,6 +189,42 @@ pub(super) fn render(r: Rendered) -> String {
             if g.met { "yes" } else { "**no**" }
         );
     }
+
+    let t = r.tenants;
+    let _ = writeln!(
+        s,
+        "\n## Many tenants (T1–T5)\n\n\
+         {} orgs × {} badges × {} customers ({} rows, built in {} s: `bench/src/tenants.rs`), one client per org, \
+         served with the default configuration (per-client limits aside); each org's client verified once \
+         before the runs. One org: the main dataset, served the same way.\n\n\
+         | run | calls/s | p50 ms | p99 ms |\n| --- | --- | --- | --- |\n\
+         | one org | {:.0} | {} | {} |\n| {} orgs, Zipf 1.0 | {:.0} | {} | {} |\n| {} orgs, uniform | {:.0} | {} | {} |\n\n\
+         Peak RSS {} MiB; the index cache held {} MiB, the row cache {} MiB; catalogue hit ratio {:.3}. \
+         One load of a 1,000-badge org's index: {} ms CPU ({} ms service, {} ms PostgreSQL).",
+        t.built.orgs,
+        t.built.badges,
+        t.built.customers,
+        t.built.rows,
+        t.built.seconds,
+        t.one_org.throughput,
+        t.one_org.p50_ms,
+        t.one_org.p99_ms,
+        t.built.orgs,
+        t.zipf.throughput,
+        t.zipf.p50_ms,
+        t.zipf.p99_ms,
+        t.built.orgs,
+        t.uniform.throughput,
+        t.uniform.p50_ms,
+        t.uniform.p99_ms,
+        t.peak_rss_mib,
+        t.catalogue_mib,
+        t.row_mib,
+        t.hit_ratio,
+        t.load.total_cpu_ms,
+        t.load.service_cpu_ms,
+        t.load.postgres_cpu_ms,
+    );
 
     let _ = writeln!(
         s,

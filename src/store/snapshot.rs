@@ -1,0 +1,142 @@
+//! Each org's catalogue index, encoded, in one row (`catalogue_snapshots`)
+//! of a version of the org's catalogue: a process that loads the org reads it
+//! by key, in the statement that reads the org's version; every catalogue
+//! write of this release carries it to the version it moves the catalogue
+//! to. A row behind the org's version (written before a change by a writer
+//! that does not keep it: the seed, or a previous release during a rolling
+//! upgrade), of another format, or that does not decode, is never trusted:
+//! the reader builds the index from the catalogue's tables and writes the row
+//! again.
+
+use std::collections::HashMap;
+
+use sea_orm::{ConnectionTrait, FromQueryResult};
+
+use super::Store;
+use super::sql::Sql;
+use super::tx::Tx;
+use crate::domain::badge::Badge;
+use crate::domain::catalogue::{Catalogue, IndexedBadge, SNAPSHOT_FORMAT};
+use crate::error::{Error, Result};
+
+/// The org's catalogue version and its snapshot row, if any.
+#[derive(Debug, FromQueryResult)]
+struct Stored {
+    current: i64,
+    version: Option<i64>,
+    format: Option<i32>,
+    data: Option<Vec<u8>>,
+}
+
+impl Stored {
+    /// The index the row holds, when it is of `version` and reads.
+    fn index_at(self, org: i32, version: i64) -> Option<Catalogue> {
+        let (Some(v), Some(SNAPSHOT_FORMAT), Some(data)) = (self.version, self.format, self.data)
+        else {
+            return None;
+        };
+        if v != version {
+            return None;
+        }
+        Catalogue::decode(org, v, &data)
+            .inspect_err(|e| tracing::warn!(org, error = %e, "a catalogue snapshot does not decode; rebuilt"))
+            .ok()
+    }
+}
+
+async fn stored(conn: &impl ConnectionTrait, store: &Store, org: i32) -> Result<Option<Stored>> {
+    let mut sql = Sql::new(store.dialect);
+    sql.push(
+        "SELECT o.catalogue_version AS current, s.version, s.format, s.data FROM orgs o \
+         LEFT JOIN catalogue_snapshots s ON s.org_id = o.id WHERE o.id = ",
+    )
+    .bind(org);
+    Ok(Stored::find_by_statement(sql.build()).one(conn).await?)
+}
+
+impl Store {
+    /// The org's catalogue index at its current version: from its snapshot
+    /// row when that is current (one statement), else built from the
+    /// catalogue's tables in one snapshot, and its row written again.
+    pub async fn load_catalogue(&self, org: i32) -> Result<Catalogue> {
+        let stored = stored(&self.db, self, org)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("org {org} has no row")))?;
+        let current = stored.current;
+        if let Some(index) = stored.index_at(org, current) {
+            return Ok(index);
+        }
+        let built = self.build_catalogue(org).await?;
+        if let Err(e) = self.save_snapshot(&built).await {
+            tracing::warn!(org, error = %e, "a catalogue snapshot could not be written");
+        }
+        Ok(built)
+    }
+
+    /// Writes `index` as its org's snapshot, unless the row already holds a
+    /// later version.
+    async fn save_snapshot(&self, index: &Catalogue) -> Result<()> {
+        let mut sql = Sql::new(self.dialect);
+        sql.push("INSERT INTO catalogue_snapshots (org_id, version, format, data) VALUES (")
+            .bind(index.org_id())
+            .push(", ")
+            .bind(index.version())
+            .push(", ")
+            .bind(SNAPSHOT_FORMAT)
+            .push(", ")
+            .bind(index.encode())
+            .push(
+                ") ON CONFLICT (org_id) DO UPDATE SET version = excluded.version, \
+                 format = excluded.format, data = excluded.data \
+                 WHERE catalogue_snapshots.version < excluded.version \
+                 OR catalogue_snapshots.format <> excluded.format",
+            );
+        self.writer.execute_raw(sql.build()).await?;
+        Ok(())
+    }
+}
+
+impl Tx<'_> {
+    /// Carries the org's snapshot to the version this write moved the
+    /// catalogue to, with `changed` (a badge this write created or changed)
+    /// in it. Only a snapshot of the version just before this write can be
+    /// carried; any other is left for the next reader to rebuild.
+    pub async fn carry_snapshot(&self, changed: Option<&Badge>) -> Result<()> {
+        let org = self.org();
+        let Some(stored) = stored(self.conn(), self.store(), org).await? else {
+            return Ok(());
+        };
+        let current = stored.current;
+        let Some(before) = stored.index_at(org, current - 1) else {
+            return Ok(());
+        };
+        let (mut badges, mut group_names): (Vec<IndexedBadge>, HashMap<String, String>) =
+            before.indexed();
+        if let Some(badge) = changed {
+            if let Some(group) = &badge.group_id
+                && !group_names.contains_key(group)
+                && let Some(name) = self.group_name(group).await?
+            {
+                group_names.insert(group.clone(), name);
+            }
+            let entry = IndexedBadge::of(badge);
+            match badges.iter_mut().find(|b| b.id == entry.id) {
+                Some(b) => *b = entry,
+                None => badges.push(entry),
+            }
+        }
+        let after = Catalogue::new(org, current, badges, &group_names)
+            .map_err(|e| Error::Internal(format!("org {org}'s catalogue: {e}")))?;
+        let mut sql = Sql::new(self.store().dialect);
+        sql.push("UPDATE catalogue_snapshots SET version = ")
+            .bind(current)
+            .push(", format = ")
+            .bind(SNAPSHOT_FORMAT)
+            .push(", data = ")
+            .bind(after.encode())
+            .push(" WHERE org_id = ")
+            .bind(org);
+        self.conn().execute_raw(sql.build()).await?;
+        Ok(())
+    }
+}
