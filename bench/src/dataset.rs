@@ -124,20 +124,22 @@ fn default_badges() -> i64 {
     BADGES
 }
 
-pub async fn run(args: Args) -> anyhow::Result<Built> {
-    let (badges, heavy) = (args.badges.max(PER_CUSTOMER), args.heavy.max(0));
-    let started = Instant::now();
-    // Bulk statements run for minutes; the service's 5 s deadline is not for them.
+/// The database at `url`, migrated, for bulk loads: bulk statements run for
+/// minutes, and the service's 5 s statement deadline is not for them.
+pub(crate) async fn open_for_loading(url: &str) -> anyhow::Result<Store> {
     let settings = PoolSettings {
         statement_timeout: std::time::Duration::from_secs(3600),
         ..PoolSettings::default()
     };
-    let url = args
-        .database_url
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!(e))?;
+    let url = url.parse().map_err(|e: String| anyhow::anyhow!(e))?;
     store::migrate(&url, &settings).await?;
-    let store = Store::connect(&url, &settings).await?;
+    Ok(Store::connect(&url, &settings).await?)
+}
+
+pub async fn run(args: Args) -> anyhow::Result<Built> {
+    let (badges, heavy) = (args.badges.max(PER_CUSTOMER), args.heavy.max(0));
+    let started = Instant::now();
+    let store = open_for_loading(&args.database_url).await?;
     let db = store.connection();
     let backend = db.get_database_backend();
     let exec =

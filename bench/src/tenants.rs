@@ -9,7 +9,6 @@
 use std::time::Instant;
 
 use badges::auth::hash_secret;
-use badges::store::{self, PoolSettings, Store};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use crate::dataset::{FIRST_REGULAR, PER_CUSTOMER};
@@ -143,16 +142,7 @@ fn statements(from: i64, to: i64, a: &Args, hash: &str) -> Vec<String> {
 
 pub async fn run(args: Args) -> anyhow::Result<Built> {
     let started = Instant::now();
-    let settings = PoolSettings {
-        statement_timeout: std::time::Duration::from_secs(3600),
-        ..PoolSettings::default()
-    };
-    let url = args
-        .database_url
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!(e))?;
-    store::migrate(&url, &settings).await?;
-    let store = Store::connect(&url, &settings).await?;
+    let store = crate::dataset::open_for_loading(&args.database_url).await?;
     let db = store.connection();
     anyhow::ensure!(
         db.get_database_backend() == DbBackend::Postgres,
