@@ -1,9 +1,9 @@
 //! No stale reads across processes (BEHAVIOUR.md §6): two real servers on
 //! one database; every write acknowledged by process A is in the very next
-//! answer of process B, which holds the org's catalogue in memory. Over
-//! hundreds of interleaved write/read pairs, on each backend, once with B's
-//! cache at its default budget and once with a budget so small that every
-//! catalogue is evicted at once.
+//! answer of process B, which holds the orgs' catalogues in memory. Over
+//! hundreds of interleaved write/read pairs spread over 50 orgs, on each
+//! backend, once with B's caches at their default budgets and once with
+//! budgets so small that every index and row is evicted at once.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -14,11 +14,66 @@ use crate::common::{Binary, TestDb, backends, cli};
 const DEMO: (&str, &str) = ("demo", "demo");
 /// Write/read pairs per run: seven per round.
 const ROUNDS: usize = 75;
+/// Orgs the rounds go round: the demo org and 49 more.
+const ORGS: usize = 50;
+/// The customer every org has (the demo org's own).
+const CUSTOMER: i64 = 62090013;
+const SECRET: &str = "tenant-secret";
 
 struct Pair<'a> {
     http: &'a reqwest::Client,
     writer: &'a str,
     reader: &'a str,
+    /// The client of the org this round writes and reads.
+    client: (String, String),
+}
+
+/// Orgs 1..ORGS beside the demo org: each with a read+write client
+/// `tenant-{k}` and the customer [`CUSTOMER`].
+async fn more_orgs(db: &TestDb) {
+    use badges::domain::Micros;
+    use badges::store::{NewApiClient, NewCustomer, NewOrg, PoolSettings, Store};
+    let store = Store::connect(&db.database_url(), &PoolSettings::default())
+        .await
+        .unwrap();
+    let hash = badges::auth::hash_secret(SECRET).unwrap();
+    for k in 1..ORGS {
+        let org = store
+            .insert_org(NewOrg {
+                name: format!("tenant-{k}"),
+                created_at: Micros(0),
+            })
+            .await
+            .unwrap();
+        store
+            .insert_api_client(NewApiClient {
+                org_id: org,
+                username: format!("tenant-{k}"),
+                secret_hash: hash.clone(),
+                can_read: true,
+                can_write: true,
+                created_at: Micros(0),
+            })
+            .await
+            .unwrap();
+        store
+            .insert_customer(NewCustomer {
+                org_id: org,
+                customer_id: CUSTOMER,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    store.close().await.unwrap();
+}
+
+/// The client of org `k` of the rounds.
+fn client_of(k: usize) -> (String, String) {
+    match k {
+        0 => (DEMO.0.to_owned(), DEMO.1.to_owned()),
+        k => (format!("tenant-{k}"), SECRET.to_owned()),
+    }
 }
 
 impl Pair<'_> {
@@ -29,7 +84,7 @@ impl Pair<'_> {
             _ => self.http.post(url),
         };
         let r = request
-            .basic_auth(DEMO.0, Some(DEMO.1))
+            .basic_auth(&self.client.0, Some(&self.client.1))
             .header("X-CAP-BADGES-MIGRATION", "migration")
             .json(&body)
             .checked()
@@ -47,7 +102,7 @@ impl Pair<'_> {
                 "{}/api_gateway/v1/badges/management/{customer}?{query}",
                 self.reader
             ))
-            .basic_auth(DEMO.0, Some(DEMO.1))
+            .basic_auth(&self.client.0, Some(&self.client.1))
             .checked()
             .await
             .unwrap();
@@ -57,8 +112,9 @@ impl Pair<'_> {
     }
 }
 
-/// Runs the rounds; returns (pairs, stale answers).
-async fn rounds(p: &Pair<'_>) -> (usize, usize) {
+/// Runs the rounds, round i in org i mod [`ORGS`]; returns (pairs, stale
+/// answers).
+async fn rounds(p: &mut Pair<'_>) -> (usize, usize) {
     let (mut pairs, mut stale) = (0, 0);
     let mut check = |fresh: bool, what: &str| {
         pairs += 1;
@@ -68,6 +124,7 @@ async fn rounds(p: &Pair<'_>) -> (usize, usize) {
         }
     };
     for i in 0..ROUNDS {
+        p.client = client_of(i % ORGS);
         let name = format!("consistency {i}");
         let by_name = format!("badgeType=AVAILABLE&name={}", name.replace(' ', "%20"));
         let created = p
@@ -80,7 +137,7 @@ async fn rounds(p: &Pair<'_>) -> (usize, usize) {
             )
             .await;
         let id = created["data"]["id"].as_str().unwrap().to_owned();
-        let seen = p.read(62090013, &by_name).await;
+        let seen = p.read(CUSTOMER, &by_name).await;
         check(
             seen.iter().any(|b| b["badgeMetaId"] == id.as_str()),
             "create",
@@ -89,14 +146,14 @@ async fn rounds(p: &Pair<'_>) -> (usize, usize) {
         p.write("PUT", &format!("/badgeMeta/{id}/deactivate"), json!({}))
             .await;
         let seen = p
-            .read(62090013, &format!("{by_name}&action=DEACTIVATED"))
+            .read(CUSTOMER, &format!("{by_name}&action=DEACTIVATED"))
             .await;
         check(seen.len() == 1 && seen[0]["active"] == false, "deactivate");
 
         p.write("PUT", &format!("/badgeMeta/{id}/activate"), json!({}))
             .await;
         let seen = p
-            .read(62090013, &format!("{by_name}&action=ACTIVATED"))
+            .read(CUSTOMER, &format!("{by_name}&action=ACTIVATED"))
             .await;
         check(seen.len() == 1 && seen[0]["active"] == true, "activate");
 
@@ -107,7 +164,7 @@ async fn rounds(p: &Pair<'_>) -> (usize, usize) {
         )
         .await;
         let seen = p
-            .read(62090013, &format!("{by_name}&claimedBy=Loyalty"))
+            .read(CUSTOMER, &format!("{by_name}&claimedBy=Loyalty"))
             .await;
         check(
             seen.len() == 1
@@ -124,7 +181,7 @@ async fn rounds(p: &Pair<'_>) -> (usize, usize) {
                 "{}/api_gateway/v1/badges/management/{customer}",
                 p.reader
             ))
-            .basic_auth(DEMO.0, Some(DEMO.1))
+            .basic_auth(&p.client.0, Some(&p.client.1))
             .checked()
             .await
             .unwrap();
@@ -163,6 +220,7 @@ async fn what_one_process_writes_the_next_read_of_another_sees() {
                 let mut env = vec![("BADGES_DATABASE_URL", db.url.clone())];
                 if let Some(b) = extra {
                     env.push(("BADGES_CATALOGUE_CACHE_BYTES", b.to_owned()));
+                    env.push(("BADGES_ROW_CACHE_BYTES", b.to_owned()));
                 }
                 env
             };
@@ -178,19 +236,21 @@ async fn what_one_process_writes_the_next_read_of_another_sees() {
                 &dir.path().join("b.log"),
             )
             .await;
+            more_orgs(&db).await;
             let http = reqwest::Client::new();
-            let pair = Pair {
+            let mut pair = Pair {
                 http: &http,
                 writer: &a.base,
                 reader: &b.base,
+                client: client_of(0),
             };
             // B has the demo client's row and the org's catalogue warm.
-            assert!(!pair.read(62090013, "badgeType=EARNED").await.is_empty());
+            assert!(!pair.read(CUSTOMER, "badgeType=EARNED").await.is_empty());
 
-            let (pairs, stale) = rounds(&pair).await;
+            let (pairs, stale) = rounds(&mut pair).await;
             eprintln!(
-                "{backend:?}, reader's cache budget {}: {pairs} write/read pairs across two processes, {stale} stale",
-                budget.map_or("default (32 MiB)".to_owned(), |b| format!("{b} byte"))
+                "{backend:?}, reader's cache budgets {}: {pairs} write/read pairs in {ORGS} orgs across two processes, {stale} stale",
+                budget.map_or("default".to_owned(), |b| format!("{b} byte"))
             );
             assert_eq!(stale, 0, "{backend:?}");
             assert!(pairs >= 500);

@@ -175,7 +175,8 @@ async fn write_catalogue(addr: String, seconds: f64) -> anyhow::Result<f64> {
                 "http://{addr}/api_gateway/v1/badges/badgeMeta/{badge}/{verb}"
             ))
             .header("authorization", load::auth_header())
-            .json(&serde_json::json!({"ownerType": "Loyalty", "referenceId": "bench-t5"}))
+            .header("content-type", "application/json")
+            .body(r#"{"ownerType": "Loyalty", "referenceId": "bench-t5"}"#)
             .send()
             .await;
         if answer.is_ok_and(|a| a.status().is_success()) {
