@@ -280,3 +280,48 @@ async fn what_one_process_writes_the_next_read_of_another_sees() {
         }
     }
 }
+
+/// A rolling upgrade: process A is the previous release, which knows nothing
+/// of the catalogue snapshots and writes the catalogue as it always did,
+/// while B, this build, reads. Run by hand with
+/// `BADGES_TEST_PREVIOUS_BINARY=<a previous release's badges>` (PostgreSQL:
+/// B migrates the schema first; the previous release serves it without
+/// migrating); without it this test says so and checks nothing.
+#[tokio::test]
+async fn a_previous_release_writing_is_seen_by_this_one() {
+    let Ok(previous) = std::env::var("BADGES_TEST_PREVIOUS_BINARY") else {
+        eprintln!(
+            "a_previous_release_writing_is_seen_by_this_one: not run \
+             (BADGES_TEST_PREVIOUS_BINARY is not set)"
+        );
+        return;
+    };
+    let Some(backend) = backends()
+        .into_iter()
+        .find(|b| *b == crate::common::Backend::Postgres)
+    else {
+        panic!("the rolling upgrade runs on PostgreSQL, and no PostgreSQL is configured");
+    };
+    let db = TestDb::new(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![("BADGES_DATABASE_URL", db.url.clone())];
+    let b = Binary::spawn(&["--demo", "--migrate"], &env, &dir.path().join("b.log")).await;
+    let a = Binary::spawn_program(&previous, &["--demo"], &env, &dir.path().join("a.log")).await;
+    more_orgs(&db).await;
+    let http = reqwest::Client::new();
+    let mut pair = Pair {
+        http: &http,
+        writer: &a.base,
+        reader: &b.base,
+        client: client_of(0),
+    };
+    assert!(!pair.read(CUSTOMER, "badgeType=EARNED").await.is_empty());
+    let (pairs, stale) = rounds(&mut pair).await;
+    eprintln!(
+        "{backend:?}: the previous release ({previous}) writing, this build reading: \
+         {pairs} write/read pairs in {ORGS} orgs, {stale} stale"
+    );
+    assert_eq!(stale, 0);
+    drop((a, b));
+    db.cleanup().await;
+}

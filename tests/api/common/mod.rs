@@ -218,14 +218,24 @@ impl Binary {
     /// `serve` on a free port with `args` and `env`, its log in `log`;
     /// returns once `/metrics` answers.
     pub async fn spawn(args: &[&str], env: &[(&str, String)], log: &std::path::Path) -> Binary {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
         // BADGES_TEST_BINARY runs these tests against another build (the
         // release binary, for the figures in docs/RELIABILITY.md).
         let program = std::env::var("BADGES_TEST_BINARY")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_badges").to_owned());
+        Binary::spawn_program(&program, args, env, log).await
+    }
+
+    /// [`Binary::spawn`] of the binary at `program`.
+    pub async fn spawn_program(
+        program: &str,
+        args: &[&str],
+        env: &[(&str, String)],
+        log: &std::path::Path,
+    ) -> Binary {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
         let child = std::process::Command::new(program)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(args)
