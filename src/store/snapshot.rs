@@ -57,7 +57,8 @@ async fn stored(conn: &impl ConnectionTrait, store: &Store, org: i32) -> Result<
 impl Store {
     /// The org's catalogue index at its current version: from its snapshot
     /// row when that is current (one statement), else built from the
-    /// catalogue's tables in one snapshot, and its row written again.
+    /// catalogue's tables in one snapshot, and its row written again in the
+    /// background.
     pub async fn load_catalogue(&self, org: i32) -> Result<Catalogue> {
         let stored = stored(&self.db, self, org)
             .await?
@@ -67,24 +68,29 @@ impl Store {
             return Ok(index);
         }
         let built = self.build_catalogue(org).await?;
-        if let Err(e) = self.save_snapshot(&built).await {
-            tracing::warn!(org, error = %e, "a catalogue snapshot could not be written");
-        }
+        // Written after the call, not in it: the call needs only the index,
+        // and on SQLite the one writer connection may be busy with a write.
+        let (store, version, data) = (self.clone(), built.version(), built.encode());
+        tokio::spawn(async move {
+            if let Err(e) = store.save_snapshot(org, version, data).await {
+                tracing::warn!(org, error = %e, "a catalogue snapshot could not be written");
+            }
+        });
         Ok(built)
     }
 
-    /// Writes `index` as its org's snapshot, unless the row already holds a
-    /// later version.
-    async fn save_snapshot(&self, index: &Catalogue) -> Result<()> {
+    /// Writes `data`, the index of `org` at `version`, as its snapshot,
+    /// unless the row already holds a later version.
+    async fn save_snapshot(&self, org: i32, version: i64, data: Vec<u8>) -> Result<()> {
         let mut sql = Sql::new(self.dialect);
         sql.push("INSERT INTO catalogue_snapshots (org_id, version, format, data) VALUES (")
-            .bind(index.org_id())
+            .bind(org)
             .push(", ")
-            .bind(index.version())
+            .bind(version)
             .push(", ")
             .bind(SNAPSHOT_FORMAT)
             .push(", ")
-            .bind(index.encode())
+            .bind(data)
             .push(
                 ") ON CONFLICT (org_id) DO UPDATE SET version = excluded.version, \
                  format = excluded.format, data = excluded.data \

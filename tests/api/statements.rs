@@ -50,6 +50,25 @@ async fn counted(
     (server, count, world)
 }
 
+/// The statement count once it has stopped moving (a call may leave a
+/// snapshot write running after it answers): unchanged for 100 ms, within
+/// 5 s.
+async fn settled(count: &AtomicUsize) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut last = count.load(Ordering::Relaxed);
+    let mut still = std::time::Instant::now();
+    while still.elapsed() < std::time::Duration::from_millis(100)
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let now = count.load(Ordering::Relaxed);
+        if now != last {
+            (last, still) = (now, std::time::Instant::now());
+        }
+    }
+    last
+}
+
 async fn page(http: &reqwest::Client, server: &TestServer, size: i64, page: i64) -> usize {
     let answer: serde_json::Value = http
         .get(format!(
@@ -77,9 +96,9 @@ async fn a_warm_call_costs_one_statement_whatever_its_page() {
         let http = reqwest::Client::new();
         let mut costs = Vec::new();
         for (size, p) in [(1, 0), (1, 0), (3, 1), (100, 0), (8, 0), (3, 1), (2, 50)] {
-            let before = count.load(Ordering::Relaxed);
+            let before = settled(&count).await;
             let rows = page(&http, &server, size, p).await;
-            costs.push((size, p, rows, count.load(Ordering::Relaxed) - before));
+            costs.push((size, p, rows, settled(&count).await - before));
         }
         eprintln!("{backend:?}: (size, page, rows, statements) = {costs:?}");
         assert_eq!(
@@ -112,16 +131,16 @@ async fn a_warm_call_costs_one_statement_whatever_its_page() {
             ))
             .await
             .unwrap();
-        let before = count.load(Ordering::Relaxed);
+        let before = settled(&count).await;
         assert_eq!(
             page(&http, &server, 100, 0).await,
             9,
             "the new badge is listed"
         );
-        let after_change = count.load(Ordering::Relaxed) - before;
-        let before = count.load(Ordering::Relaxed);
+        let after_change = settled(&count).await - before;
+        let before = settled(&count).await;
         page(&http, &server, 100, 0).await;
-        let warm_again = count.load(Ordering::Relaxed) - before;
+        let warm_again = settled(&count).await - before;
         eprintln!("{backend:?}: after a catalogue change {after_change}, then {warm_again}");
         assert_eq!(
             (after_change, warm_again),
@@ -143,9 +162,9 @@ async fn a_warm_call_costs_one_statement_whatever_its_page() {
             .unwrap()
             .status();
         assert_eq!(status, reqwest::StatusCode::OK);
-        let before = count.load(Ordering::Relaxed);
+        let before = settled(&count).await;
         page(&http, &server, 100, 0).await;
-        let after_api_change = count.load(Ordering::Relaxed) - before;
+        let after_api_change = settled(&count).await - before;
         eprintln!("{backend:?}: after a change through the API {after_api_change}");
         assert_eq!(
             after_api_change, 6,
@@ -156,7 +175,7 @@ async fn a_warm_call_costs_one_statement_whatever_its_page() {
         let mut detail_costs = Vec::new();
         for query in ["", "?includeStatistics=true"] {
             for badge in [B2, B4, B1] {
-                let before = count.load(Ordering::Relaxed);
+                let before = settled(&count).await;
                 let status = http
                     .get(format!(
                         "http://{}/api_gateway/v1/badges/management/{CUSTOMER}/badge/{badge}{query}",
@@ -168,7 +187,7 @@ async fn a_warm_call_costs_one_statement_whatever_its_page() {
                     .unwrap()
                     .status();
                 assert_eq!(status, reqwest::StatusCode::OK);
-                detail_costs.push(count.load(Ordering::Relaxed) - before);
+                detail_costs.push(settled(&count).await - before);
             }
         }
         eprintln!(
@@ -344,13 +363,13 @@ async fn a_writer_that_does_not_carry_the_snapshot_is_seen() {
         ] {
             db.execute_unprepared(&sql).await.unwrap();
         }
-        let before = count.load(Ordering::Relaxed);
+        let before = settled(&count).await;
         assert_eq!(
             active_of(list().await, B2),
             Some(serde_json::json!(!was)),
             "{backend:?}: the change is in the next answer"
         );
-        let statements = count.load(Ordering::Relaxed) - before;
+        let statements = settled(&count).await - before;
         assert_eq!(
             statements, 12,
             "{backend:?}: the state, the stale snapshot, the index built (5) and written, \
