@@ -124,6 +124,25 @@ fn default_badges() -> i64 {
     BADGES
 }
 
+/// The owner of badge `expr` (an SQL expression of its number): one of five,
+/// by `expr % 5`. The restricted owner of every dataset's badges, and the
+/// owner type of their claims.
+pub(crate) fn owner_case(expr: &str) -> String {
+    let owners = [
+        "Loyalty",
+        "Loyalty_Promotion",
+        "Journeys",
+        "Milestones",
+        "Audience_Campaigns",
+    ];
+    let arms: String = owners
+        .iter()
+        .enumerate()
+        .map(|(k, o)| format!(" WHEN {k} THEN '{o}'"))
+        .collect();
+    format!("CASE {expr} % 5{arms} END")
+}
+
 /// The database at `url`, migrated, for bulk loads: bulk statements run for
 /// minutes, and the service's 5 s statement deadline is not for them.
 pub(crate) async fn open_for_loading(url: &str) -> anyhow::Result<Store> {
@@ -196,25 +215,10 @@ pub async fn run(args: Args) -> anyhow::Result<Built> {
         id("67000000", &format!("i % {GROUPS}"))
     ))
     .await?;
-    let owners = [
-        "Loyalty",
-        "Loyalty_Promotion",
-        "Journeys",
-        "Milestones",
-        "Audience_Campaigns",
-    ];
-    let owner_case = |expr: &str| {
-        let arms: String = owners
-            .iter()
-            .enumerate()
-            .map(|(k, o)| format!(" WHEN {k} THEN '{o}'"))
-            .collect();
-        format!("CASE {expr}{arms} END")
-    };
     exec(format!(
         "{with}INSERT INTO badge_owners (badge_id, owner, position) SELECT {}, {}, 0 FROM {from}",
         id("66000000", "i"),
-        owner_case("i % 5")
+        owner_case("i")
     ))
     .await?;
     exec(format!(
@@ -227,7 +231,7 @@ pub async fn run(args: Args) -> anyhow::Result<Built> {
         "{with}INSERT INTO badge_claims (badge_id, owner_type, reference_id, is_active) \
          SELECT {}, {}, 'ref-' || i, i % 4 <> 0 FROM {from}",
         id("66000000", "i"),
-        owner_case("i % 5")
+        owner_case("i")
     ))
     .await?;
     exec(format!(

@@ -11,7 +11,7 @@ use std::time::Instant;
 use badges::auth::hash_secret;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
-use crate::dataset::{FIRST_REGULAR, PER_CUSTOMER};
+use crate::dataset::{FIRST_REGULAR, PER_CUSTOMER, owner_case};
 
 #[derive(Clone, Debug, clap::Args, serde::Serialize, serde::Deserialize)]
 pub struct Args {
@@ -56,21 +56,7 @@ fn statements(from: i64, to: i64, a: &Args, hash: &str) -> Vec<String> {
          WHERE o.name LIKE 'tenant-%' AND CAST(substr(o.name, 8) AS bigint) BETWEEN {from} AND {to}) t"
     );
     let badges = a.badges;
-    let owners = [
-        "Loyalty",
-        "Loyalty_Promotion",
-        "Journeys",
-        "Milestones",
-        "Audience_Campaigns",
-    ];
-    let owner = {
-        let arms: String = owners
-            .iter()
-            .enumerate()
-            .map(|(n, o)| format!(" WHEN {n} THEN '{o}'"))
-            .collect();
-        format!("CASE s.i % 5{arms} END")
-    };
+    let owner = owner_case("s.i");
     let badge_id = id("69", "s.i");
     let per_badge = |what: &str| {
         format!(

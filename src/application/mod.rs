@@ -135,7 +135,9 @@ impl BadgeService {
             .await?
             .pop()
             .ok_or_else(|| Error::Internal("a badge's row went missing".into()))?;
-        Ok(detail::detail(&catalogue, &state, &badge, history, now))
+        Ok(detail::detail(
+            &catalogue, &state, pos, &badge, history, now,
+        ))
     }
 
     /// What a read call needs: the customer's state (and history, when the

@@ -576,11 +576,8 @@ impl CustomerState {
         sorted
     }
 
-    /// What the customer has of the badge `id`.
-    pub fn of_badge(&self, catalogue: &Catalogue, id: &str) -> BadgeState {
-        let Some(pos) = catalogue.position(id) else {
-            return BadgeState::default();
-        };
+    /// What the customer has of the badge at `pos` of `catalogue`.
+    pub fn at(&self, catalogue: &Catalogue, pos: u32) -> BadgeState {
         self.by_position(catalogue)
             .into_iter()
             .find(|(p, _)| *p == pos)

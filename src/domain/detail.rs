@@ -127,18 +127,17 @@ pub struct BadgeDetail {
     pub statistics: Option<Statistics>,
 }
 
-/// The badge `badge` of `catalogue` as the customer whose state is `state`
+/// The badge `badge`, at `pos` of `catalogue`, as the customer whose state is `state`
 /// sees it at `now` (the list's own row), with the history when read.
 pub fn detail(
     catalogue: &Catalogue,
     state: &CustomerState,
+    pos: u32,
     badge: &Badge,
     history: Option<History>,
     now: Micros,
 ) -> BadgeDetail {
-    let group = catalogue
-        .position(&badge.id)
-        .and_then(|pos| catalogue.group_name(catalogue.entry(pos)));
+    let group = catalogue.group_name(catalogue.entry(pos));
     let statistics = history.map(|h| {
         let History {
             mut awards,
@@ -158,7 +157,7 @@ pub fn detail(
         }
     });
     BadgeDetail {
-        badge: row(badge, group, &state.of_badge(catalogue, &badge.id), now),
+        badge: row(badge, group, &state.at(catalogue, pos), now),
         statistics,
     }
 }
