@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "capillary/badges/v1/badges.proto",
     "capillary/badges/v1/customer_badge_service.proto",
     "capillary/badges/v1/badge_admin_service.proto",
+    "capillary/badges/v1/badge_catalogue_service.proto",
     "capillary/badges/v1/events.proto",
 ];
 

@@ -15,6 +15,7 @@ mod m20261203_000005_enrolment_ids;
 mod m20261203_000006_outbox;
 mod m20261206_000007_idempotency_retention;
 mod m20261206_000008_catalogue_snapshots;
+mod m20261206_000009_catalogue_upstream;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000006_outbox::Migration),
             Box::new(m20261206_000007_idempotency_retention::Migration),
             Box::new(m20261206_000008_catalogue_snapshots::Migration),
+            Box::new(m20261206_000009_catalogue_upstream::Migration),
         ]
     }
 }

@@ -14,6 +14,8 @@ mod catalogue;
 mod customers;
 mod requests;
 
+pub use catalogue::{BadgePage, CatalogueBadge};
+
 use std::sync::Arc;
 
 use crate::auth::{Authenticator, IssuedToken, Principal, Secret, Source};
@@ -73,6 +75,12 @@ impl BadgeService {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The service's clock now: what answers that show a badge's status
+    /// judge it by.
+    pub fn now(&self) -> crate::domain::Micros {
+        self.clock.now()
     }
 
     /// `ListCustomerBadges`: every parameter, then the customer in the

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::badge::{Badge, Image};
+use super::badge::{Badge, Extras, Image};
 use super::enums::{EarnType, Owner};
 pub use super::expiry::{ExpiryRule, RelativeUnit};
 use super::fields::Field;
@@ -49,6 +49,8 @@ pub struct NewBadgeRequest {
     pub owners: Vec<Field<Owner>>,
     pub earned_badge_expiry: Field<ExpiryRule>,
     pub issued_badge_expiry: Field<ExpiryRule>,
+    /// Upstream's fields kept as given; their checks are `extras::check`.
+    pub extras: Extras,
     /// Set by `X-CAP-BADGES-MIGRATION: migration`: a start in the past is allowed.
     pub migration: bool,
 }
@@ -114,14 +116,22 @@ fn check_images(images: &[Image], problems: &mut Vec<Problem>) {
     }
 }
 
-/// The badge `id` of `org` that `r` asks for, created at `now`, or every
-/// problem of `r`.
-pub fn validate_badge(
-    r: NewBadgeRequest,
-    org_id: i32,
-    id: String,
-    now: Micros,
-) -> Result<Badge, Vec<Problem>> {
+/// Who writes a badge, and when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Author {
+    pub org_id: i32,
+    pub client_id: i32,
+    pub now: Micros,
+}
+
+/// The badge `id` that `r` asks for, written by `by`, or every problem of
+/// `r`.
+pub fn validate_badge(r: NewBadgeRequest, id: String, by: Author) -> Result<Badge, Vec<Problem>> {
+    let Author {
+        org_id,
+        client_id,
+        now,
+    } = by;
     let NewBadgeRequest {
         name,
         description,
@@ -135,10 +145,12 @@ pub fn validate_badge(
         owners,
         earned_badge_expiry,
         issued_badge_expiry,
+        extras,
         migration,
     } = r;
     let mut problems = Vec::new();
     text("name", &name, true, MAX_NAME_BYTES, &mut problems);
+    super::extras::check(&extras, &mut problems);
     text(
         "description",
         &description,
@@ -204,6 +216,9 @@ pub fn validate_badge(
             created_on: now,
             last_updated_on: now,
             claims: Vec::new(),
+            created_by: Some(client_id),
+            last_updated_by: Some(client_id),
+            extras,
         }),
         _ => Err(problems),
     }
@@ -509,12 +524,18 @@ pub struct ImportOutcome {
     pub result: Result<(String, Option<Micros>), Vec<Problem>>,
 }
 
-/// A stored group.
+/// A group of an org.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GroupView {
+pub struct Group {
     pub id: String,
+    pub org_id: i32,
     pub name: String,
     pub rank: i32,
+    pub created_on: Micros,
+    /// The API client that wrote it (`None` for the seed's and the demo's).
+    pub created_by: Option<i32>,
+    pub last_updated_on: Micros,
+    pub last_updated_by: Option<i32>,
 }
 
 fn check_badge_id(id: &str, problems: &mut Vec<Problem>) {
@@ -585,6 +606,14 @@ mod tests {
         );
     }
 
+    fn by(now: Micros) -> Author {
+        Author {
+            org_id: 1,
+            client_id: 7,
+            now,
+        }
+    }
+
     #[test]
     fn badge_validation_reports_every_code() {
         let now = Micros(1_000 * DAY);
@@ -601,9 +630,10 @@ mod tests {
             owners: vec![],
             earned_badge_expiry: Ok(ExpiryRule::Never),
             issued_badge_expiry: Ok(ExpiryRule::Never),
+            extras: Default::default(),
             migration: false,
         };
-        let codes: Vec<u32> = validate_badge(c.clone(), 1, String::new(), now)
+        let codes: Vec<u32> = validate_badge(c.clone(), String::new(), by(now))
             .unwrap_err()
             .iter()
             .map(|p| p.code)
@@ -622,7 +652,7 @@ mod tests {
             ..c.clone()
         };
         assert!(
-            !validate_badge(migration, 1, String::new(), now)
+            !validate_badge(migration, String::new(), by(now))
                 .unwrap_err()
                 .iter()
                 .any(|p| p.code == CODE_START_IN_PAST)
@@ -637,7 +667,7 @@ mod tests {
             expires_on: Ok(Some(Micros(now.0 + 2 * DAY))),
             ..c
         };
-        let codes: Vec<u32> = validate_badge(unread, 1, String::new(), now)
+        let codes: Vec<u32> = validate_badge(unread, String::new(), by(now))
             .unwrap_err()
             .iter()
             .map(|p| p.code)
@@ -686,9 +716,10 @@ mod tests {
                 owners: vec![Ok(Owner::Loyalty)],
                 earned_badge_expiry: Ok(ExpiryRule::Never),
                 issued_badge_expiry: Ok(ExpiryRule::Never),
+                extras: Default::default(),
                 migration: false,
             };
-            let _ = validate_badge(c, 1, String::new(), Micros(now));
+            let _ = validate_badge(c, String::new(), by(Micros(now)));
         }
     }
 }

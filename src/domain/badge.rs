@@ -2,6 +2,10 @@
 //! store writes and reads back, the catalogue holds, and the demo, the tests
 //! and the benchmark's datasets are written in.
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
 use super::Micros;
 use super::enums::{EarnType, Owner};
 use super::expiry::ExpiryRule;
@@ -29,6 +33,34 @@ pub struct Badge {
     pub claims: Vec<Claim>,
     pub earned_badge_expiry: ExpiryRule,
     pub issued_badge_expiry: ExpiryRule,
+    /// The API client that created it, and the one that changed it last
+    /// (`None` for badges written by the seed or the demo).
+    pub created_by: Option<i32>,
+    pub last_updated_by: Option<i32>,
+    pub extras: Extras,
+}
+
+/// What upstream's badge carries that this service keeps and returns as
+/// given (BEHAVIOUR.md §9.1): it issues no coupon or points, and enforces
+/// no constraint other than "no limit" yet (§11 is issue 25's).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Extras {
+    pub tags: Vec<Tag>,
+    /// Values of the org's custom fields, by field name, as text.
+    pub custom_fields: BTreeMap<String, String>,
+    pub benefits: Vec<serde_json::Value>,
+    pub default_till_id: Option<i64>,
+    pub customer_constraints: Vec<serde_json::Value>,
+    pub badge_constraints: Vec<serde_json::Value>,
+}
+
+/// A tag of a badge.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Tag {
+    pub name: String,
+    pub value: String,
 }
 
 impl Badge {

@@ -64,7 +64,7 @@ wire_enum!(
 
 wire_enum!(
     /// Where a badge's own window stands at a given instant.
-    BadgeStatus { Upcoming = "UPCOMING", Live = "LIVE", Expired = "EXPIRED" }
+    BadgeStatus { Upcoming = "UPCOMING", Live = "LIVE", Expired = "EXPIRED" | "ENDED" }
 );
 
 wire_enum!(
@@ -132,6 +132,16 @@ wire_enum!(
         ExternalId = "externalId",
         CardNumber = "cardNumber",
     }
+);
+
+wire_enum!(
+    /// The type of a custom field's values.
+    DataType { Integer = "INTEGER", Boolean = "BOOLEAN", Date = "DATE", String = "STRING" }
+);
+
+wire_enum!(
+    /// Sort key of the org's badge list (`GET /badgeMeta`, `sortOn`).
+    CatalogueSort { Id = "ID", Name = "NAME", StartDate = "START_DATE" }
 );
 
 impl BadgeStatus {

@@ -39,6 +39,23 @@ pub enum Event {
         badge_id: String,
         active: bool,
     },
+    /// A badge was created or updated, or claimed or unclaimed (`claim`
+    /// says by whom).
+    BadgeDefinitionChanged {
+        badge_id: String,
+        change: DefinitionChange,
+        active: bool,
+        claim: Option<TriggeredBy>,
+    },
+}
+
+/// What changed a badge's definition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefinitionChange {
+    Created,
+    Updated,
+    Claimed,
+    Unclaimed,
 }
 
 /// The kinds of event, each with its names on the wire.
@@ -49,15 +66,17 @@ pub enum EventKind {
     BadgeEarnRevoked,
     BadgeAwardExpired,
     BadgeActivationChanged,
+    BadgeDefinitionChanged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 6] = [
         EventKind::CustomerEnrolled,
         EventKind::BadgeEarned,
         EventKind::BadgeEarnRevoked,
         EventKind::BadgeAwardExpired,
         EventKind::BadgeActivationChanged,
+        EventKind::BadgeDefinitionChanged,
     ];
 
     /// The last token of the event's NATS subject.
@@ -68,6 +87,7 @@ impl EventKind {
             EventKind::BadgeEarnRevoked => "badge_earn_revoked",
             EventKind::BadgeAwardExpired => "badge_award_expired",
             EventKind::BadgeActivationChanged => "badge_activation_changed",
+            EventKind::BadgeDefinitionChanged => "badge_definition_changed",
         }
     }
 
@@ -79,6 +99,7 @@ impl EventKind {
             EventKind::BadgeEarnRevoked => "capillary.badges.v1.BadgeEarnRevoked",
             EventKind::BadgeAwardExpired => "capillary.badges.v1.BadgeAwardExpired",
             EventKind::BadgeActivationChanged => "capillary.badges.v1.BadgeActivationChanged",
+            EventKind::BadgeDefinitionChanged => "capillary.badges.v1.BadgeDefinitionChanged",
         }
     }
 
@@ -95,17 +116,18 @@ impl Event {
             Event::BadgeEarnRevoked { .. } => EventKind::BadgeEarnRevoked,
             Event::BadgeAwardExpired { .. } => EventKind::BadgeAwardExpired,
             Event::BadgeActivationChanged { .. } => EventKind::BadgeActivationChanged,
+            Event::BadgeDefinitionChanged { .. } => EventKind::BadgeDefinitionChanged,
         }
     }
 
-    /// The customer it concerns (none for a badge's activation).
+    /// The customer it concerns (none for a change to a badge itself).
     pub fn customer_id(&self) -> Option<i64> {
         match self {
             Event::CustomerEnrolled { customer_id, .. }
             | Event::BadgeEarned { customer_id, .. }
             | Event::BadgeEarnRevoked { customer_id, .. }
             | Event::BadgeAwardExpired { customer_id, .. } => Some(*customer_id),
-            Event::BadgeActivationChanged { .. } => None,
+            Event::BadgeActivationChanged { .. } | Event::BadgeDefinitionChanged { .. } => None,
         }
     }
 }

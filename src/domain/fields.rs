@@ -42,26 +42,60 @@ pub fn invalid_time(field: &str) -> Problem {
     Problem::invalid(field, format!("{field} is not a valid time"))
 }
 
-/// A time given as epoch seconds (a JSON number, fractions allowed) or as
-/// its ISO 8601 twin `{field}ISO`; at most one of them.
-pub fn epoch_or_iso(seconds: Option<f64>, iso: Option<&str>, field: &str) -> Field<Option<Micros>> {
-    match (seconds, iso) {
-        (Some(_), Some(_)) => Err(Problem::invalid(
-            field,
-            format!("give {field} or {field}ISO, not both"),
-        )),
-        (Some(s), None) => {
-            let micros = s * 1_000_000.0;
-            if s.is_finite() && micros.abs() < 9.0e18 {
-                Ok(Some(Micros(micros.round() as i64)))
-            } else {
-                Err(invalid_time(field))
-            }
-        }
-        (None, Some(text)) => Micros::parse_iso(text)
+/// A time as a caller wrote it in an epoch field: a number, or text.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TimeValue {
+    Number(f64),
+    Text(String),
+}
+
+/// Numbers above this are epoch milliseconds, not seconds: 10^11 seconds is
+/// the year 5138, 10^11 milliseconds March 1973 (BEHAVIOUR.md §9.1).
+const MILLIS_ABOVE: f64 = 1.0e11;
+
+/// An epoch number: seconds (fractions allowed), or milliseconds above
+/// [`MILLIS_ABOVE`].
+fn epoch_number(n: f64, field: &str) -> Field<Micros> {
+    let seconds = if n.abs() > MILLIS_ABOVE {
+        n / 1000.0
+    } else {
+        n
+    };
+    let micros = seconds * 1_000_000.0;
+    if micros.is_finite() && micros.abs() < 9.0e18 {
+        Ok(Micros(micros.round() as i64))
+    } else {
+        Err(invalid_time(field))
+    }
+}
+
+/// A time in an epoch field: a number (seconds or milliseconds), or text
+/// holding a number or an ISO 8601 instant.
+fn epoch_value(value: &TimeValue, field: &str) -> Field<Micros> {
+    match value {
+        TimeValue::Number(n) => epoch_number(*n, field),
+        TimeValue::Text(text) => match text.trim().parse::<f64>() {
+            Ok(n) => epoch_number(n, field),
+            Err(_) => Micros::parse_iso(text).ok_or_else(|| invalid_time(field)),
+        },
+    }
+}
+
+/// A time given in its epoch field (see [`epoch_value`]) or its ISO 8601
+/// twin `{field}ISO`, or both: upstream's clients send both, sometimes
+/// disagreeing, and the twin wins (BEHAVIOUR.md §9.1). Each given value must
+/// be a valid time.
+pub fn epoch_or_iso(
+    value: Option<&TimeValue>,
+    iso: Option<&str>,
+    field: &str,
+) -> Field<Option<Micros>> {
+    let epoch = value.map(|v| epoch_value(v, field)).transpose()?;
+    match iso {
+        Some(text) => Micros::parse_iso(text)
             .map(Some)
-            .ok_or_else(|| invalid_time(field)),
-        (None, None) => Ok(None),
+            .ok_or_else(|| invalid_time(&format!("{field}ISO"))),
+        None => Ok(epoch),
     }
 }
 
@@ -86,6 +120,23 @@ impl ExpiryKind {
             "RELATIVE" => ExpiryKind::Relative,
             "ABSOLUTE" => ExpiryKind::Absolute,
             "WITH_BADGE" => ExpiryKind::WithBadge,
+            _ => return None,
+        })
+    }
+}
+
+/// The two kinds of ABSOLUTE expiry upstream names in `type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AbsoluteType {
+    FixedDate,
+    WithBadgeMeta,
+}
+
+impl AbsoluteType {
+    pub fn parse(raw: &str) -> Option<Self> {
+        Some(match raw.to_ascii_uppercase().as_str() {
+            "FIXED_DATE" => AbsoluteType::FixedDate,
+            "WITH_BADGE_META" => AbsoluteType::WithBadgeMeta,
             _ => return None,
         })
     }
@@ -119,9 +170,18 @@ pub struct ExpiryParts {
     pub value: Option<u32>,
     /// Epoch seconds.
     pub expires_on: Option<i64>,
+    /// ABSOLUTE's `type`.
+    pub absolute_type: Option<Result<AbsoluteType, ()>>,
+    /// ABSOLUTE's `expireWithBadgeMeta`.
+    pub with_badge_meta: Option<bool>,
 }
 
 /// An expiry rule from its parts: each kind takes exactly its own parts.
+/// ABSOLUTE is upstream's: `type` FIXED_DATE with `expiresOn`, or
+/// WITH_BADGE_META (`expireWithBadgeMeta` true or absent; an `expiresOn`
+/// beside it, which upstream's answers carry as null, is ignored); without
+/// `type`, `expiresOn` means FIXED_DATE and `expireWithBadgeMeta: true`
+/// WITH_BADGE_META. This service's older WITH_BADGE kind is still read.
 pub fn expiry(parts: ExpiryParts, field: &str) -> Field<ExpiryRule> {
     let bad = |what: String| Problem::invalid(field, format!("{field}: {what}"));
     let ExpiryParts {
@@ -129,19 +189,22 @@ pub fn expiry(parts: ExpiryParts, field: &str) -> Field<ExpiryRule> {
         unit,
         value,
         expires_on,
+        absolute_type,
+        with_badge_meta,
     } = parts;
     let kind = match kind {
         None => return Ok(ExpiryRule::Never),
         Some(Err(())) => {
             return Err(bad(
-                "expiryType must be one of NEVER, RELATIVE, ABSOLUTE, WITH_BADGE".into(),
+                "expiryType must be one of NEVER, RELATIVE, ABSOLUTE".into()
             ));
         }
         Some(Ok(k)) => k,
     };
+    let absolute_only = absolute_type.is_some() || with_badge_meta == Some(true);
     match kind {
         ExpiryKind::Never | ExpiryKind::WithBadge => {
-            if unit.is_some() || value.is_some() || expires_on.is_some() {
+            if unit.is_some() || value.is_some() || expires_on.is_some() || absolute_only {
                 return Err(bad(format!(
                     "{} takes no other field",
                     if kind == ExpiryKind::Never {
@@ -157,26 +220,48 @@ pub fn expiry(parts: ExpiryParts, field: &str) -> Field<ExpiryRule> {
                 ExpiryRule::WithBadge
             })
         }
-        ExpiryKind::Absolute => match (expires_on, unit, value) {
-            (Some(expires_on), None, None) => Ok(ExpiryRule::Absolute { expires_on }),
-            (None, _, _) => Err(bad("ABSOLUTE needs expiresOn".into())),
-            _ => Err(bad("ABSOLUTE takes expiresOn only".into())),
-        },
-        ExpiryKind::Relative => match (unit, value, expires_on) {
-            (Some(Ok(relative_expiry_type)), Some(value), None) if value > 0 => {
+        ExpiryKind::Absolute => {
+            if unit.is_some() || value.is_some() {
+                return Err(bad(
+                    "ABSOLUTE takes type, expiresOn and expireWithBadgeMeta only".into(),
+                ));
+            }
+            match (absolute_type, with_badge_meta, expires_on) {
+                (Some(Err(())), _, _) => {
+                    Err(bad("type must be one of FIXED_DATE, WITH_BADGE_META".into()))
+                }
+                (Some(Ok(AbsoluteType::WithBadgeMeta)), Some(false), _) => {
+                    Err(bad("WITH_BADGE_META needs expireWithBadgeMeta true".into()))
+                }
+                (Some(Ok(AbsoluteType::WithBadgeMeta)), _, _) | (None, Some(true), None) => {
+                    Ok(ExpiryRule::WithBadge)
+                }
+                (Some(Ok(AbsoluteType::FixedDate)) | None, Some(true), _) => Err(bad(
+                    "FIXED_DATE takes expireWithBadgeMeta false or none".into(),
+                )),
+                (Some(Ok(AbsoluteType::FixedDate)) | None, _, Some(expires_on)) => {
+                    Ok(ExpiryRule::Absolute { expires_on })
+                }
+                (Some(Ok(AbsoluteType::FixedDate)) | None, _, None) => {
+                    Err(bad("ABSOLUTE FIXED_DATE needs expiresOn".into()))
+                }
+            }
+        }
+        ExpiryKind::Relative => match (unit, value, expires_on, absolute_only) {
+            (_, _, Some(_), _) | (_, _, _, true) => Err(bad(
+                "RELATIVE takes relativeExpirytype and value only".into(),
+            )),
+            (Some(Ok(relative_expiry_type)), Some(value), None, false) if value > 0 => {
                 Ok(ExpiryRule::Relative {
                     relative_expiry_type,
                     value,
                 })
             }
-            (Some(Ok(_)), Some(_), None) => Err(bad("value must be at least 1".into())),
-            (Some(Err(())), _, _) => Err(bad(
-                "relativeExpiryType must be one of DAYS, WEEKS, MONTHS".into(),
+            (Some(Ok(_)), Some(_), None, false) => Err(bad("value must be at least 1".into())),
+            (Some(Err(())), _, _, _) => Err(bad(
+                "relativeExpirytype must be one of DAYS, WEEKS, MONTHS".into(),
             )),
-            (_, _, Some(_)) => Err(bad(
-                "RELATIVE takes relativeExpiryType and value only".into()
-            )),
-            _ => Err(bad("RELATIVE needs relativeExpiryType and value".into())),
+            _ => Err(bad("RELATIVE needs relativeExpirytype and value".into())),
         },
     }
 }
@@ -186,32 +271,106 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_are_epoch_seconds_or_iso_never_both() {
+    fn times_are_seconds_milliseconds_or_iso_and_the_twin_wins() {
+        let n = |v: f64| TimeValue::Number(v);
+        let t = |v: &str| TimeValue::Text(v.into());
         assert_eq!(epoch_or_iso(None, None, "startOn"), Ok(None));
         assert_eq!(
-            epoch_or_iso(Some(1.5), None, "startOn"),
+            epoch_or_iso(Some(&n(1.5)), None, "startOn"),
             Ok(Some(Micros(1_500_000)))
+        );
+        // Above 10^11 a number is milliseconds.
+        assert_eq!(
+            epoch_or_iso(Some(&n(1_796_215_795_000.0)), None, "expiresOn"),
+            Ok(Some(Micros(1_796_215_795_000_000)))
+        );
+        assert_eq!(
+            epoch_or_iso(Some(&n(1_764_679_795.0)), None, "startOn"),
+            Ok(Some(Micros(1_764_679_795_000_000)))
+        );
+        assert_eq!(
+            epoch_or_iso(Some(&t("2023-11-03T21:51:00.192Z")), None, "earnEventDate"),
+            Ok(Some(Micros(1_699_048_260_192_000)))
+        );
+        assert_eq!(
+            epoch_or_iso(Some(&t("1713860055")), None, "issueEventDate"),
+            Ok(Some(Micros(1_713_860_055_000_000)))
         );
         assert_eq!(
             epoch_or_iso(None, Some("1970-01-01T00:00:02Z"), "startOn"),
             Ok(Some(Micros(2_000_000)))
         );
-        for (s, iso) in [
-            (Some(1.0), Some("1970-01-01T00:00:02Z")),
-            (Some(f64::NAN), None),
-            (Some(1e300), None),
-            (None, Some("tomorrow")),
+        // Both given and disagreeing: the ISO twin wins.
+        assert_eq!(
+            epoch_or_iso(Some(&n(1.0)), Some("1970-01-01T05:30:02+05:30"), "startOn"),
+            Ok(Some(Micros(2_000_000)))
+        );
+        for (value, iso, reference) in [
+            (Some(n(f64::NAN)), None, "startOn"),
+            (Some(n(1e300)), None, "startOn"),
+            (Some(t("tomorrow")), None, "startOn"),
+            (None, Some("tomorrow"), "startOnISO"),
+            (Some(t("tomorrow")), Some("1970-01-01T00:00:02Z"), "startOn"),
         ] {
             assert_eq!(
-                epoch_or_iso(s, iso, "startOn")
+                epoch_or_iso(value.as_ref(), iso, "startOn")
                     .unwrap_err()
                     .reference
                     .as_deref(),
-                Some("startOn")
+                Some(reference)
             );
         }
         assert_eq!(timestamp(1, 0, "t"), Ok(Micros(1_000_000)));
         assert_eq!(timestamp(1, -1, "t"), Err(invalid_time("t")));
+    }
+
+    #[test]
+    fn absolute_expiries_read_in_upstreams_spellings() {
+        let absolute = ExpiryParts {
+            kind: Some(Ok(ExpiryKind::Absolute)),
+            ..Default::default()
+        };
+        let fixed = ExpiryParts {
+            absolute_type: Some(Ok(AbsoluteType::FixedDate)),
+            expires_on: Some(7),
+            with_badge_meta: Some(false),
+            ..absolute
+        };
+        assert_eq!(
+            expiry(fixed, "e"),
+            Ok(ExpiryRule::Absolute { expires_on: 7 })
+        );
+        let with_meta = ExpiryParts {
+            absolute_type: Some(Ok(AbsoluteType::WithBadgeMeta)),
+            with_badge_meta: Some(true),
+            ..absolute
+        };
+        assert_eq!(expiry(with_meta, "e"), Ok(ExpiryRule::WithBadge));
+        let bare_meta = ExpiryParts {
+            with_badge_meta: Some(true),
+            ..absolute
+        };
+        assert_eq!(expiry(bare_meta, "e"), Ok(ExpiryRule::WithBadge));
+        for bad in [
+            ExpiryParts {
+                with_badge_meta: Some(false),
+                ..with_meta
+            },
+            ExpiryParts {
+                with_badge_meta: Some(true),
+                ..fixed
+            },
+            ExpiryParts {
+                absolute_type: Some(Err(())),
+                ..fixed
+            },
+            ExpiryParts {
+                expires_on: None,
+                ..fixed
+            },
+        ] {
+            assert!(expiry(bad, "e").is_err(), "{bad:?}");
+        }
     }
 
     #[test]
@@ -311,7 +470,8 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn any_time_reads_without_panicking(s in proptest::prelude::any::<f64>(), iso in ".{0,40}") {
-            let _ = epoch_or_iso(Some(s), None, "t");
+            let _ = epoch_or_iso(Some(&TimeValue::Number(s)), None, "t");
+            let _ = epoch_or_iso(Some(&TimeValue::Text(iso.clone())), None, "t");
             let _ = epoch_or_iso(None, Some(&iso), "t");
         }
     }

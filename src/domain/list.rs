@@ -289,7 +289,10 @@ pub fn validate(params: ListParams) -> Result<ListQuery, Vec<Problem>> {
 }
 
 /// `groupId`: empty is no filter; otherwise an object id.
-fn group_filter(group_id: Option<String>, problems: &mut Vec<Problem>) -> Option<String> {
+pub(crate) fn group_filter(
+    group_id: Option<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<String> {
     let group_id = group_id.filter(|g| !g.is_empty());
     if group_id.as_deref().is_some_and(|g| !is_object_id(g)) {
         problems.push(Problem::invalid(
@@ -321,7 +324,11 @@ fn with_keyset(mut query: ListQuery, keyset: Option<Keyset>) -> Result<ListQuery
 
 /// `page` (0 when absent) and `size` (10 when absent), with their problems:
 /// a negative page, a size outside 1..=100, an offset past 100,000.
-fn paging(page: Option<i64>, size: Option<i64>, problems: &mut Vec<Problem>) -> (i64, i64) {
+pub(crate) fn paging(
+    page: Option<i64>,
+    size: Option<i64>,
+    problems: &mut Vec<Problem>,
+) -> (i64, i64) {
     let page = page.unwrap_or(0);
     if page < 0 {
         problems.push(Problem::invalid("page", "page must be 0 or more"));
@@ -348,7 +355,7 @@ fn paging(page: Option<i64>, size: Option<i64>, problems: &mut Vec<Problem>) -> 
 }
 
 /// The `name` filter (empty is none), within its length and free of NUL.
-fn name_filter(name: Option<String>, problems: &mut Vec<Problem>) -> Option<String> {
+pub(crate) fn name_filter(name: Option<String>, problems: &mut Vec<Problem>) -> Option<String> {
     let name = name.filter(|n| !n.is_empty());
     if let Some(n) = &name {
         if n.chars().count() > MAX_NAME_CHARS {
@@ -458,7 +465,7 @@ fn date_filter(
     }
 }
 
-fn dedup<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+pub(crate) fn dedup<T: Ord>(mut v: Vec<T>) -> Vec<T> {
     v.sort();
     v.dedup();
     v

@@ -19,10 +19,13 @@ pub const CODE_CUSTOMER_NOT_FOUND: u32 = 1026;
 pub const CODE_OWNER_INVALID: u32 = 714;
 pub const CODE_START_AFTER_EXPIRY: u32 = 720;
 pub const CODE_START_IN_PAST: u32 = 722;
+pub const CODE_START_LOCKED: u32 = 723;
+pub const CODE_EXPIRY_IN_PAST: u32 = 724;
 pub const CODE_BADGE_NAME_TAKEN: u32 = 725;
 pub const CODE_NO_OWNER: u32 = 728;
 pub const CODE_GROUP_RANK_REQUIRED: u32 = 732;
 pub const CODE_GROUP_NAME_TAKEN: u32 = 733;
+pub const CODE_REFERENCE_REQUIRED: u32 = 717;
 pub const CODE_UNKNOWN_CLAIM: u32 = 737;
 pub const CODE_REQUEST_ID_REUSED: u32 = 809;
 pub const CODE_NOT_ENROLLED: u32 = 811;
@@ -35,6 +38,9 @@ pub const CODE_ALREADY_ENROLLED: u32 = 1040;
 pub const CODE_NOT_ISSUE_EARN: u32 = 1041;
 pub const CODE_BADGE_NOT_FOUND: u32 = 1054;
 pub const CODE_GROUP_NOT_FOUND: u32 = 1055;
+/// This service's own: upstream documents no code for these.
+pub const CODE_CUSTOM_FIELD_NOT_FOUND: u32 = 1056;
+pub const CODE_CUSTOM_FIELD_NAME_TAKEN: u32 = 1057;
 
 impl Problem {
     fn new(code: u32, reference: &str, message: impl Into<String>) -> Self {
@@ -75,6 +81,51 @@ impl Problem {
             CODE_START_IN_PAST,
             "startOn",
             "startOn may not be in the past",
+        )
+    }
+
+    /// 723
+    pub fn start_locked() -> Self {
+        Problem::new(
+            CODE_START_LOCKED,
+            "startOn",
+            "startOn can change only while the badge is UPCOMING",
+        )
+    }
+
+    /// 724
+    pub fn expiry_in_past() -> Self {
+        Problem::new(
+            CODE_EXPIRY_IN_PAST,
+            "expiresOn",
+            "expiresOn may not be in the past",
+        )
+    }
+
+    /// 717
+    pub fn reference_required() -> Self {
+        Problem::new(
+            CODE_REFERENCE_REQUIRED,
+            "referenceId",
+            "OwnerId (referenceId) is mandatory",
+        )
+    }
+
+    /// 1056
+    pub fn custom_field_not_found() -> Self {
+        Problem::new(
+            CODE_CUSTOM_FIELD_NOT_FOUND,
+            "customFieldId",
+            "Custom field not found",
+        )
+    }
+
+    /// 1057
+    pub fn custom_field_name_taken() -> Self {
+        Problem::new(
+            CODE_CUSTOM_FIELD_NAME_TAKEN,
+            "name",
+            "a custom field with this name already exists",
         )
     }
 

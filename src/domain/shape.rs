@@ -47,12 +47,26 @@ pub const MAX_ROW_BYTES: usize = {
     MAX_IMAGES * image + MAX_CLAIMS * claim + texts + ids + times + scalars + owners + FIELD
 };
 
+/// What a badge keeps as given (`domain::extras`), as JSON, at most.
+pub const MAX_EXTRAS_BYTES: usize = 8 * 1024;
+/// Most rows of one page of the org's badge list, whose rows also carry
+/// what a badge keeps as given.
+pub const MAX_CATALOGUE_PAGE: i64 = 50;
+
 /// What gRPC clients accept in one message unless told otherwise.
 pub const GRPC_DEFAULT_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 const _: () = assert!(
     MAX_ROW_BYTES * (MAX_SIZE as usize) + 4096 < GRPC_DEFAULT_MESSAGE_BYTES,
     "a full page of the largest rows must fit one default gRPC message"
+);
+
+// The org's list shows a badge's row and what it keeps as given, which
+// protobuf's Struct may write in up to about twice its JSON bytes.
+const _: () = assert!(
+    (MAX_ROW_BYTES + 2 * MAX_EXTRAS_BYTES + 1024) * (MAX_CATALOGUE_PAGE as usize) + 4096
+        < GRPC_DEFAULT_MESSAGE_BYTES,
+    "a full page of the org's largest badges must fit one default gRPC message"
 );
 
 /// Checks one text field: present when `required`, at most `max` bytes, no NUL.

@@ -12,7 +12,7 @@ use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 
 use crate::domain::Micros;
-use crate::domain::events::{Event, EventKind, Recorded};
+use crate::domain::events::{DefinitionChange, Event, EventKind, Recorded};
 use crate::error::{Error, Result};
 use crate::proto;
 use crate::store::OutboxRow;
@@ -120,6 +120,34 @@ pub fn encode(r: &Recorded) -> Vec<u8> {
             recorded_at,
         }
         .encode_to_vec(),
+        Event::BadgeDefinitionChanged {
+            badge_id,
+            change,
+            active,
+            claim,
+        } => {
+            use proto::badge_definition_changed::Change;
+            let change = match change {
+                DefinitionChange::Created => Change::Created,
+                DefinitionChange::Updated => Change::Updated,
+                DefinitionChange::Claimed => Change::Claimed,
+                DefinitionChange::Unclaimed => Change::Unclaimed,
+            };
+            proto::BadgeDefinitionChanged {
+                event_id,
+                org_id,
+                badge_id,
+                change: change as i32,
+                active,
+                claim: claim.map(|t| proto::TriggeredBy {
+                    owner_type: owner_to_proto(t.owner_type) as i32,
+                    reference_id: t.reference_id.unwrap_or_default(),
+                }),
+                occurred_at: recorded_at,
+                recorded_at,
+            }
+            .encode_to_vec()
+        }
     }
 }
 

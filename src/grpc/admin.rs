@@ -5,15 +5,15 @@ use std::sync::Arc;
 use prost_types::Timestamp;
 use tonic::{Request, Response, Status};
 
-use super::convert::{self, earn_type_to_proto, images, owner, ownership, timestamp};
+use super::catalogue::{badge_request, custom_field_out, data_type, group_out, written};
+use super::convert::{owner, timestamp};
 use super::{caller, status::to_status};
 use crate::application::BadgeService;
 use crate::domain::admin::{
-    ClaimRequest, EarnRequest, EnrolRequest, ExpiryRule, ImportItemRequest, NewBadgeRequest,
-    NewGroupCommand, RelativeUnit, RevokeCommand, UpsertCustomerCommand,
+    ClaimRequest, EarnRequest, EnrolRequest, ExpiryRule, ImportItemRequest, NewGroupCommand,
+    RelativeUnit, RevokeCommand, UpsertCustomerCommand,
 };
-use crate::domain::badge::{Badge, Image};
-use crate::domain::enums::EarnType;
+use crate::domain::custom_fields::CustomFieldRequest;
 use crate::domain::fields::{self, ExpiryKind, ExpiryParts, Field};
 use crate::domain::{Micros, Problem};
 use crate::proto::badge_admin_service_server::BadgeAdminService;
@@ -34,7 +34,7 @@ impl GrpcBadgeAdmin {
 }
 
 /// A rule of the request, read by the same rules as REST's.
-fn expiry_in(rule: Option<proto::ExpiryRule>, field: &str) -> Field<ExpiryRule> {
+pub(super) fn expiry_in(rule: Option<proto::ExpiryRule>, field: &str) -> Field<ExpiryRule> {
     use expiry_rule::{ExpiryType as T, RelativeUnit as U};
     let Some(r) = rule else {
         return Ok(ExpiryRule::Never);
@@ -60,49 +60,11 @@ fn expiry_in(rule: Option<proto::ExpiryRule>, field: &str) -> Field<ExpiryRule> 
             unit,
             value: (r.value != 0 || unit.is_some()).then_some(r.value),
             expires_on: r.expires_on.map(|t| t.seconds),
+            absolute_type: None,
+            with_badge_meta: None,
         },
         field,
     )
-}
-
-fn badge_out(b: Badge) -> proto::BadgeDefinition {
-    // Every field named: a new one does not compile until it is mapped.
-    let Badge {
-        id,
-        org_id: _,
-        name,
-        description,
-        earn_type,
-        starts_on,
-        expires_on,
-        active,
-        group_id,
-        rank,
-        images: badge_images,
-        owners,
-        claims,
-        earned_badge_expiry,
-        issued_badge_expiry,
-        created_on,
-        last_updated_on,
-    } = b;
-    proto::BadgeDefinition {
-        id,
-        name,
-        description,
-        earn_type: earn_type_to_proto(earn_type) as i32,
-        start_on: Some(ts(starts_on)),
-        expires_on: Some(ts(expires_on)),
-        active,
-        badge_group_id: group_id,
-        badge_rank: rank,
-        images: images(badge_images),
-        ownership: Some(ownership(owners, claims)),
-        earned_badge_expiry: Some(convert::expiry_out(earned_badge_expiry)),
-        issued_badge_expiry: Some(convert::expiry_out(issued_badge_expiry)),
-        created_on: Some(ts(created_on)),
-        last_updated_on: Some(ts(last_updated_on)),
-    }
 }
 
 fn owner_of(raw: i32, field: &str) -> Field<crate::domain::enums::Owner> {
@@ -143,11 +105,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::CreateGroupResponse {
-            group: Some(proto::Group {
-                id: g.id,
-                name: g.name,
-                rank: g.rank,
-            }),
+            group: Some(group_out(g)),
         }))
     }
 
@@ -156,66 +114,105 @@ impl BadgeAdminService for GrpcBadgeAdmin {
         request: Request<proto::CreateBadgeRequest>,
     ) -> Result<Response<proto::CreateBadgeResponse>, Status> {
         let caller = caller(&request)?;
-        let proto::CreateBadgeRequest {
-            name,
-            description,
-            earn_type,
-            start_on,
-            expires_on,
-            active,
-            badge_group_id,
-            badge_rank,
-            images,
-            restricted_to_owners,
-            earned_badge_expiry,
-            issued_badge_expiry,
-            migration,
-        } = request.into_inner();
-        let request = NewBadgeRequest {
-            name,
-            description,
-            earn_type: match proto::EarnType::try_from(earn_type) {
-                Ok(proto::EarnType::Earn) => Ok(EarnType::Earn),
-                Ok(proto::EarnType::IssueEarn) => Ok(EarnType::IssueEarn),
-                _ => Err(fields::unknown_earn_type()),
-            },
-            starts_on: time(start_on, "startOn"),
-            expires_on: time(expires_on, "expiresOn"),
-            active,
-            group_id: badge_group_id,
-            rank: badge_rank,
-            images: images
-                .into_iter()
-                .map(|i| {
-                    let proto::BadgeImage {
-                        name,
-                        file_svc_handle,
-                        url,
-                        tag,
-                    } = i;
-                    Image {
-                        name,
-                        file_svc_handle,
-                        url,
-                        tag,
-                    }
-                })
-                .collect(),
-            owners: restricted_to_owners
-                .iter()
-                .map(|&o| owner_of(o, "ownership.restrictedToOwners"))
-                .collect(),
-            earned_badge_expiry: expiry_in(earned_badge_expiry, "earnedBadgeExpiry"),
-            issued_badge_expiry: expiry_in(issued_badge_expiry, "issuedBadgeExpiry"),
-            migration,
-        };
+        let request = badge_request(request.into_inner());
         let b = self
             .service
             .create_badge(&caller, request)
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::CreateBadgeResponse {
-            badge: Some(badge_out(b)),
+            badge: Some(written(b, self.service.now())),
+        }))
+    }
+
+    async fn update_badge(
+        &self,
+        request: Request<proto::UpdateBadgeRequest>,
+    ) -> Result<Response<proto::UpdateBadgeResponse>, Status> {
+        let caller = caller(&request)?;
+        let proto::UpdateBadgeRequest { id, badge } = request.into_inner();
+        let request = badge_request(badge.unwrap_or_default());
+        let b = self
+            .service
+            .update_badge(&caller, &id, request)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(proto::UpdateBadgeResponse {
+            badge: Some(written(b, self.service.now())),
+        }))
+    }
+
+    async fn update_group(
+        &self,
+        request: Request<proto::UpdateGroupRequest>,
+    ) -> Result<Response<proto::UpdateGroupResponse>, Status> {
+        let caller = caller(&request)?;
+        let proto::UpdateGroupRequest { id, name, rank } = request.into_inner();
+        let g = self
+            .service
+            .update_group(&caller, &id, NewGroupCommand { name, rank })
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(proto::UpdateGroupResponse {
+            group: Some(group_out(g)),
+        }))
+    }
+
+    async fn create_custom_field(
+        &self,
+        request: Request<proto::CreateCustomFieldRequest>,
+    ) -> Result<Response<proto::CreateCustomFieldResponse>, Status> {
+        let caller = caller(&request)?;
+        let proto::CreateCustomFieldRequest {
+            name,
+            data_type: raw_type,
+            is_mandatory,
+            default_value,
+        } = request.into_inner();
+        let request = CustomFieldRequest {
+            name,
+            data_type: data_type(raw_type),
+            is_mandatory,
+            default_value,
+            is_active: None,
+        };
+        let f = self
+            .service
+            .create_custom_field(&caller, request)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(proto::CreateCustomFieldResponse {
+            custom_field: Some(custom_field_out(f)),
+        }))
+    }
+
+    async fn update_custom_field(
+        &self,
+        request: Request<proto::UpdateCustomFieldRequest>,
+    ) -> Result<Response<proto::UpdateCustomFieldResponse>, Status> {
+        let caller = caller(&request)?;
+        let proto::UpdateCustomFieldRequest {
+            id,
+            name,
+            data_type: raw_type,
+            is_mandatory,
+            default_value,
+            is_active,
+        } = request.into_inner();
+        let request = CustomFieldRequest {
+            name,
+            data_type: data_type(raw_type),
+            is_mandatory,
+            default_value,
+            is_active,
+        };
+        let f = self
+            .service
+            .update_custom_field(&caller, &id, request)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(proto::UpdateCustomFieldResponse {
+            custom_field: Some(custom_field_out(f)),
         }))
     }
 
@@ -231,7 +228,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::ActivateBadgeResponse {
-            badge: Some(badge_out(b)),
+            badge: Some(written(b, self.service.now())),
         }))
     }
 
@@ -247,7 +244,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::DeactivateBadgeResponse {
-            badge: Some(badge_out(b)),
+            badge: Some(written(b, self.service.now())),
         }))
     }
 
@@ -478,6 +475,6 @@ impl GrpcBadgeAdmin {
             .set_claim(caller, request, active)
             .await
             .map_err(to_status)?;
-        Ok(badge_out(b))
+        Ok(written(b, self.service.now()))
     }
 }

@@ -89,7 +89,7 @@ fn identifier(raw: i32) -> Field<Option<IdentifierType>> {
 }
 
 /// An enum field whose zero means "not given".
-fn optional<T>(
+pub(super) fn optional<T>(
     raw: i32,
     name: &str,
     map: fn(i32) -> Option<T>,
@@ -104,7 +104,7 @@ fn optional<T>(
 }
 
 /// A repeated enum filter; every element must be a real value.
-fn repeated<T>(
+pub(super) fn repeated<T>(
     raw: &[i32],
     name: &str,
     map: fn(i32) -> Option<T>,
@@ -133,7 +133,7 @@ fn sort_on(v: i32) -> Option<SortOn> {
     })
 }
 
-fn sort_order(v: i32) -> Option<SortOrder> {
+pub(super) fn sort_order(v: i32) -> Option<SortOrder> {
     use proto::SortOrder as P;
     Some(match P::try_from(v).ok()? {
         P::Unspecified => return None,
@@ -162,7 +162,7 @@ fn badge_type(v: i32) -> Option<BadgeType> {
     })
 }
 
-fn action(v: i32) -> Option<Action> {
+pub(super) fn action(v: i32) -> Option<Action> {
     use proto::Action as P;
     Some(match P::try_from(v).ok()? {
         P::Unspecified => return None,
@@ -171,7 +171,7 @@ fn action(v: i32) -> Option<Action> {
     })
 }
 
-fn badge_status(v: i32) -> Option<BadgeStatus> {
+pub(super) fn badge_status(v: i32) -> Option<BadgeStatus> {
     use proto::BadgeStatus as P;
     Some(match P::try_from(v).ok()? {
         P::Unspecified => return None,
@@ -290,11 +290,7 @@ fn badge(b: CustomerBadge) -> proto::CustomerBadge {
         created_on: Some(ts(created_on)),
         last_updated_on: Some(ts(last_updated_on)),
         images: images(badge_images),
-        badge_status: match status {
-            BadgeStatus::Upcoming => proto::BadgeStatus::Upcoming,
-            BadgeStatus::Live => proto::BadgeStatus::Live,
-            BadgeStatus::Expired => proto::BadgeStatus::Expired,
-        } as i32,
+        badge_status: status_to_proto(status) as i32,
         last_earned_on: latest_award.map(|a| ts(a.awarded_at)),
         starts_on: Some(ts(starts_on)),
         expires_on: Some(ts(expires_on)),
@@ -395,6 +391,14 @@ pub fn detail_response(d: BadgeDetail) -> proto::GetCustomerBadgeResponse {
                 issued_badge_expiry: Some(expiry_out(issued_badge_expiry)),
             }
         }),
+    }
+}
+
+pub fn status_to_proto(s: BadgeStatus) -> proto::BadgeStatus {
+    match s {
+        BadgeStatus::Upcoming => proto::BadgeStatus::Upcoming,
+        BadgeStatus::Live => proto::BadgeStatus::Live,
+        BadgeStatus::Expired => proto::BadgeStatus::Expired,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The gRPC transport: proto messages in, the shared service, proto out.
 
 pub mod admin;
+pub mod catalogue;
 pub(crate) mod convert;
 pub mod status;
 

@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -17,14 +17,13 @@ use serde::de::DeserializeOwned;
 use super::Caller;
 use super::error::{ApiError, rejection};
 use super::json::{
-    AwardJson, BadgeDefinitionJson, CustomerJson, EnrolmentJson, Envelope, EpochSeconds,
-    ExpiryJson, GroupJson, ImageJson, RevokedJson, TokenJson, ok,
+    AwardJson, CustomerJson, EnrolmentJson, Envelope, EpochSeconds, RevokedJson, TokenJson, ok,
 };
+use super::loose::{LooseCustomerId, LooseRequestId, LooseTime, time};
 use crate::application::BadgeService;
 use crate::auth::{Secret, Source};
 use crate::domain::admin::{
-    ClaimRequest, EarnRequest, EnrolRequest, ImportItemRequest, NewBadgeRequest, NewGroupCommand,
-    RevokeCommand, UpsertCustomerCommand,
+    EarnRequest, EnrolRequest, ImportItemRequest, RevokeCommand, UpsertCustomerCommand,
 };
 use crate::domain::fields;
 
@@ -55,170 +54,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// A time of a body: epoch seconds or its `*ISO` twin.
-fn time(
-    seconds: Option<f64>,
-    iso: Option<String>,
-    field: &str,
-) -> fields::Field<Option<crate::domain::Micros>> {
-    fields::epoch_or_iso(seconds, iso.as_deref(), field)
-}
-
-// ---- groups
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct GroupBody {
-    name: String,
-    rank: Option<i32>,
-}
-
-pub async fn create_group(
-    State(s): Svc,
-    Caller(caller): Caller,
-    JsonBody(b): JsonBody<GroupBody>,
-) -> Answer<GroupJson> {
-    let GroupBody { name, rank } = b;
-    let g = s
-        .create_group(&caller, NewGroupCommand { name, rank })
-        .await?;
-    Ok(ok(g.into()))
-}
-
-// ---- badges
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct OwnershipBody {
-    restricted_to_owners: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BadgeBody {
-    name: String,
-    #[serde(default)]
-    description: String,
-    earn_type: String,
-    start_on: Option<f64>,
-    #[serde(rename = "startOnISO")]
-    start_on_iso: Option<String>,
-    expires_on: Option<f64>,
-    #[serde(rename = "expiresOnISO")]
-    expires_on_iso: Option<String>,
-    #[serde(default)]
-    active: bool,
-    badge_group_id: Option<String>,
-    badge_rank: Option<i32>,
-    #[serde(default)]
-    images: Vec<ImageJson>,
-    ownership: Option<OwnershipBody>,
-    earned_badge_expiry: Option<ExpiryJson>,
-    issued_badge_expiry: Option<ExpiryJson>,
-}
-
-pub async fn create_badge(
-    State(s): Svc,
-    Caller(caller): Caller,
-    headers: HeaderMap,
-    JsonBody(b): JsonBody<BadgeBody>,
-) -> Answer<BadgeDefinitionJson> {
-    let BadgeBody {
-        name,
-        description,
-        earn_type,
-        start_on,
-        start_on_iso,
-        expires_on,
-        expires_on_iso,
-        active,
-        badge_group_id,
-        badge_rank,
-        images,
-        ownership,
-        earned_badge_expiry,
-        issued_badge_expiry,
-    } = b;
-    let migration = headers
-        .get(MIGRATION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("migration"));
-    let request = NewBadgeRequest {
-        name,
-        description,
-        earn_type: fields::earn_type(&earn_type),
-        starts_on: time(start_on, start_on_iso, "startOn"),
-        expires_on: time(expires_on, expires_on_iso, "expiresOn"),
-        active,
-        group_id: badge_group_id,
-        rank: badge_rank,
-        images: images.into_iter().map(Into::into).collect(),
-        owners: ownership
-            .map(|o| o.restricted_to_owners)
-            .unwrap_or_default()
-            .iter()
-            .map(|o| fields::owner(o, "ownership.restrictedToOwners"))
-            .collect(),
-        earned_badge_expiry: ExpiryJson::read(earned_badge_expiry, "earnedBadgeExpiry"),
-        issued_badge_expiry: ExpiryJson::read(issued_badge_expiry, "issuedBadgeExpiry"),
-        migration,
-    };
-    Ok(ok(s.create_badge(&caller, request).await?.into()))
-}
-
-pub async fn activate(
-    State(s): Svc,
-    Caller(caller): Caller,
-    Path(id): Path<String>,
-) -> Answer<BadgeDefinitionJson> {
-    Ok(ok(s.set_badge_active(&caller, &id, true).await?.into()))
-}
-
-pub async fn deactivate(
-    State(s): Svc,
-    Caller(caller): Caller,
-    Path(id): Path<String>,
-) -> Answer<BadgeDefinitionJson> {
-    Ok(ok(s.set_badge_active(&caller, &id, false).await?.into()))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ClaimBody {
-    owner_type: String,
-    reference_id: String,
-}
-
-fn claim_request(badge_id: String, b: ClaimBody) -> ClaimRequest {
-    let ClaimBody {
-        owner_type,
-        reference_id,
-    } = b;
-    ClaimRequest {
-        badge_id,
-        owner_type: fields::owner(&owner_type, "ownerType"),
-        reference_id,
-    }
-}
-
-pub async fn claim(
-    State(s): Svc,
-    Caller(caller): Caller,
-    Path(id): Path<String>,
-    JsonBody(b): JsonBody<ClaimBody>,
-) -> Answer<BadgeDefinitionJson> {
-    let badge = s.set_claim(&caller, claim_request(id, b), true).await?;
-    Ok(ok(badge.into()))
-}
-
-pub async fn unclaim(
-    State(s): Svc,
-    Caller(caller): Caller,
-    Path(id): Path<String>,
-    JsonBody(b): JsonBody<ClaimBody>,
-) -> Answer<BadgeDefinitionJson> {
-    let badge = s.set_claim(&caller, claim_request(id, b), false).await?;
-    Ok(ok(badge.into()))
+/// A value read from a loose field, or the 400 of its problem.
+fn invalid<T>(field: crate::domain::fields::Field<T>) -> Result<T, ApiError> {
+    field.map_err(|p| ApiError(crate::error::Error::Invalid(vec![p])))
 }
 
 // ---- customers
@@ -226,7 +64,7 @@ pub async fn unclaim(
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CustomerBody {
-    customer_id: i64,
+    customer_id: LooseCustomerId,
     email: Option<String>,
     mobile: Option<String>,
     external_id: Option<String>,
@@ -246,7 +84,7 @@ pub async fn upsert_customer(
         card_number,
     } = b;
     let command = UpsertCustomerCommand {
-        customer_id,
+        customer_id: invalid(customer_id.read("customerId"))?,
         email,
         mobile,
         external_id,
@@ -262,9 +100,9 @@ pub async fn upsert_customer(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EnrolBody {
     badge_meta_id: String,
-    customers: Vec<i64>,
-    request_id: Option<String>,
-    issue_event_date: Option<f64>,
+    customers: Vec<LooseCustomerId>,
+    request_id: Option<LooseRequestId>,
+    issue_event_date: Option<LooseTime>,
     #[serde(rename = "issueEventDateISO")]
     issue_event_date_iso: Option<String>,
 }
@@ -283,8 +121,14 @@ pub async fn enrol(
     } = b;
     let request = EnrolRequest {
         badge_id: badge_meta_id.clone(),
-        customers,
-        request_id,
+        customers: customers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| invalid(c.read(&format!("customers[{i}]"))))
+            .collect::<Result<_, _>>()?,
+        request_id: request_id
+            .map(|r| invalid(r.read("requestId")))
+            .transpose()?,
         issued_at: time(issue_event_date, issue_event_date_iso, "issueEventDate"),
     };
     let outcomes = s.enrol(&caller, request).await?;
@@ -317,9 +161,9 @@ pub struct TriggeredByBody {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EarnBody {
     badge_meta_id: String,
-    customer_id: i64,
-    request_id: Option<String>,
-    earn_event_date: Option<f64>,
+    customer_id: LooseCustomerId,
+    request_id: Option<LooseRequestId>,
+    earn_event_date: Option<LooseTime>,
     #[serde(rename = "earnEventDateISO")]
     earn_event_date_iso: Option<String>,
     triggered_by: Option<TriggeredByBody>,
@@ -340,8 +184,10 @@ pub async fn earn(
     } = b;
     let request = EarnRequest {
         badge_id: badge_meta_id,
-        customer_id,
-        request_id,
+        customer_id: invalid(customer_id.read("customerId"))?,
+        request_id: request_id
+            .map(|r| invalid(r.read("requestId")))
+            .transpose()?,
         event_at: time(earn_event_date, earn_event_date_iso, "earnEventDate"),
         triggered_by: triggered_by.map(|t| {
             (
@@ -364,7 +210,7 @@ pub async fn earn(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RevokeBody {
     badge_meta_id: String,
-    customer_id: i64,
+    customer_id: LooseCustomerId,
     earned_badge_id: String,
 }
 
@@ -380,7 +226,7 @@ pub async fn revoke(
     } = b;
     let command = RevokeCommand {
         badge_id: badge_meta_id,
-        customer_id,
+        customer_id: invalid(customer_id.read("customerId"))?,
         earned_badge_id: earned_badge_id.clone(),
     };
     s.revoke(&caller, command).await?;
@@ -394,11 +240,11 @@ pub async fn revoke(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImportBody {
     badge_meta_id: String,
-    customer_id: i64,
-    earn_event_date: Option<f64>,
+    customer_id: LooseCustomerId,
+    earn_event_date: Option<LooseTime>,
     #[serde(rename = "earnEventDateISO")]
     earn_event_date_iso: Option<String>,
-    earn_expires_on: Option<f64>,
+    earn_expires_on: Option<LooseTime>,
     #[serde(rename = "earnExpiresOnISO")]
     earn_expires_on_iso: Option<String>,
 }
@@ -410,7 +256,8 @@ pub async fn import(
 ) -> Result<Json<Vec<Envelope<AwardJson>>>, ApiError> {
     let items = items
         .into_iter()
-        .map(|b| {
+        .enumerate()
+        .map(|(i, b)| {
             let ImportBody {
                 badge_meta_id,
                 customer_id,
@@ -419,14 +266,14 @@ pub async fn import(
                 earn_expires_on,
                 earn_expires_on_iso,
             } = b;
-            ImportItemRequest {
+            Ok(ImportItemRequest {
                 badge_id: badge_meta_id,
-                customer_id,
+                customer_id: invalid(customer_id.read(&format!("[{i}].customerId")))?,
                 event_at: time(earn_event_date, earn_event_date_iso, "earnEventDate"),
                 expires_on: time(earn_expires_on, earn_expires_on_iso, "earnExpiresOn"),
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_, ApiError>>()?;
     let outcomes = s.import(&caller, items).await?;
     Ok(Json(
         outcomes

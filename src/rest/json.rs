@@ -9,15 +9,15 @@ use serde::ser::Error as _;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::domain::admin::{ExpiryRule, GroupView};
-use crate::domain::badge::{Badge, Claim, Image};
+use crate::domain::admin::ExpiryRule;
+use crate::domain::badge::{Claim, Image};
 use crate::domain::detail::{BadgeDetail, EarnedBadge, IssuedBadge, Statistics};
 use crate::domain::enums::{BadgeStatus, EarnType, IssueStatus, Owner};
-use crate::domain::fields::{self, ExpiryKind, ExpiryParts, Field};
 use crate::domain::list::{CustomerBadge, ListPage};
 use crate::domain::{Micros, Problem};
 
 /// An instant written as epoch seconds with nine fractional digits.
+#[derive(Clone, Copy, Debug)]
 pub struct EpochSeconds(pub Micros);
 
 impl EpochSeconds {
@@ -192,7 +192,7 @@ pub struct OwnershipJson {
 }
 
 impl OwnershipJson {
-    fn of(owners: Vec<Owner>, claims: Vec<Claim>) -> Self {
+    pub fn of(owners: Vec<Owner>, claims: Vec<Claim>) -> Self {
         OwnershipJson {
             restricted_to_owners: owners,
             claims: claims.into_iter().map(ClaimJson::from).collect(),
@@ -408,141 +408,59 @@ impl From<Statistics> for StatisticsJson {
     }
 }
 
-/// An expiry rule on the wire, in and out: `{"expiryType": "NEVER"}`,
-/// `{"expiryType": "RELATIVE", "relativeExpiryType": "DAYS", "value": 3}`,
-/// `{"expiryType": "ABSOLUTE", "expiresOn": 1800000000}`,
-/// `{"expiryType": "WITH_BADGE"}`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// An expiry rule in upstream's answers: `{"expiryType": "NEVER"}`,
+/// `{"expiryType": "RELATIVE", "relativeExpirytype": "DAYS", "value": 3}`,
+/// `{"expiryType": "ABSOLUTE", "type": "FIXED_DATE", "expiresOn": <n>,
+/// "expireWithBadgeMeta": false}`, `{"expiryType": "ABSOLUTE", "type":
+/// "WITH_BADGE_META", "expiresOn": null, "expireWithBadgeMeta": true}`.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ExpiryJson {
-    expiry_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    relative_expiry_type: Option<String>,
+    expiry_type: &'static str,
+    #[serde(rename = "relativeExpirytype", skip_serializing_if = "Option::is_none")]
+    relative_expiry_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     value: Option<u32>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    absolute_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    expires_on: Option<i64>,
-}
-
-impl ExpiryJson {
-    /// The rule, or the problem of `field`.
-    pub fn read(rule: Option<ExpiryJson>, field: &str) -> Field<ExpiryRule> {
-        let Some(r) = rule else {
-            return Ok(ExpiryRule::Never);
-        };
-        fields::expiry(
-            ExpiryParts {
-                kind: Some(ExpiryKind::parse(&r.expiry_type).ok_or(())),
-                unit: r
-                    .relative_expiry_type
-                    .map(|u| crate::domain::admin::RelativeUnit::parse(&u).ok_or(())),
-                value: r.value,
-                expires_on: r.expires_on,
-            },
-            field,
-        )
-    }
+    expires_on: Option<Option<EpochSeconds>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expire_with_badge_meta: Option<bool>,
 }
 
 impl From<ExpiryRule> for ExpiryJson {
     fn from(rule: ExpiryRule) -> Self {
-        let kind = |k: &str| ExpiryJson {
-            expiry_type: k.to_owned(),
-            ..Default::default()
-        };
         match rule {
-            ExpiryRule::Never => kind("NEVER"),
-            ExpiryRule::WithBadge => kind("WITH_BADGE"),
+            ExpiryRule::Never => ExpiryJson {
+                expiry_type: "NEVER",
+                ..Default::default()
+            },
+            ExpiryRule::WithBadge => ExpiryJson {
+                expiry_type: "ABSOLUTE",
+                absolute_type: Some("WITH_BADGE_META"),
+                expires_on: Some(None),
+                expire_with_badge_meta: Some(true),
+                ..Default::default()
+            },
             ExpiryRule::Absolute { expires_on } => ExpiryJson {
-                expires_on: Some(expires_on),
-                ..kind("ABSOLUTE")
+                expiry_type: "ABSOLUTE",
+                absolute_type: Some("FIXED_DATE"),
+                expires_on: Some(Some(EpochSeconds(Micros(
+                    expires_on.saturating_mul(1_000_000),
+                )))),
+                expire_with_badge_meta: Some(false),
+                ..Default::default()
             },
             ExpiryRule::Relative {
                 relative_expiry_type,
                 value,
             } => ExpiryJson {
-                relative_expiry_type: Some(relative_expiry_type.as_str().to_owned()),
+                expiry_type: "RELATIVE",
+                relative_expiry_type: Some(relative_expiry_type.as_str()),
                 value: Some(value),
-                ..kind("RELATIVE")
+                ..Default::default()
             },
-        }
-    }
-}
-
-/// A group, as its create call answers it.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GroupJson {
-    id: String,
-    name: String,
-    rank: i32,
-}
-
-impl From<GroupView> for GroupJson {
-    fn from(g: GroupView) -> Self {
-        let GroupView { id, name, rank } = g;
-        GroupJson { id, name, rank }
-    }
-}
-
-/// A stored badge definition, as create and update calls answer it.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BadgeDefinitionJson {
-    id: String,
-    name: String,
-    description: String,
-    earn_type: EarnType,
-    start_on: EpochSeconds,
-    expires_on: EpochSeconds,
-    active: bool,
-    badge_group_id: Option<String>,
-    badge_rank: Option<i32>,
-    images: Vec<ImageJson>,
-    ownership: OwnershipJson,
-    earned_badge_expiry: ExpiryJson,
-    issued_badge_expiry: ExpiryJson,
-    created_on: EpochSeconds,
-    last_updated_on: EpochSeconds,
-}
-
-impl From<Badge> for BadgeDefinitionJson {
-    fn from(b: Badge) -> Self {
-        let Badge {
-            id,
-            org_id: _,
-            name,
-            description,
-            earn_type,
-            starts_on,
-            expires_on,
-            active,
-            group_id,
-            rank,
-            images,
-            owners,
-            claims,
-            earned_badge_expiry,
-            issued_badge_expiry,
-            created_on,
-            last_updated_on,
-        } = b;
-        BadgeDefinitionJson {
-            id,
-            name,
-            description,
-            earn_type,
-            start_on: EpochSeconds(starts_on),
-            expires_on: EpochSeconds(expires_on),
-            active,
-            badge_group_id: group_id,
-            badge_rank: rank,
-            images: images.into_iter().map(ImageJson::from).collect(),
-            ownership: OwnershipJson::of(owners, claims),
-            earned_badge_expiry: earned_badge_expiry.into(),
-            issued_badge_expiry: issued_badge_expiry.into(),
-            created_on: EpochSeconds(created_on),
-            last_updated_on: EpochSeconds(last_updated_on),
         }
     }
 }

@@ -4,8 +4,11 @@
 //! badges is decided here.
 
 mod admin;
+mod catalogue;
+mod catalogue_json;
 mod error;
 mod json;
+mod loose;
 mod query;
 
 use std::sync::Arc;
@@ -17,7 +20,7 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{MethodRouter, get, post, put};
 
 use crate::application::{BadgeService, Reserved};
 use crate::delivery::AnswerMemory;
@@ -84,45 +87,86 @@ pub fn routes(service: Arc<BadgeService>) -> Routes {
     const B: &str = "/api_gateway/v1/badges";
     let read = axum::Router::new()
         .route(LIST_ROUTE, get(list_customer_badges))
-        .route(DETAIL_ROUTE, get(get_customer_badge));
+        .route(DETAIL_ROUTE, get(get_customer_badge))
+        .route(&format!("{B}/badgeMeta"), get(catalogue::list_badges))
+        .route(&format!("{B}/badgeMeta/{{id}}"), get(catalogue::get_badge))
+        .route(&format!("{B}/group"), get(catalogue::list_groups))
+        .route(&format!("{B}/group/{{id}}"), get(catalogue::get_group))
+        .route(
+            &format!("{B}/customField"),
+            get(catalogue::list_custom_fields),
+        )
+        .route(
+            &format!("{B}/customField/{{id}}"),
+            get(catalogue::get_custom_field),
+        );
+    // A path may have read methods here and write methods there; the two
+    // groups' routes are merged by path, and only one of them may answer
+    // the methods a path does not have (405): the read group for the paths
+    // it has, each write route of its own otherwise. Either way that answer
+    // is behind the group's admission, like the path's methods.
+    let only = |route: MethodRouter<Arc<BadgeService>>| route.fallback(method_not_allowed);
     let write = axum::Router::new()
-        .route(&format!("{B}/group"), post(admin::create_group))
-        .route(&format!("{B}/badgeMeta"), post(admin::create_badge))
+        .route(&format!("{B}/group"), post(catalogue::create_group))
+        .route(&format!("{B}/group/{{id}}"), put(catalogue::update_group))
+        .route(
+            &format!("{B}/badgeMeta"),
+            post(catalogue::create_badge).put(catalogue::update_badge),
+        )
         .route(
             &format!("{B}/badgeMeta/{{id}}/activate"),
-            put(admin::activate),
+            only(put(catalogue::activate)),
         )
         .route(
             &format!("{B}/badgeMeta/{{id}}/deactivate"),
-            put(admin::deactivate),
+            only(put(catalogue::deactivate)),
         )
-        .route(&format!("{B}/badgeMeta/{{id}}/claim"), post(admin::claim))
+        .route(
+            &format!("{B}/badgeMeta/{{id}}/claim"),
+            only(post(catalogue::claim)),
+        )
         .route(
             &format!("{B}/badgeMeta/{{id}}/unclaim"),
-            post(admin::unclaim),
+            only(post(catalogue::unclaim)),
         )
-        .route(&format!("{B}/customers"), put(admin::upsert_customer))
+        .route(
+            &format!("{B}/customField"),
+            post(catalogue::create_custom_field),
+        )
+        .route(
+            &format!("{B}/customField/{{id}}"),
+            put(catalogue::update_custom_field),
+        )
+        .route(&format!("{B}/customers"), only(put(admin::upsert_customer)))
         .route(
             &format!("{B}/badgeMeta/customer/issueBulk"),
-            post(admin::enrol),
+            only(post(admin::enrol)),
         )
-        .route(&format!("{B}/customer/earn"), post(admin::earn))
-        .route(&format!("{B}/customer/revokeEarn"), post(admin::revoke))
-        .route(&format!("{B}/import/customerBadges"), put(admin::import));
+        .route(&format!("{B}/customer/earn"), only(post(admin::earn)))
+        .route(
+            &format!("{B}/customer/revokeEarn"),
+            only(post(admin::revoke)),
+        )
+        .route(
+            &format!("{B}/import/customerBadges"),
+            only(put(admin::import)),
+        );
     let token = axum::Router::new().route(TOKEN_ROUTE, post(admin::generate_token));
     let open = axum::Router::new().route(OPENAPI_ROUTE, get(openapi));
     let finish = |group: axum::Router<Arc<BadgeService>>| {
         group
-            .method_not_allowed_fallback(method_not_allowed)
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(middleware::from_fn(limits))
             .with_state(service.clone())
     };
+    let answered = |group: axum::Router<Arc<BadgeService>>| {
+        group.method_not_allowed_fallback(method_not_allowed)
+    };
     Routes {
-        read: finish(read),
+        read: finish(answered(read)),
         write: finish(write),
-        token: finish(token),
-        open: finish(open),
+        token: finish(answered(token)),
+        open: finish(answered(open)),
     }
 }
 
@@ -230,6 +274,7 @@ pub async fn not_found(headers: HeaderMap) -> Response {
     rejection(StatusCode::NOT_FOUND, "Not found", None)
 }
 
+/// What a method a path does not have answers: 405 in the envelope.
 async fn method_not_allowed() -> Response {
     rejection(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", None)
 }

@@ -4,10 +4,12 @@
 
 use crate::domain::detail::DetailParams;
 use crate::domain::enums::{
-    Action, BadgeStatus, BadgeType, IdentifierType, Operator, Owner, SortOn, SortOrder,
+    Action, BadgeStatus, BadgeType, CatalogueSort, EarnType, IdentifierType, Operator, Owner,
+    SortOn, SortOrder,
 };
 use crate::domain::fields::Field;
 use crate::domain::list::{ListParams, not_any_of, not_one_of};
+use crate::domain::org_list::{OrgListParams, Paging, validate_paging};
 use crate::domain::{Micros, Problem};
 
 /// Most `name=value` pairs a query string may hold.
@@ -148,6 +150,119 @@ pub fn detail_params(
         seen = true;
     }
     params
+}
+
+/// Reads the org badge list's parameters (`GET /badgeMeta`) from the raw
+/// query string. `earnType` and `badgeType` are one filter (upstream names
+/// both); `limit` is `size`; `status` takes ENDED for EXPIRED.
+pub fn org_list_params(query: Option<&str>) -> OrgListParams {
+    let mut p = OrgListParams::default();
+    let pairs = match pairs(query) {
+        Ok(pairs) => pairs,
+        Err(problems) => {
+            p.unknown.extend(problems);
+            return p;
+        }
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for (key, value) in &pairs {
+        let name = match key.as_str() {
+            "limit" | "Size" => "size",
+            "Page" => "page",
+            other => other,
+        };
+        let repeatable = matches!(
+            name,
+            "status" | "earnType" | "badgeType" | "action" | "owner" | "claimedBy"
+        );
+        let value = if !repeatable && seen.contains(&name) {
+            Err(Problem::invalid(
+                name,
+                format!("{name} is given more than once"),
+            ))
+        } else {
+            Ok(value.as_str())
+        };
+        match name {
+            "page" => p.page = value.and_then(|v| integer(name, v)),
+            "size" => p.size = value.and_then(|v| integer(name, v)),
+            "sortOn" => {
+                p.sort_on =
+                    value.and_then(|v| one(name, v, CatalogueSort::parse, CatalogueSort::expected))
+            }
+            "order" => {
+                p.order = value.and_then(|v| one(name, v, SortOrder::parse, SortOrder::expected))
+            }
+            "status" => list(
+                &mut p.status,
+                name,
+                value,
+                BadgeStatus::parse,
+                BadgeStatus::expected,
+            ),
+            "earnType" | "badgeType" => list(
+                &mut p.earn_type,
+                name,
+                value,
+                EarnType::parse,
+                EarnType::expected,
+            ),
+            "action" => list(&mut p.action, name, value, Action::parse, Action::expected),
+            "owner" => list(&mut p.owner, name, value, Owner::parse, Owner::expected),
+            "claimedBy" => list(
+                &mut p.claimed_by,
+                name,
+                value,
+                Owner::parse,
+                Owner::expected,
+            ),
+            "unclaimed" => p.unclaimed = value.and_then(|v| boolean(name, v)).map(Some),
+            "name" => p.name = value.map(|v| Some(v.to_owned())),
+            "groupId" => p.group_id = value.map(|v| Some(v.to_owned())),
+            "startOn" => p.start_on = value.and_then(|v| date(name, v)),
+            "expiresOn" => p.expires_on = value.and_then(|v| date(name, v)),
+            _ => {
+                p.unknown
+                    .push(Problem::invalid(key, format!("unknown parameter {key}")));
+                continue;
+            }
+        }
+        seen.push(name);
+    }
+    p
+}
+
+/// A list of groups' or custom fields' parameters: `page`, `size` (or
+/// `limit`), `order`, and the ones `extra` reads (`Ok(true)` when it took
+/// the pair); any other is a problem.
+pub fn paging_params(
+    query: Option<&str>,
+    mut extra: impl FnMut(&str, &str) -> Field<bool>,
+) -> Result<Paging, Vec<Problem>> {
+    let pairs = pairs(query)?;
+    let (mut page, mut size, mut order) = (Ok(None), Ok(None), Ok(None));
+    let mut unknown = Vec::new();
+    for (key, value) in &pairs {
+        match key.as_str() {
+            "page" | "Page" => page = integer("page", value),
+            "size" | "Size" | "limit" => size = integer("size", value),
+            "order" => order = one("order", value, SortOrder::parse, SortOrder::expected),
+            other => match extra(other, value) {
+                Ok(true) => {}
+                Ok(false) => unknown.push(Problem::invalid(
+                    other,
+                    format!("unknown parameter {other}"),
+                )),
+                Err(p) => unknown.push(p),
+            },
+        }
+    }
+    validate_paging(page, size, order, unknown)
+}
+
+/// `true` or `false` in a query, as its own parameter.
+pub fn query_boolean(name: &str, value: &str) -> Field<bool> {
+    boolean(name, value)
 }
 
 /// What the identifier header names, or its problem.

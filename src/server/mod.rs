@@ -28,6 +28,7 @@ use crate::events::{EventStats, EventsConfig};
 
 pub mod gate;
 use crate::grpc::admin::{BadgeAdminServiceServer, GrpcBadgeAdmin};
+use crate::grpc::catalogue::{BadgeCatalogueServiceServer, GrpcCatalogue};
 use crate::grpc::{CustomerBadgeServiceServer, GrpcCustomerBadges};
 use crate::observe::{Observer, observe};
 use crate::store::Store;
@@ -121,6 +122,9 @@ pub async fn serve(
         .await;
     reporter
         .set_serving::<BadgeAdminServiceServer<GrpcBadgeAdmin>>()
+        .await;
+    reporter
+        .set_serving::<BadgeCatalogueServiceServer<GrpcCatalogue>>()
         .await;
 
     let (stopping_tx, stopping_rx) = watch::channel(false);
@@ -291,6 +295,10 @@ fn route_table(
     let read = Routes::from(rest.read)
         .add_service(
             CustomerBadgeServiceServer::new(GrpcCustomerBadges::new(service.clone()))
+                .max_decoding_message_size(MAX_LIST_REQUEST_BYTES),
+        )
+        .add_service(
+            BadgeCatalogueServiceServer::new(GrpcCatalogue::new(service.clone()))
                 .max_decoding_message_size(MAX_LIST_REQUEST_BYTES),
         )
         .into_axum_router()

@@ -13,7 +13,7 @@ use super::Dialect;
 use super::entity::{badge, badge_claim, badge_image, badge_owner};
 use super::expiry::{stored_rule, stored_rule_json};
 use crate::domain::Micros;
-use crate::domain::badge::{Badge, Claim, Image};
+use crate::domain::badge::{Badge, Claim, Extras, Image};
 use crate::domain::enums::{EarnType, Owner};
 use crate::error::{Error, Result};
 
@@ -82,6 +82,9 @@ impl Parts {
             last_updated_on: Micros(b.last_updated_on),
             group_id: b.group_id,
             rank: b.rank,
+            created_by: b.created_by,
+            last_updated_by: b.last_updated_by,
+            extras: stored(serde_json::from_str(&b.extras).ok(), &b.extras)?,
         })
     }
 }
@@ -157,9 +160,81 @@ pub(super) async fn insert_badge_rows(
         rank: Set(new.rank),
         earned_badge_expiry: Set(stored_rule_json(new.earned_badge_expiry)),
         issued_badge_expiry: Set(stored_rule_json(new.issued_badge_expiry)),
+        created_by: Set(new.created_by),
+        last_updated_by: Set(new.last_updated_by),
+        extras: Set(extras_json(&new.extras)),
     })
     .exec_without_returning(conn)
     .await?;
+    insert_parts(conn, new).await?;
+    super::bump_catalogue(conn, new.org_id).await
+}
+
+/// The stored form of a badge's extras.
+fn extras_json(e: &Extras) -> String {
+    serde_json::to_string(e).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Rewrites the badge `b` (its id and org as stored) as an update asks:
+/// every field but its id, org, creation and claims, and its images and
+/// restricted owners; `last_updated_on` moves forward (`touched`), and so
+/// does the org's catalogue version. Run it in a transaction.
+pub(super) async fn update_badge_rows(
+    conn: &impl ConnectionTrait,
+    dialect: Dialect,
+    b: &Badge,
+    touched: sea_orm::sea_query::SimpleExpr,
+) -> std::result::Result<(), DbErr> {
+    let id = || dialect.object_id(&b.id);
+    badge::Entity::update_many()
+        .col_expr(badge::Column::Name, Expr::value(b.name.clone()))
+        .col_expr(badge::Column::NameLower, Expr::value(b.name.to_lowercase()))
+        .col_expr(
+            badge::Column::Description,
+            Expr::value(b.description.clone()),
+        )
+        .col_expr(badge::Column::EarnType, Expr::value(b.earn_type.as_str()))
+        .col_expr(badge::Column::Active, Expr::value(b.active))
+        .col_expr(badge::Column::StartsOn, Expr::value(b.starts_on.0))
+        .col_expr(badge::Column::ExpiresOn, Expr::value(b.expires_on.0))
+        .col_expr(badge::Column::LastUpdatedOn, touched)
+        .col_expr(badge::Column::GroupId, Expr::value(b.group_id.clone()))
+        .col_expr(badge::Column::Rank, Expr::value(b.rank))
+        .col_expr(
+            badge::Column::EarnedBadgeExpiry,
+            Expr::value(stored_rule_json(b.earned_badge_expiry)),
+        )
+        .col_expr(
+            badge::Column::IssuedBadgeExpiry,
+            Expr::value(stored_rule_json(b.issued_badge_expiry)),
+        )
+        .col_expr(badge::Column::LastUpdatedBy, Expr::value(b.last_updated_by))
+        .col_expr(badge::Column::Extras, Expr::value(extras_json(&b.extras)))
+        .filter(Expr::col(badge::Column::Id).eq(id()))
+        .filter(badge::Column::OrgId.eq(b.org_id))
+        .exec(conn)
+        .await?;
+    badge_image::Entity::delete_many()
+        .filter(Expr::col(badge_image::Column::BadgeId).eq(id()))
+        .exec(conn)
+        .await?;
+    badge_owner::Entity::delete_many()
+        .filter(Expr::col(badge_owner::Column::BadgeId).eq(id()))
+        .exec(conn)
+        .await?;
+    insert_parts(
+        conn,
+        &Badge {
+            claims: Vec::new(),
+            ..b.clone()
+        },
+    )
+    .await?;
+    super::bump_catalogue(conn, b.org_id).await
+}
+
+/// A badge's images, restricted owners (each once) and claims.
+async fn insert_parts(conn: &impl ConnectionTrait, new: &Badge) -> std::result::Result<(), DbErr> {
     if !new.images.is_empty() {
         badge_image::Entity::insert_many(new.images.iter().map(|i| badge_image::ActiveModel {
             badge_id: Set(new.id.clone()),
@@ -200,5 +275,5 @@ pub(super) async fn insert_badge_rows(
         .exec_without_returning(conn)
         .await?;
     }
-    super::bump_catalogue(conn, new.org_id).await
+    Ok(())
 }

@@ -47,6 +47,12 @@ impl Dialect {
             .find(|d| d.schemes().iter().any(|scheme| url.starts_with(scheme)))
     }
 
+    /// The dialect of a connection's backend; `None` for one the service
+    /// does not support.
+    pub fn of_backend(backend: DbBackend) -> Option<Dialect> {
+        Dialect::ALL.into_iter().find(|d| d.backend() == backend)
+    }
+
     /// The URL schemes it is reached by.
     pub fn schemes(self) -> &'static [&'static str] {
         match self {
@@ -112,6 +118,15 @@ impl Dialect {
         match self {
             Dialect::Postgres => Expr::val(id).cast_as(Alias::new("bpchar")),
             Dialect::Sqlite => Expr::val(id),
+        }
+    }
+
+    /// What goes around a bound object id in hand-written SQL, for the same
+    /// reason as [`Dialect::object_id`].
+    pub fn object_id_wrap(self) -> (&'static str, &'static str) {
+        match self {
+            Dialect::Postgres => ("CAST(", " AS bpchar)"),
+            Dialect::Sqlite => ("", ""),
         }
     }
 

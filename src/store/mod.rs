@@ -2,6 +2,7 @@
 //! speaks SQL.
 
 mod badges;
+mod definitions;
 mod dialect;
 pub mod entity;
 mod expiry;
@@ -28,6 +29,7 @@ use crate::error::{Error, Result};
 
 pub use dialect::{DatabaseUrl, Dialect, Failure};
 mod failure;
+pub use definitions::{COUNT_SLOTS, Counts, Listed, Paging};
 pub use outbox::{EventEncoder, OutboxBacklog, OutboxRow};
 pub use seed::{
     NewApiClient, NewAward, NewCustomer, NewEnrolment, NewGroup, NewOrg, SeedTxn, Writer,

@@ -282,6 +282,9 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
             name: Set(new.name),
             rank: Set(new.rank),
             created_at: Set(new.created_at.0),
+            created_by: Set(None),
+            last_updated_by: Set(None),
+            last_updated_on: Set(None),
         })
         .exec_without_returning(&txn)
         .await?;
@@ -298,19 +301,36 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
         Ok(())
     }
 
+    /// Inserts an enrolment, and counts it in its badge's counts.
     pub async fn insert_enrolment(&self, new: NewEnrolment) -> Result<()> {
+        let txn = self.0.begin().await?;
+        let (badge, issued) = (new.badge_id.clone(), i64::from(!new.revoked));
         enrolment::Entity::insert(enrolment_row(new))
-            .exec_without_returning(self.0)
+            .exec_without_returning(&txn)
             .await?;
+        count(&txn, &badge, issued, 0).await?;
+        txn.commit().await?;
         Ok(())
     }
 
+    /// Inserts an award, and counts it in its badge's counts.
     pub async fn insert_award(&self, new: NewAward) -> Result<()> {
+        let txn = self.0.begin().await?;
+        let (badge, earned) = (new.badge_id.clone(), i64::from(!new.revoked));
         award::Entity::insert(award_row(new))
-            .exec_without_returning(self.0)
+            .exec_without_returning(&txn)
             .await?;
+        count(&txn, &badge, 0, earned).await?;
+        txn.commit().await?;
         Ok(())
     }
+}
+
+/// Adds to a badge's counts, in slot 0, on the seed's connection.
+async fn count(conn: &impl ConnectionTrait, badge: &str, issued: i64, earned: i64) -> Result<()> {
+    let dialect = super::Dialect::of_backend(conn.get_database_backend())
+        .ok_or_else(|| crate::error::Error::Internal("unsupported backend".into()))?;
+    super::definitions::add_counts(conn, dialect, badge, 0, issued, earned).await
 }
 
 /// The API client lookup of Basic credentials.

@@ -108,6 +108,15 @@ impl Tx<'_> {
     /// in it. Only a snapshot of the version just before this write can be
     /// carried; any other is left for the next reader to rebuild.
     pub async fn carry_snapshot(&self, changed: Option<&Badge>) -> Result<()> {
+        self.carry(changed, None).await
+    }
+
+    /// As [`Tx::carry_snapshot`], for a write that renamed the group `id`.
+    pub async fn carry_group_snapshot(&self, id: &str, name: &str) -> Result<()> {
+        self.carry(None, Some((id, name))).await
+    }
+
+    async fn carry(&self, changed: Option<&Badge>, renamed: Option<(&str, &str)>) -> Result<()> {
         let org = self.org();
         let Some(stored) = stored(self.conn(), self.store(), org).await? else {
             return Ok(());
@@ -118,6 +127,11 @@ impl Tx<'_> {
         };
         let (mut badges, mut group_names): (Vec<IndexedBadge>, HashMap<String, String>) =
             before.indexed();
+        if let Some((id, name)) = renamed
+            && let Some(known) = group_names.get_mut(id)
+        {
+            *known = name.to_owned();
+        }
         if let Some(badge) = changed {
             if let Some(group) = &badge.group_id
                 && !group_names.contains_key(group)

@@ -35,6 +35,13 @@ impl Sql {
         self
     }
 
+    /// Appends a placeholder bound to an object id, to compare with an id
+    /// column by its index (see `Dialect::object_id`).
+    pub fn bind_object_id(&mut self, id: &str) -> &mut Self {
+        let (before, after) = self.dialect.object_id_wrap();
+        self.push(before).bind(id).push(after)
+    }
+
     pub fn build(self) -> Statement {
         Statement::from_sql_and_values(self.dialect.backend(), self.text, self.values)
     }

@@ -4,7 +4,8 @@
 //! was taken. No rule is decided here and no problem code is chosen; a write
 //! that is dropped without [`Tx::commit`] rolls back.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -13,10 +14,11 @@ use sea_orm::{
 };
 
 use super::Store;
-use super::badges::{insert_badge_rows, read_badge, stored};
+use super::badges::{insert_badge_rows, read_badge, stored, update_badge_rows};
+use super::definitions::COUNT_SLOTS;
 use super::entity::{award, badge, badge_claim, badge_group, customer, enrolment, idempotency_key};
 use super::expiry::stored_rule;
-use super::seed::{NewAward, NewCustomer, NewEnrolment, NewGroup};
+use super::seed::{NewAward, NewCustomer, NewEnrolment};
 use crate::domain::Micros;
 use crate::domain::badge::{Badge, BadgeRules, Claim};
 use crate::domain::enums::EarnType;
@@ -61,7 +63,7 @@ pub enum Claimed<'s> {
     Taken { fingerprint: String, answer: String },
 }
 
-fn unique(written: std::result::Result<(), DbErr>) -> Result<Unique> {
+pub(super) fn unique(written: std::result::Result<(), DbErr>) -> Result<Unique> {
     match written {
         Ok(()) => Ok(Unique::Written),
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
@@ -243,29 +245,18 @@ impl Tx<'_> {
             .is_some())
     }
 
-    /// Inserts a group (its name is unique in the org).
-    pub async fn insert_group(&self, g: &NewGroup) -> Result<Unique> {
-        let inserted = badge_group::Entity::insert(badge_group::ActiveModel {
-            id: Set(g.id.clone()),
-            org_id: Set(self.org),
-            name: Set(g.name.clone()),
-            rank: Set(g.rank),
-            created_at: Set(g.created_at.0),
-        })
-        .exec_without_returning(&self.txn)
-        .await
-        .map(|_| ());
-        let outcome = unique(inserted)?;
-        if outcome == Unique::Written {
-            super::bump_catalogue(&self.txn, self.org).await?;
-        }
-        Ok(outcome)
-    }
-
     /// Inserts a badge with its parts (its name is unique in the org).
     pub async fn insert_badge(&self, b: &Badge) -> Result<Unique> {
         debug_assert_eq!(b.org_id, self.org);
         unique(insert_badge_rows(&self.txn, b).await)
+    }
+
+    /// Rewrites the badge `b` as an update asks (see
+    /// `badges::update_badge_rows`); `Taken` when another badge of the org
+    /// has its name.
+    pub async fn update_badge(&self, b: &Badge, now: Micros) -> Result<Unique> {
+        debug_assert_eq!(b.org_id, self.org);
+        unique(update_badge_rows(&self.txn, self.store.dialect, b, touched(now)).await)
     }
 
     pub async fn set_badge_active(&self, id: &str, active: bool, now: Micros) -> Result<()> {
@@ -386,23 +377,51 @@ impl Tx<'_> {
         Ok(latest)
     }
 
+    /// Inserts enrolments, and counts them in their badges' counts.
     pub async fn insert_enrolments(&self, rows: Vec<NewEnrolment>) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
+        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+        for r in rows.iter().filter(|r| !r.revoked) {
+            *counts.entry(r.badge_id.clone()).or_default() += 1;
+        }
         enrolment::Entity::insert_many(rows.into_iter().map(super::seed::enrolment_row))
             .exec_without_returning(&self.txn)
             .await?;
-        Ok(())
+        self.count(counts, |n| (n, 0)).await
     }
 
+    /// Inserts awards, and counts them in their badges' counts.
     pub async fn insert_awards(&self, rows: Vec<NewAward>) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
+        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+        for r in rows.iter().filter(|r| !r.revoked) {
+            *counts.entry(r.badge_id.clone()).or_default() += 1;
+        }
         award::Entity::insert_many(rows.into_iter().map(super::seed::award_row))
             .exec_without_returning(&self.txn)
             .await?;
+        self.count(counts, |n| (0, n)).await
+    }
+
+    /// Adds to the counts of each badge of `counts`, in id order (so that
+    /// two writes lock the rows they share in one order), all in one slot
+    /// taken in turn by this process's writes, so that concurrent writes of
+    /// one badge seldom share a row.
+    async fn count(
+        &self,
+        counts: BTreeMap<String, i64>,
+        as_counts: fn(i64) -> (i64, i64),
+    ) -> Result<()> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let slot = NEXT.fetch_add(1, Ordering::Relaxed) % COUNT_SLOTS;
+        for (badge, n) in counts {
+            let (issued, earned) = as_counts(n);
+            self.add_counts(&badge, slot, issued, earned).await?;
+        }
         Ok(())
     }
 
@@ -423,7 +442,12 @@ impl Tx<'_> {
             .filter(award::Column::Revoked.eq(false))
             .exec(&self.txn)
             .await?;
-        Ok(updated.rows_affected > 0)
+        let revoked = updated.rows_affected > 0;
+        if revoked {
+            self.count(BTreeMap::from([(badge_id.to_owned(), -1)]), |n| (0, n))
+                .await?;
+        }
+        Ok(revoked)
     }
 }
 

@@ -700,6 +700,9 @@ pub(crate) fn largest_badge(org: i32, i: usize, group: &str) -> Badge {
             .collect(),
         earned_badge_expiry: badges::domain::admin::ExpiryRule::Never,
         issued_badge_expiry: badges::domain::admin::ExpiryRule::Never,
+        created_by: None,
+        last_updated_by: None,
+        extras: Default::default(),
     }
 }
 

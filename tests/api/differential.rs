@@ -162,6 +162,9 @@ pub(crate) async fn build_world(store: &Store, seed: u64) -> World {
                 claims,
                 earned_badge_expiry: ExpiryRule::Never,
                 issued_badge_expiry: ExpiryRule::Never,
+                created_by: None,
+                last_updated_by: None,
+                extras: Default::default(),
             })
             .await
             .unwrap();

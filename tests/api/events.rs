@@ -159,7 +159,8 @@ async fn every_write_produces_exactly_its_events_in_order() {
         let before = stream.count().await;
         let w = Caller::new(format!("http://{}", server.addr), WRITER);
 
-        // Writes that cause no event.
+        // A group causes no event; each badge created and the claim, a
+        // BadgeDefinitionChanged.
         let (s, _) = w.post("/group", json!({"name": "G", "rank": 1})).await;
         assert_eq!(s, StatusCode::OK);
         let enrol_badge = w
@@ -253,7 +254,7 @@ async fn every_write_produces_exactly_its_events_in_order() {
             .await;
         assert_eq!(s, StatusCode::OK, "{imported}");
 
-        const EXPECTED: usize = 8;
+        const EXPECTED: usize = 11;
         let count = stream
             .wait_for(before + EXPECTED as u64, Duration::from_secs(20))
             .await;
@@ -274,6 +275,9 @@ async fn every_write_produces_exactly_its_events_in_order() {
         assert_eq!(
             kinds,
             [
+                BadgeDefinitionChanged,
+                BadgeDefinitionChanged,
+                BadgeDefinitionChanged,
                 CustomerEnrolled,
                 CustomerEnrolled,
                 BadgeEarned,
@@ -284,6 +288,27 @@ async fn every_write_produces_exactly_its_events_in_order() {
                 BadgeEarned,
             ],
             "{backend:?}"
+        );
+        use proto::badge_definition_changed::Change;
+        let defined: Vec<proto::BadgeDefinitionChanged> =
+            events[..3].iter().map(|e| e.decode()).collect();
+        let seen: Vec<(&str, i32, bool)> = defined
+            .iter()
+            .map(|d| (d.badge_id.as_str(), d.change, d.claim.is_some()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (enrol_badge.as_str(), Change::Created as i32, false),
+                (direct.as_str(), Change::Created as i32, false),
+                (direct.as_str(), Change::Claimed as i32, true),
+            ],
+            "{backend:?}"
+        );
+        assert_eq!(defined[2].claim.as_ref().unwrap().reference_id, "L-1");
+        assert_eq!(
+            events[0].headers["ce-subject"],
+            format!("badges/{enrol_badge}")
         );
         let mut ids = HashSet::new();
         for e in &events {
@@ -303,6 +328,8 @@ async fn every_write_produces_exactly_its_events_in_order() {
             assert!(!text.contains("@example.com"), "{text}");
         }
 
+        // The customers' events, in the order of their writes.
+        let events = &events[3..];
         let enrolled: Vec<proto::CustomerEnrolled> =
             events[..2].iter().map(|e| e.decode()).collect();
         for (e, customer) in enrolled.iter().zip([1, 2]) {
@@ -635,6 +662,8 @@ async fn writes_go_on_while_nats_is_cut_off_and_their_events_follow_in_order() {
         for c in 1..=3 {
             w.customer(c, &format!("c{c}@example.com")).await;
         }
+        // The badge's own event is out before counting.
+        outbox_drained(&w.base).await;
         let before = stream.count().await;
         let mut earned = Vec::new();
         let earn = async |i: usize| {
@@ -803,6 +832,8 @@ async fn a_customer_s_events_are_published_in_the_order_they_were_recorded() {
         const WRITERS: usize = 8;
         const EACH: usize = 10;
         const ROUNDS: usize = 3;
+        // The badge's own event is out before counting.
+        outbox_drained(&server.base).await;
         let mut total = stream.count().await;
         for round in 0..ROUNDS {
             let mut tasks = Vec::new();

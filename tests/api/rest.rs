@@ -316,7 +316,7 @@ async fn every_documented_operation_is_served() {
                 operations += 1;
             }
         }
-        assert_eq!(operations, 16);
+        assert_eq!(operations, 26);
         server
     })
     .await;

@@ -217,6 +217,9 @@ fn plain_badge(org_id: i32, id: String, name: String) -> Badge {
         claims: vec![],
         earned_badge_expiry: ExpiryRule::Never,
         issued_badge_expiry: ExpiryRule::Never,
+        created_by: None,
+        last_updated_by: None,
+        extras: Default::default(),
         org_id,
     }
 }

@@ -22,6 +22,10 @@ pub struct Model {
     pub earned_badge_expiry: String,
     /// JSON expiry rule for enrolments.
     pub issued_badge_expiry: String,
+    pub created_by: Option<i32>,
+    pub last_updated_by: Option<i32>,
+    /// JSON: upstream's fields kept as given (`domain::badge::Extras`).
+    pub extras: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,10 @@ pub struct Model {
     pub name: String,
     pub rank: i32,
     pub created_at: i64,
+    pub created_by: Option<i32>,
+    pub last_updated_by: Option<i32>,
+    /// NULL until the group is first updated.
+    pub last_updated_on: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -77,6 +77,9 @@ fn badge(
         claims: vec![],
         earned_badge_expiry: ExpiryRule::Never,
         issued_badge_expiry: ExpiryRule::Never,
+        created_by: None,
+        last_updated_by: None,
+        extras: Default::default(),
     }
 }
 

@@ -1,0 +1,310 @@
+//! What upstream's badge carries beside what this service acts on (tags,
+//! benefits, the default till, the constraints), and the values of the org's
+//! custom fields: their checks (BEHAVIOUR.md §9.1, §9.2).
+
+use std::collections::BTreeMap;
+
+use super::Problem;
+use super::badge::Extras;
+use super::custom_fields::{CustomField, DataType};
+use super::shape::{MAX_EXTRAS_BYTES, text};
+
+/// Tags of one badge.
+pub const MAX_TAGS: usize = 16;
+/// A tag's name, a custom field's name.
+pub const MAX_KEY_BYTES: usize = 64;
+/// A tag's value, a custom field's value.
+pub const MAX_VALUE_BYTES: usize = 256;
+/// Custom field values of one badge.
+pub const MAX_CUSTOM_FIELDS: usize = 16;
+/// Benefits of one badge.
+pub const MAX_BENEFITS: usize = 8;
+/// Constraints of each level.
+pub const MAX_CONSTRAINTS: usize = 8;
+
+/// Checks what a badge keeps as given; every problem into `problems`.
+pub fn check(e: &Extras, problems: &mut Vec<Problem>) {
+    let Extras {
+        tags,
+        custom_fields,
+        benefits,
+        default_till_id,
+        customer_constraints,
+        badge_constraints,
+    } = e;
+    if tags.len() > MAX_TAGS {
+        problems.push(Problem::invalid(
+            "tags",
+            format!("a badge may have at most {MAX_TAGS} tags"),
+        ));
+    }
+    for (i, t) in tags.iter().take(MAX_TAGS).enumerate() {
+        text(
+            &format!("tags[{i}].name"),
+            &t.name,
+            true,
+            MAX_KEY_BYTES,
+            problems,
+        );
+        text(
+            &format!("tags[{i}].value"),
+            &t.value,
+            false,
+            MAX_VALUE_BYTES,
+            problems,
+        );
+    }
+    if custom_fields.len() > MAX_CUSTOM_FIELDS {
+        problems.push(Problem::invalid(
+            "customFields",
+            format!("a badge may have at most {MAX_CUSTOM_FIELDS} custom field values"),
+        ));
+    }
+    for (name, value) in custom_fields.iter().take(MAX_CUSTOM_FIELDS) {
+        let at = format!("customFields.{name}");
+        text(&at, name, true, MAX_KEY_BYTES, problems);
+        text(&at, value, false, MAX_VALUE_BYTES, problems);
+    }
+    if benefits.len() > MAX_BENEFITS {
+        problems.push(Problem::invalid(
+            "benefits",
+            format!("a badge may have at most {MAX_BENEFITS} benefits"),
+        ));
+    }
+    let bytes = serde_json::to_vec(e).map_or(usize::MAX, |b| b.len());
+    if bytes > MAX_EXTRAS_BYTES {
+        problems.push(Problem::invalid(
+            "benefits",
+            format!(
+                "tags, customFields, benefits and the constraints take at most \
+                 {MAX_EXTRAS_BYTES} bytes of JSON together"
+            ),
+        ));
+    }
+    if let Some(i) = benefits.iter().position(|b| !b.is_object()) {
+        problems.push(Problem::invalid(
+            &format!("benefits[{i}]"),
+            "a benefit is a JSON object",
+        ));
+    }
+    if default_till_id.is_some_and(|t| t < 0) {
+        problems.push(Problem::invalid(
+            "defaultTillId",
+            "defaultTillId must be 0 or more",
+        ));
+    }
+    constraints(
+        "customerConstraints",
+        "CUSTOMER_BADGE_",
+        customer_constraints,
+        problems,
+    );
+    constraints("badgeConstraints", "BADGE_", badge_constraints, problems);
+}
+
+/// Earn limits are BEHAVIOUR.md §11, not built yet: a constraint other than
+/// "no limit" is refused rather than kept and not enforced, so that a capped
+/// badge is never handed out without its cap.
+fn constraints(field: &str, prefix: &str, list: &[serde_json::Value], problems: &mut Vec<Problem>) {
+    if list.len() > MAX_CONSTRAINTS {
+        problems.push(Problem::invalid(
+            field,
+            format!("{field} holds at most {MAX_CONSTRAINTS} constraints"),
+        ));
+        return;
+    }
+    let no_limit = format!("{prefix}NO_LIMIT");
+    for (i, c) in list.iter().enumerate() {
+        let at = format!("{field}[{i}].constraintType");
+        match c.get("constraintType").and_then(|t| t.as_str()) {
+            Some(t) if t.eq_ignore_ascii_case(&no_limit) => {}
+            Some(t) if t.to_ascii_uppercase().starts_with(prefix) => {
+                problems.push(Problem::invalid(
+                    &at,
+                    format!("{t}: earn limits are not enforced by this release; only {no_limit}"),
+                ));
+            }
+            _ => problems.push(Problem::invalid(
+                &at,
+                format!("constraintType must be {no_limit}"),
+            )),
+        }
+    }
+}
+
+/// A badge's custom field values checked against the org's definitions:
+/// each names an active field and parses as its type; a mandatory field
+/// that is missing takes its default, or is a problem. The values to store.
+pub fn custom_values(
+    values: &BTreeMap<String, String>,
+    fields: &[CustomField],
+) -> Result<BTreeMap<String, String>, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut out = BTreeMap::new();
+    for (name, value) in values {
+        let at = format!("customFields.{name}");
+        match fields.iter().find(|f| f.is_active && &f.name == name) {
+            None => problems.push(Problem::invalid(
+                &at,
+                format!("the org has no active custom field named {name:?}"),
+            )),
+            Some(f) if value.len() > MAX_VALUE_BYTES || !f.data_type.accepts(value) => {
+                problems.push(Problem::invalid(
+                    &at,
+                    format!(
+                        "{name} must be {} (at most {MAX_VALUE_BYTES} bytes)",
+                        f.data_type.describe()
+                    ),
+                ));
+            }
+            Some(_) => {
+                out.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    for f in fields.iter().filter(|f| f.is_active && f.is_mandatory) {
+        if values.contains_key(&f.name) {
+            continue;
+        }
+        match &f.default_value {
+            Some(d) => {
+                out.insert(f.name.clone(), d.clone());
+            }
+            None => problems.push(Problem::invalid(
+                &format!("customFields.{}", f.name),
+                format!("{} is mandatory", f.name),
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+impl DataType {
+    /// Whether `value` is a value of this type.
+    pub fn accepts(self, value: &str) -> bool {
+        let v = value.trim();
+        match self {
+            DataType::Integer => v.parse::<i64>().is_ok(),
+            DataType::Boolean => v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"),
+            DataType::Date => {
+                chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok()
+                    || super::Micros::parse_iso(v).is_some()
+            }
+            DataType::String => !value.contains('\0'),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            DataType::Integer => "an integer",
+            DataType::Boolean => "true or false",
+            DataType::Date => "a date (YYYY-MM-DD or ISO 8601)",
+            DataType::String => "text",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Micros;
+    use crate::domain::badge::Tag;
+
+    fn field(
+        name: &str,
+        data_type: DataType,
+        mandatory: bool,
+        default: Option<&str>,
+    ) -> CustomField {
+        CustomField {
+            id: "0".repeat(24),
+            org_id: 1,
+            name: name.into(),
+            data_type,
+            is_mandatory: mandatory,
+            default_value: default.map(Into::into),
+            is_active: true,
+            created_on: Micros(0),
+            created_by: None,
+            last_updated_on: Micros(0),
+            last_updated_by: None,
+        }
+    }
+
+    #[test]
+    fn custom_values_parse_as_their_type_and_mandatory_ones_take_defaults() {
+        let fields = [
+            field("tier", DataType::Integer, false, None),
+            field("vip", DataType::Boolean, true, Some("false")),
+            field("launch", DataType::Date, false, None),
+            field("owner", DataType::String, true, None),
+        ];
+        let values = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let ok = custom_values(
+            &values(&[("tier", "3"), ("launch", "2026-01-31"), ("owner", "x")]),
+            &fields,
+        )
+        .unwrap();
+        assert_eq!(ok.get("vip").map(String::as_str), Some("false"));
+        let refs = |r: Result<_, Vec<Problem>>| -> Vec<String> {
+            r.unwrap_err()
+                .into_iter()
+                .filter_map(|p| p.reference)
+                .collect()
+        };
+        assert_eq!(
+            refs(custom_values(
+                &values(&[("tier", "three"), ("nope", "1")]),
+                &fields
+            )),
+            [
+                "customFields.nope",
+                "customFields.tier",
+                "customFields.owner"
+            ]
+        );
+        assert_eq!(
+            refs(custom_values(
+                &values(&[("owner", "x"), ("launch", "someday")]),
+                &fields
+            )),
+            ["customFields.launch"]
+        );
+    }
+
+    #[test]
+    fn only_no_limit_constraints_are_kept() {
+        let mut e = Extras {
+            tags: vec![Tag {
+                name: "k".into(),
+                value: "v".into(),
+            }],
+            customer_constraints: vec![
+                serde_json::json!({"constraintType": "CUSTOMER_BADGE_NO_LIMIT"}),
+            ],
+            badge_constraints: vec![serde_json::json!({"constraintType": "BADGE_NO_LIMIT"})],
+            ..Default::default()
+        };
+        let mut problems = Vec::new();
+        check(&e, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        e.badge_constraints =
+            vec![serde_json::json!({"constraintType": "BADGE_FIXED_VALUE", "maxEarnLimit": 3})];
+        e.benefits = vec![serde_json::json!(1)];
+        check(&e, &mut problems);
+        let refs: Vec<_> = problems
+            .iter()
+            .filter_map(|p| p.reference.as_deref())
+            .collect();
+        assert_eq!(refs, ["benefits[0]", "badgeConstraints[0].constraintType"]);
+    }
+}

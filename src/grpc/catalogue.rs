@@ -1,0 +1,550 @@
+//! `BadgeCatalogueService` (the reads of the org's catalogue), and the
+//! conversions of badges, groups and custom fields that it and
+//! `BadgeAdminService` share.
+
+use std::sync::Arc;
+
+use prost_types::{ListValue, Struct, Value, value::Kind};
+use tonic::{Request, Response, Status};
+
+use super::convert::{
+    self, action, badge_status, earn_type_to_proto, images, optional, owner, ownership, repeated,
+    sort_order, status_to_proto, timestamp,
+};
+use super::{caller, status::to_status};
+use crate::application::{BadgeService, CatalogueBadge};
+use crate::domain::Micros;
+use crate::domain::admin::{Group, NewBadgeRequest};
+use crate::domain::badge::{Badge, Extras, Image, Tag};
+use crate::domain::custom_fields::CustomField;
+use crate::domain::enums::{
+    Action, BadgeStatus, CatalogueSort, DataType, EarnType, Owner, SortOrder,
+};
+use crate::domain::fields::{self, Field};
+use crate::domain::org_list::{OrgListParams, validate_paging};
+use crate::proto;
+use crate::proto::badge_catalogue_service_server::BadgeCatalogueService;
+use crate::store::Listed;
+use crate::wire::ts;
+
+pub use crate::proto::badge_catalogue_service_server::BadgeCatalogueServiceServer;
+
+#[derive(Clone, Debug)]
+pub struct GrpcCatalogue {
+    service: Arc<BadgeService>,
+}
+
+impl GrpcCatalogue {
+    pub fn new(service: Arc<BadgeService>) -> Self {
+        GrpcCatalogue { service }
+    }
+}
+
+// ---- JSON values kept as given, as google.protobuf.Struct
+
+fn value_out(v: serde_json::Value) -> Value {
+    let kind = match v {
+        serde_json::Value::Null => Kind::NullValue(0),
+        serde_json::Value::Bool(b) => Kind::BoolValue(b),
+        serde_json::Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or_default()),
+        serde_json::Value::String(s) => Kind::StringValue(s),
+        serde_json::Value::Array(a) => Kind::ListValue(ListValue {
+            values: a.into_iter().map(value_out).collect(),
+        }),
+        serde_json::Value::Object(o) => Kind::StructValue(struct_of(o)),
+    };
+    Value { kind: Some(kind) }
+}
+
+fn struct_of(o: serde_json::Map<String, serde_json::Value>) -> Struct {
+    Struct {
+        fields: o.into_iter().map(|(k, v)| (k, value_out(v))).collect(),
+    }
+}
+
+/// A JSON object as a Struct; anything else (never stored: objects only)
+/// as an empty one.
+fn struct_out(v: serde_json::Value) -> Struct {
+    match v {
+        serde_json::Value::Object(o) => struct_of(o),
+        _ => Struct::default(),
+    }
+}
+
+fn value_in(v: Value) -> serde_json::Value {
+    match v.kind {
+        None | Some(Kind::NullValue(_)) => serde_json::Value::Null,
+        Some(Kind::BoolValue(b)) => serde_json::Value::Bool(b),
+        Some(Kind::NumberValue(n)) => {
+            // Whole numbers read back as integers, as JSON clients wrote them.
+            if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                serde_json::Value::from(n as i64)
+            } else {
+                serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, Into::into)
+            }
+        }
+        Some(Kind::StringValue(s)) => serde_json::Value::String(s),
+        Some(Kind::ListValue(l)) => l.values.into_iter().map(value_in).collect(),
+        Some(Kind::StructValue(s)) => struct_in(s),
+    }
+}
+
+fn struct_in(s: Struct) -> serde_json::Value {
+    serde_json::Value::Object(
+        s.fields
+            .into_iter()
+            .map(|(k, v)| (k, value_in(v)))
+            .collect(),
+    )
+}
+
+// ---- badges
+
+/// The badge a create (or update) message asks for, read by the same rules
+/// as REST's body.
+pub(super) fn badge_request(r: proto::CreateBadgeRequest) -> NewBadgeRequest {
+    let proto::CreateBadgeRequest {
+        name,
+        description,
+        earn_type,
+        start_on,
+        expires_on,
+        active,
+        badge_group_id,
+        badge_rank,
+        images,
+        restricted_to_owners,
+        earned_badge_expiry,
+        issued_badge_expiry,
+        migration,
+        tags,
+        custom_fields,
+        benefits,
+        default_till_id,
+        customer_constraints,
+        badge_constraints,
+    } = r;
+    NewBadgeRequest {
+        name,
+        description,
+        earn_type: match proto::EarnType::try_from(earn_type) {
+            Ok(proto::EarnType::Earn) => Ok(EarnType::Earn),
+            Ok(proto::EarnType::IssueEarn) => Ok(EarnType::IssueEarn),
+            _ => Err(fields::unknown_earn_type()),
+        },
+        starts_on: timestamp(start_on, "startOn"),
+        expires_on: timestamp(expires_on, "expiresOn"),
+        active,
+        group_id: badge_group_id,
+        rank: badge_rank,
+        images: images
+            .into_iter()
+            .map(|i| {
+                let proto::BadgeImage {
+                    name,
+                    file_svc_handle,
+                    url,
+                    tag,
+                } = i;
+                Image {
+                    name,
+                    file_svc_handle,
+                    url,
+                    tag,
+                }
+            })
+            .collect(),
+        owners: restricted_to_owners
+            .iter()
+            .map(|&o| owner(o).ok_or_else(|| fields::unknown_owner("ownership.restrictedToOwners")))
+            .collect(),
+        earned_badge_expiry: super::admin::expiry_in(earned_badge_expiry, "earnedBadgeExpiry"),
+        issued_badge_expiry: super::admin::expiry_in(issued_badge_expiry, "issuedBadgeExpiry"),
+        extras: Extras {
+            tags: tags
+                .into_iter()
+                .map(|t| Tag {
+                    name: t.name,
+                    value: t.value,
+                })
+                .collect(),
+            custom_fields: custom_fields.into_iter().collect(),
+            benefits: benefits.into_iter().map(struct_in).collect(),
+            default_till_id,
+            customer_constraints: customer_constraints.into_iter().map(struct_in).collect(),
+            badge_constraints: badge_constraints.into_iter().map(struct_in).collect(),
+        },
+        migration,
+    }
+}
+
+/// A badge as the API writes it, with its group's name and counts where
+/// the call has them, its status at `now`.
+pub(super) fn badge_out(b: &CatalogueBadge, now: Micros) -> proto::BadgeDefinition {
+    // Every field named: a new one does not compile until it is mapped.
+    let Badge {
+        id,
+        org_id,
+        name,
+        description,
+        earn_type,
+        starts_on,
+        expires_on,
+        active,
+        group_id,
+        rank,
+        images: badge_images,
+        owners,
+        claims,
+        earned_badge_expiry,
+        issued_badge_expiry,
+        created_on,
+        last_updated_on,
+        created_by,
+        last_updated_by,
+        extras,
+    } = b.badge.as_ref().clone();
+    let Extras {
+        tags,
+        custom_fields,
+        benefits,
+        default_till_id,
+        customer_constraints,
+        badge_constraints,
+    } = extras;
+    proto::BadgeDefinition {
+        id,
+        org_id,
+        name,
+        description,
+        earn_type: earn_type_to_proto(earn_type) as i32,
+        start_on: Some(ts(starts_on)),
+        expires_on: Some(ts(expires_on)),
+        active,
+        badge_group_id: group_id,
+        badge_rank: rank,
+        images: images(badge_images),
+        ownership: Some(ownership(owners, claims)),
+        earned_badge_expiry: Some(convert::expiry_out(earned_badge_expiry)),
+        issued_badge_expiry: Some(convert::expiry_out(issued_badge_expiry)),
+        created_on: Some(ts(created_on)),
+        last_updated_on: Some(ts(last_updated_on)),
+        status: status_to_proto(BadgeStatus::at(now, starts_on, expires_on)) as i32,
+        created_by,
+        last_updated_by,
+        tags: tags
+            .into_iter()
+            .map(|t| proto::BadgeTag {
+                name: t.name,
+                value: t.value,
+            })
+            .collect(),
+        custom_fields: custom_fields.into_iter().collect(),
+        benefits: benefits.into_iter().map(struct_out).collect(),
+        default_till_id,
+        customer_constraints: customer_constraints.into_iter().map(struct_out).collect(),
+        badge_constraints: badge_constraints.into_iter().map(struct_out).collect(),
+        badge_group_name: b.group_name.clone(),
+        issued_count: b.counts.map(|c| c.issued),
+        earned_count: b.counts.map(|c| c.earned),
+    }
+}
+
+/// A badge just written.
+pub(super) fn written(badge: Badge, now: Micros) -> proto::BadgeDefinition {
+    badge_out(
+        &CatalogueBadge {
+            badge: Arc::new(badge),
+            group_name: None,
+            counts: None,
+        },
+        now,
+    )
+}
+
+pub(super) fn group_out(g: Group) -> proto::Group {
+    let Group {
+        id,
+        org_id,
+        name,
+        rank,
+        created_on,
+        created_by,
+        last_updated_on,
+        last_updated_by,
+    } = g;
+    proto::Group {
+        id,
+        name,
+        rank,
+        org_id,
+        created_on: Some(ts(created_on)),
+        created_by,
+        last_updated_on: Some(ts(last_updated_on)),
+        last_updated_by,
+        is_active: true,
+    }
+}
+
+pub(super) fn data_type(raw: i32) -> Field<DataType> {
+    use proto::CustomFieldDataType as P;
+    match P::try_from(raw) {
+        Ok(P::Integer) => Ok(DataType::Integer),
+        Ok(P::Boolean) => Ok(DataType::Boolean),
+        Ok(P::Date) => Ok(DataType::Date),
+        Ok(P::String) => Ok(DataType::String),
+        _ => Err(crate::domain::list::not_one_of(
+            "dataType",
+            &DataType::expected(),
+        )),
+    }
+}
+
+pub(super) fn custom_field_out(f: CustomField) -> proto::CustomField {
+    use proto::CustomFieldDataType as P;
+    let CustomField {
+        id,
+        org_id,
+        name,
+        data_type,
+        is_mandatory,
+        default_value,
+        is_active,
+        created_on,
+        created_by,
+        last_updated_on,
+        last_updated_by,
+    } = f;
+    proto::CustomField {
+        id,
+        org_id,
+        name,
+        data_type: match data_type {
+            DataType::Integer => P::Integer,
+            DataType::Boolean => P::Boolean,
+            DataType::Date => P::Date,
+            DataType::String => P::String,
+        } as i32,
+        is_mandatory,
+        default_value,
+        is_active,
+        created_on: Some(ts(created_on)),
+        created_by,
+        last_updated_on: Some(ts(last_updated_on)),
+        last_updated_by,
+    }
+}
+
+fn pagination<T>(l: &Listed<T>, size: i64) -> proto::Pagination {
+    page_of(l.rows.len(), l.total, size)
+}
+
+/// The page's `page`, filled by `rows`, of `total` rows at `size` a page.
+fn page_of(rows: usize, total: i64, size: i64) -> proto::Pagination {
+    proto::Pagination {
+        page: 0,
+        size: rows as i32,
+        total,
+        total_pages: (total + size - 1) / size.max(1),
+    }
+}
+
+fn catalogue_sort(v: i32) -> Option<CatalogueSort> {
+    use proto::CatalogueSort as P;
+    Some(match P::try_from(v).ok()? {
+        P::Unspecified => return None,
+        P::Id => CatalogueSort::Id,
+        P::Name => CatalogueSort::Name,
+        P::StartDate => CatalogueSort::StartDate,
+    })
+}
+
+fn earn_type(v: i32) -> Option<EarnType> {
+    match proto::EarnType::try_from(v).ok()? {
+        proto::EarnType::Unspecified => None,
+        proto::EarnType::Earn => Some(EarnType::Earn),
+        proto::EarnType::IssueEarn => Some(EarnType::IssueEarn),
+    }
+}
+
+fn list_params(r: proto::ListBadgesRequest) -> OrgListParams {
+    let proto::ListBadgesRequest {
+        status,
+        earn_type: earn_types,
+        action: actions,
+        owner: owners,
+        claimed_by,
+        unclaimed,
+        name,
+        group_id,
+        start_on,
+        expires_on,
+        sort_on,
+        order,
+        page,
+        size,
+    } = r;
+    OrgListParams {
+        status: repeated(&status, "status", badge_status, BadgeStatus::expected),
+        earn_type: repeated(&earn_types, "earnType", earn_type, EarnType::expected),
+        action: repeated(&actions, "action", action, Action::expected),
+        owner: repeated(&owners, "owner", owner, Owner::expected),
+        claimed_by: repeated(&claimed_by, "claimedBy", owner, Owner::expected),
+        unclaimed: Ok(Some(unclaimed)),
+        name: Ok(name),
+        group_id: Ok(group_id),
+        start_on: timestamp(start_on, "startOn"),
+        expires_on: timestamp(expires_on, "expiresOn"),
+        sort_on: optional(sort_on, "sortOn", catalogue_sort, CatalogueSort::expected),
+        order: optional(order, "order", sort_order, SortOrder::expected),
+        page: Ok(page),
+        size: Ok(size),
+        unknown: Vec::new(),
+    }
+}
+
+fn paging(
+    page: Option<i64>,
+    size: Option<i64>,
+    order: i32,
+) -> Result<crate::domain::org_list::Paging, Status> {
+    validate_paging(
+        Ok(page),
+        Ok(size),
+        optional(order, "order", sort_order, SortOrder::expected),
+        Vec::new(),
+    )
+    .map_err(|p| to_status(crate::error::Error::Invalid(p)))
+}
+
+#[tonic::async_trait]
+impl BadgeCatalogueService for GrpcCatalogue {
+    async fn get_badge(
+        &self,
+        request: Request<proto::GetBadgeRequest>,
+    ) -> Result<Response<proto::GetBadgeResponse>, Status> {
+        let caller = caller(&request)?;
+        let proto::GetBadgeRequest {
+            badge_id,
+            include_statistics,
+        } = request.into_inner();
+        let b = self
+            .service
+            .get_badge(&caller, &badge_id, include_statistics)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(proto::GetBadgeResponse {
+            badge: Some(badge_out(&b, self.service.now())),
+        }))
+    }
+
+    async fn list_badges(
+        &self,
+        request: Request<proto::ListBadgesRequest>,
+    ) -> Result<Response<proto::ListBadgesResponse>, Status> {
+        let caller = caller(&request)?;
+        let page = self
+            .service
+            .list_badges(&caller, list_params(request.into_inner()))
+            .await
+            .map_err(to_status)?;
+        let now = self.service.now();
+        let mut pagination = page_of(page.rows.len(), page.total, page.size);
+        pagination.page = page.page as i32;
+        Ok(Response::new(proto::ListBadgesResponse {
+            badges: page.rows.iter().map(|b| badge_out(b, now)).collect(),
+            pagination: Some(pagination),
+        }))
+    }
+
+    async fn get_group(
+        &self,
+        request: Request<proto::GetGroupRequest>,
+    ) -> Result<Response<proto::GetGroupResponse>, Status> {
+        let caller = caller(&request)?;
+        let id = request.into_inner().id;
+        let g = self
+            .service
+            .get_group(&caller, &id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(proto::GetGroupResponse {
+            group: Some(group_out(g)),
+        }))
+    }
+
+    async fn list_groups(
+        &self,
+        request: Request<proto::ListGroupsRequest>,
+    ) -> Result<Response<proto::ListGroupsResponse>, Status> {
+        let caller = caller(&request)?;
+        let proto::ListGroupsRequest { page, size, order } = request.into_inner();
+        let paging = paging(page, size, order)?;
+        let listed = self
+            .service
+            .list_groups(&caller, paging)
+            .await
+            .map_err(to_status)?;
+        let mut pagination = pagination(&listed, paging.size);
+        pagination.page = paging.page as i32;
+        Ok(Response::new(proto::ListGroupsResponse {
+            groups: listed.rows.into_iter().map(group_out).collect(),
+            pagination: Some(pagination),
+        }))
+    }
+
+    async fn get_custom_field(
+        &self,
+        request: Request<proto::GetCustomFieldRequest>,
+    ) -> Result<Response<proto::GetCustomFieldResponse>, Status> {
+        let caller = caller(&request)?;
+        let id = request.into_inner().id;
+        let f = self
+            .service
+            .get_custom_field(&caller, &id)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(proto::GetCustomFieldResponse {
+            custom_field: Some(custom_field_out(f)),
+        }))
+    }
+
+    async fn list_custom_fields(
+        &self,
+        request: Request<proto::ListCustomFieldsRequest>,
+    ) -> Result<Response<proto::ListCustomFieldsResponse>, Status> {
+        let caller = caller(&request)?;
+        let proto::ListCustomFieldsRequest {
+            page,
+            size,
+            order,
+            is_active,
+        } = request.into_inner();
+        let paging = paging(page, size, order)?;
+        let listed = self
+            .service
+            .list_custom_fields(&caller, is_active, paging)
+            .await
+            .map_err(to_status)?;
+        let mut pagination = pagination(&listed, paging.size);
+        pagination.page = paging.page as i32;
+        Ok(Response::new(proto::ListCustomFieldsResponse {
+            custom_fields: listed.rows.into_iter().map(custom_field_out).collect(),
+            pagination: Some(pagination),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_objects_survive_a_struct() {
+        let v = serde_json::json!({
+            "benefitType": "COUPON", "seriesId": 12, "ratio": 0.5,
+            "nested": {"list": [1, "a", null, true]}
+        });
+        assert_eq!(struct_in(struct_out(v.clone())), v);
+    }
+}
