@@ -4,7 +4,7 @@
 use super::Micros;
 use super::Problem;
 use super::fields::Field;
-use super::shape::text;
+use super::shape::{MAX_KEY_BYTES, MAX_VALUE_BYTES, text};
 
 pub use super::enums::DataType;
 
@@ -54,16 +54,10 @@ pub fn validate(r: CustomFieldRequest) -> Result<CustomFieldCommand, Vec<Problem
         is_active,
     } = r;
     let mut problems = Vec::new();
-    text(
-        "name",
-        &name,
-        true,
-        super::extras::MAX_KEY_BYTES,
-        &mut problems,
-    );
+    text("name", &name, true, MAX_KEY_BYTES, &mut problems);
     let data_type = data_type.map_err(|p| problems.push(p)).ok();
     if let (Some(t), Some(d)) = (data_type, &default_value)
-        && (d.len() > super::extras::MAX_VALUE_BYTES || !t.accepts(d))
+        && (d.len() > MAX_VALUE_BYTES || !t.accepts(d))
     {
         problems.push(Problem::invalid(
             "defaultValue",
@@ -79,5 +73,30 @@ pub fn validate(r: CustomFieldRequest) -> Result<CustomFieldCommand, Vec<Problem
             is_active,
         }),
         _ => Err(problems),
+    }
+}
+
+impl DataType {
+    /// Whether `value` is a value of this type.
+    pub fn accepts(self, value: &str) -> bool {
+        let v = value.trim();
+        match self {
+            DataType::Integer => v.parse::<i64>().is_ok(),
+            DataType::Boolean => v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"),
+            DataType::Date => {
+                chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok()
+                    || Micros::parse_iso(v).is_some()
+            }
+            DataType::String => !value.contains('\0'),
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            DataType::Integer => "an integer",
+            DataType::Boolean => "true or false",
+            DataType::Date => "a date (YYYY-MM-DD or ISO 8601)",
+            DataType::String => "text",
+        }
     }
 }

@@ -6,15 +6,11 @@ use std::collections::BTreeMap;
 
 use super::Problem;
 use super::badge::Extras;
-use super::custom_fields::{CustomField, DataType};
-use super::shape::{MAX_EXTRAS_BYTES, text};
+use super::custom_fields::CustomField;
+use super::shape::{MAX_EXTRAS_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, text};
 
 /// Tags of one badge.
 pub const MAX_TAGS: usize = 16;
-/// A tag's name, a custom field's name.
-pub const MAX_KEY_BYTES: usize = 64;
-/// A tag's value, a custom field's value.
-pub const MAX_VALUE_BYTES: usize = 256;
 /// Custom field values of one badge.
 pub const MAX_CUSTOM_FIELDS: usize = 16;
 /// Benefits of one badge.
@@ -183,36 +179,12 @@ pub fn custom_values(
     }
 }
 
-impl DataType {
-    /// Whether `value` is a value of this type.
-    pub fn accepts(self, value: &str) -> bool {
-        let v = value.trim();
-        match self {
-            DataType::Integer => v.parse::<i64>().is_ok(),
-            DataType::Boolean => v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"),
-            DataType::Date => {
-                chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok()
-                    || super::Micros::parse_iso(v).is_some()
-            }
-            DataType::String => !value.contains('\0'),
-        }
-    }
-
-    fn describe(self) -> &'static str {
-        match self {
-            DataType::Integer => "an integer",
-            DataType::Boolean => "true or false",
-            DataType::Date => "a date (YYYY-MM-DD or ISO 8601)",
-            DataType::String => "text",
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::Micros;
     use crate::domain::badge::Tag;
+    use crate::domain::enums::DataType;
 
     fn field(
         name: &str,

@@ -47,6 +47,10 @@ pub const MAX_ROW_BYTES: usize = {
     MAX_IMAGES * image + MAX_CLAIMS * claim + texts + ids + times + scalars + owners + FIELD
 };
 
+/// A tag's name, a custom field's name.
+pub const MAX_KEY_BYTES: usize = 64;
+/// A tag's value, a custom field's value.
+pub const MAX_VALUE_BYTES: usize = 256;
 /// What a badge keeps as given (`domain::extras`), as JSON, at most.
 pub const MAX_EXTRAS_BYTES: usize = 8 * 1024;
 /// Most rows of one page of the org's badge list, whose rows also carry

@@ -10,14 +10,14 @@ use super::convert::{owner, timestamp};
 use super::{caller, status::to_status};
 use crate::application::BadgeService;
 use crate::domain::admin::{
-    ClaimRequest, EarnRequest, EnrolRequest, ExpiryRule, ImportItemRequest, NewGroupCommand,
-    RelativeUnit, RevokeCommand, UpsertCustomerCommand,
+    ClaimRequest, EarnRequest, EnrolRequest, ImportItemRequest, NewGroupCommand, RevokeCommand,
+    UpsertCustomerCommand,
 };
 use crate::domain::custom_fields::CustomFieldRequest;
-use crate::domain::fields::{self, ExpiryKind, ExpiryParts, Field};
+use crate::domain::fields::{self, Field};
 use crate::domain::{Micros, Problem};
+use crate::proto;
 use crate::proto::badge_admin_service_server::BadgeAdminService;
-use crate::proto::{self, expiry_rule};
 use crate::wire::ts;
 
 pub use crate::proto::badge_admin_service_server::BadgeAdminServiceServer;
@@ -31,40 +31,6 @@ impl GrpcBadgeAdmin {
     pub fn new(service: Arc<BadgeService>) -> Self {
         GrpcBadgeAdmin { service }
     }
-}
-
-/// A rule of the request, read by the same rules as REST's.
-pub(super) fn expiry_in(rule: Option<proto::ExpiryRule>, field: &str) -> Field<ExpiryRule> {
-    use expiry_rule::{ExpiryType as T, RelativeUnit as U};
-    let Some(r) = rule else {
-        return Ok(ExpiryRule::Never);
-    };
-    let kind = match T::try_from(r.expiry_type) {
-        Ok(T::Unspecified) => None,
-        Ok(T::Never) => Some(Ok(ExpiryKind::Never)),
-        Ok(T::Relative) => Some(Ok(ExpiryKind::Relative)),
-        Ok(T::Absolute) => Some(Ok(ExpiryKind::Absolute)),
-        Ok(T::WithBadge) => Some(Ok(ExpiryKind::WithBadge)),
-        Err(_) => Some(Err(())),
-    };
-    let unit = match U::try_from(r.relative_expiry_type) {
-        Ok(U::Unspecified) => None,
-        Ok(U::Days) => Some(Ok(RelativeUnit::Days)),
-        Ok(U::Weeks) => Some(Ok(RelativeUnit::Weeks)),
-        Ok(U::Months) => Some(Ok(RelativeUnit::Months)),
-        Err(_) => Some(Err(())),
-    };
-    fields::expiry(
-        ExpiryParts {
-            kind,
-            unit,
-            value: (r.value != 0 || unit.is_some()).then_some(r.value),
-            expires_on: r.expires_on.map(|t| t.seconds),
-            absolute_type: None,
-            with_badge_meta: None,
-        },
-        field,
-    )
 }
 
 fn owner_of(raw: i32, field: &str) -> Field<crate::domain::enums::Owner> {

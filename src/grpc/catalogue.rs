@@ -158,8 +158,8 @@ pub(super) fn badge_request(r: proto::CreateBadgeRequest) -> NewBadgeRequest {
             .iter()
             .map(|&o| owner(o).ok_or_else(|| fields::unknown_owner("ownership.restrictedToOwners")))
             .collect(),
-        earned_badge_expiry: super::admin::expiry_in(earned_badge_expiry, "earnedBadgeExpiry"),
-        issued_badge_expiry: super::admin::expiry_in(issued_badge_expiry, "issuedBadgeExpiry"),
+        earned_badge_expiry: convert::expiry_in(earned_badge_expiry, "earnedBadgeExpiry"),
+        issued_badge_expiry: convert::expiry_in(issued_badge_expiry, "issuedBadgeExpiry"),
         extras: Extras {
             tags: tags
                 .into_iter()

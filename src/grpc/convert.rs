@@ -4,16 +4,17 @@
 
 use prost_types::Timestamp;
 
+use crate::domain::admin::{ExpiryRule, RelativeUnit};
 use crate::domain::badge::{Claim, Image};
 use crate::domain::detail::{BadgeDetail, DetailParams, EarnedBadge, IssuedBadge, Statistics};
 use crate::domain::enums::{
     Action, BadgeStatus, BadgeType, EarnType, IdentifierType, IssueStatus, Operator, Owner, SortOn,
     SortOrder,
 };
-use crate::domain::fields::{self, Field};
+use crate::domain::fields::{self, ExpiryKind, ExpiryParts, Field};
 use crate::domain::list::{CustomerBadge, ListPage, ListParams, not_any_of, not_one_of};
 use crate::domain::{Micros, Problem};
-use crate::proto;
+use crate::proto::{self, expiry_rule};
 use crate::wire::{owner_to_proto, ts};
 
 pub fn list_params(r: proto::ListCustomerBadgesRequest) -> ListParams {
@@ -409,9 +410,42 @@ pub fn earn_type_to_proto(t: EarnType) -> proto::EarnType {
     }
 }
 
+/// A rule of the request, read by the same rules as REST's.
+pub(super) fn expiry_in(rule: Option<proto::ExpiryRule>, field: &str) -> Field<ExpiryRule> {
+    use expiry_rule::{ExpiryType as T, RelativeUnit as U};
+    let Some(r) = rule else {
+        return Ok(ExpiryRule::Never);
+    };
+    let kind = match T::try_from(r.expiry_type) {
+        Ok(T::Unspecified) => None,
+        Ok(T::Never) => Some(Ok(ExpiryKind::Never)),
+        Ok(T::Relative) => Some(Ok(ExpiryKind::Relative)),
+        Ok(T::Absolute) => Some(Ok(ExpiryKind::Absolute)),
+        Ok(T::WithBadge) => Some(Ok(ExpiryKind::WithBadge)),
+        Err(_) => Some(Err(())),
+    };
+    let unit = match U::try_from(r.relative_expiry_type) {
+        Ok(U::Unspecified) => None,
+        Ok(U::Days) => Some(Ok(RelativeUnit::Days)),
+        Ok(U::Weeks) => Some(Ok(RelativeUnit::Weeks)),
+        Ok(U::Months) => Some(Ok(RelativeUnit::Months)),
+        Err(_) => Some(Err(())),
+    };
+    fields::expiry(
+        ExpiryParts {
+            kind,
+            unit,
+            value: (r.value != 0 || unit.is_some()).then_some(r.value),
+            expires_on: r.expires_on.map(|t| t.seconds),
+            absolute_type: None,
+            with_badge_meta: None,
+        },
+        field,
+    )
+}
+
 /// A badge's expiry rule as the API writes it.
-pub(super) fn expiry_out(rule: crate::domain::admin::ExpiryRule) -> proto::ExpiryRule {
-    use crate::domain::admin::{ExpiryRule, RelativeUnit};
+pub(super) fn expiry_out(rule: ExpiryRule) -> proto::ExpiryRule {
     use proto::expiry_rule::{ExpiryType as T, RelativeUnit as U};
     let mut out = proto::ExpiryRule::default();
     match rule {

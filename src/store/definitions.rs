@@ -3,12 +3,10 @@
 //! by the catalogue's read calls (`Store::reader`), each read checking the
 //! caller's client row first, as every call does.
 
-use std::collections::HashMap;
-
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::badges::stored;
@@ -22,11 +20,6 @@ use crate::domain::enums::SortOrder;
 pub use crate::domain::org_list::Paging;
 use crate::domain::principal::Principal;
 use crate::error::{Error, Result};
-
-/// Slots of a badge's counts: concurrent writes of one badge spread over
-/// them, so that they seldom wait for each other's row lock; a read sums
-/// at most this many rows per badge.
-pub const COUNT_SLOTS: u32 = 16;
 
 /// A page of a list: its rows and how many there are in all.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -179,54 +172,6 @@ impl Store {
             total,
         })
     }
-
-    /// The enrolments and awards that are not revoked of each of the
-    /// badges `ids` (those without any: none), summed over their slots, in
-    /// one statement by key.
-    pub async fn badge_counts(&self, ids: &[&str]) -> Result<HashMap<String, Counts>> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        #[derive(FromQueryResult)]
-        struct Row {
-            badge_id: String,
-            issued: i64,
-            earned: i64,
-        }
-        let mut sql = Sql::new(self.dialect);
-        sql.push(
-            "SELECT badge_id, CAST(SUM(issued) AS BIGINT) AS issued, \
-             CAST(SUM(earned) AS BIGINT) AS earned FROM badge_counts WHERE badge_id IN (",
-        );
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind_object_id(id);
-        }
-        sql.push(") GROUP BY badge_id");
-        Ok(Row::find_by_statement(sql.build())
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|r| {
-                (
-                    r.badge_id.trim_end().to_owned(),
-                    Counts {
-                        issued: r.issued,
-                        earned: r.earned,
-                    },
-                )
-            })
-            .collect())
-    }
-}
-
-/// A badge's enrolments and awards that are not revoked.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub issued: i64,
-    pub earned: i64,
 }
 
 fn ordered<E: EntityTrait>(
@@ -239,37 +184,6 @@ fn ordered<E: EntityTrait>(
         SortOrder::Asc => find.order_by_asc(by).order_by_asc(then),
         SortOrder::Desc => find.order_by_desc(by).order_by_desc(then),
     }
-}
-
-/// Adds `issued` enrolments and `earned` awards (either may be negative)
-/// to the badge's counts, in the slot `slot` of [`COUNT_SLOTS`].
-pub(super) async fn add_counts(
-    conn: &impl ConnectionTrait,
-    dialect: super::Dialect,
-    badge_id: &str,
-    slot: u32,
-    issued: i64,
-    earned: i64,
-) -> Result<()> {
-    if issued == 0 && earned == 0 {
-        return Ok(());
-    }
-    let mut sql = Sql::new(dialect);
-    sql.push("INSERT INTO badge_counts (badge_id, slot, issued, earned) VALUES (")
-        .bind(badge_id)
-        .push(", ")
-        .bind((slot % COUNT_SLOTS) as i16)
-        .push(", ")
-        .bind(issued)
-        .push(", ")
-        .bind(earned)
-        .push(
-            ") ON CONFLICT (badge_id, slot) DO UPDATE SET \
-             issued = badge_counts.issued + excluded.issued, \
-             earned = badge_counts.earned + excluded.earned",
-        );
-    conn.execute_raw(sql.build()).await?;
-    Ok(())
 }
 
 impl Tx<'_> {
@@ -365,24 +279,5 @@ impl Tx<'_> {
                 .await
                 .map(|_| ()),
         )
-    }
-
-    /// Adds to the badge's counts (see [`add_counts`]) in slot `slot`.
-    pub async fn add_counts(
-        &self,
-        badge_id: &str,
-        slot: u32,
-        issued: i64,
-        earned: i64,
-    ) -> Result<()> {
-        add_counts(
-            self.conn(),
-            self.store().dialect,
-            badge_id,
-            slot,
-            issued,
-            earned,
-        )
-        .await
     }
 }

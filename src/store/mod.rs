@@ -2,6 +2,7 @@
 //! speaks SQL.
 
 mod badges;
+mod counts;
 mod definitions;
 mod dialect;
 pub mod entity;
@@ -29,7 +30,8 @@ use crate::error::{Error, Result};
 
 pub use dialect::{DatabaseUrl, Dialect, Failure};
 mod failure;
-pub use definitions::{COUNT_SLOTS, Counts, Listed, Paging};
+pub use counts::{COUNT_SLOTS, Counts};
+pub use definitions::{Listed, Paging};
 pub use outbox::{EventEncoder, OutboxBacklog, OutboxRow};
 pub use seed::{
     NewApiClient, NewAward, NewCustomer, NewEnrolment, NewGroup, NewOrg, SeedTxn, Writer,

@@ -330,7 +330,7 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
 async fn count(conn: &impl ConnectionTrait, badge: &str, issued: i64, earned: i64) -> Result<()> {
     let dialect = super::Dialect::of_backend(conn.get_database_backend())
         .ok_or_else(|| crate::error::Error::Internal("unsupported backend".into()))?;
-    super::definitions::add_counts(conn, dialect, badge, 0, issued, earned).await
+    super::counts::add_counts(conn, dialect, badge, 0, issued, earned).await
 }
 
 /// The API client lookup of Basic credentials.

@@ -15,7 +15,7 @@ use sea_orm::{
 
 use super::Store;
 use super::badges::{insert_badge_rows, read_badge, stored, update_badge_rows};
-use super::definitions::COUNT_SLOTS;
+use super::counts::{COUNT_SLOTS, add_counts};
 use super::entity::{award, badge, badge_claim, badge_group, customer, enrolment, idempotency_key};
 use super::expiry::stored_rule;
 use super::seed::{NewAward, NewCustomer, NewEnrolment};
@@ -420,7 +420,7 @@ impl Tx<'_> {
         let slot = NEXT.fetch_add(1, Ordering::Relaxed) % COUNT_SLOTS;
         for (badge, n) in counts {
             let (issued, earned) = as_counts(n);
-            self.add_counts(&badge, slot, issued, earned).await?;
+            add_counts(&self.txn, self.store.dialect, &badge, slot, issued, earned).await?;
         }
         Ok(())
     }

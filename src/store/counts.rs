@@ -1,0 +1,100 @@
+//! A badge's counts (BEHAVIOUR.md §9.2: `issuedCount`, `earnedCount`): the
+//! enrolments and awards that are not revoked, kept by the writes that
+//! change them, in their transactions, spread over a few rows per badge so
+//! that concurrent writes of one badge seldom wait for each other, and
+//! summed on read: the same few rows whether the badge has ten awards or
+//! ten million.
+
+use std::collections::HashMap;
+
+use sea_orm::{ConnectionTrait, FromQueryResult};
+
+use super::Store;
+use super::sql::Sql;
+use crate::error::Result;
+
+/// Slots of a badge's counts: concurrent writes of one badge spread over
+/// them, so that they seldom wait for each other's row lock; a read sums
+/// at most this many rows per badge.
+pub const COUNT_SLOTS: u32 = 16;
+
+/// A badge's enrolments and awards that are not revoked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub issued: i64,
+    pub earned: i64,
+}
+
+/// Adds `issued` enrolments and `earned` awards (either may be negative)
+/// to the badge's counts, in the slot `slot` of [`COUNT_SLOTS`].
+pub(super) async fn add_counts(
+    conn: &impl ConnectionTrait,
+    dialect: super::Dialect,
+    badge_id: &str,
+    slot: u32,
+    issued: i64,
+    earned: i64,
+) -> Result<()> {
+    if issued == 0 && earned == 0 {
+        return Ok(());
+    }
+    let mut sql = Sql::new(dialect);
+    sql.push("INSERT INTO badge_counts (badge_id, slot, issued, earned) VALUES (")
+        .bind(badge_id)
+        .push(", ")
+        .bind((slot % COUNT_SLOTS) as i16)
+        .push(", ")
+        .bind(issued)
+        .push(", ")
+        .bind(earned)
+        .push(
+            ") ON CONFLICT (badge_id, slot) DO UPDATE SET \
+             issued = badge_counts.issued + excluded.issued, \
+             earned = badge_counts.earned + excluded.earned",
+        );
+    conn.execute_raw(sql.build()).await?;
+    Ok(())
+}
+
+impl Store {
+    /// The enrolments and awards that are not revoked of each of the
+    /// badges `ids` (those without any: none), summed over their slots, in
+    /// one statement by key.
+    pub async fn badge_counts(&self, ids: &[&str]) -> Result<HashMap<String, Counts>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        #[derive(FromQueryResult)]
+        struct Row {
+            badge_id: String,
+            issued: i64,
+            earned: i64,
+        }
+        let mut sql = Sql::new(self.dialect);
+        sql.push(
+            "SELECT badge_id, CAST(SUM(issued) AS BIGINT) AS issued, \
+             CAST(SUM(earned) AS BIGINT) AS earned FROM badge_counts WHERE badge_id IN (",
+        );
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind_object_id(id);
+        }
+        sql.push(") GROUP BY badge_id");
+        Ok(Row::find_by_statement(sql.build())
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|r| {
+                (
+                    r.badge_id.trim_end().to_owned(),
+                    Counts {
+                        issued: r.issued,
+                        earned: r.earned,
+                    },
+                )
+            })
+            .collect())
+    }
+}
