@@ -249,13 +249,17 @@ pub fn validate_claim(r: ClaimRequest) -> Result<ClaimCommand, Vec<Problem>> {
     let mut problems = Vec::new();
     check_badge_id(&badge_id, &mut problems);
     let owner_type = read(owner_type, &mut problems);
-    text(
-        "referenceId",
-        &reference_id,
-        true,
-        MAX_REFERENCE_BYTES,
-        &mut problems,
-    );
+    if reference_id.trim().is_empty() {
+        problems.push(Problem::reference_required());
+    } else {
+        text(
+            "referenceId",
+            &reference_id,
+            true,
+            MAX_REFERENCE_BYTES,
+            &mut problems,
+        );
+    }
     match (problems.is_empty(), owner_type) {
         (true, Some(owner_type)) => Ok(ClaimCommand {
             badge_id,

@@ -4,6 +4,7 @@
 
 mod abuse;
 mod admin;
+mod catalogue;
 mod cli;
 mod common;
 mod consistency;
