@@ -181,7 +181,8 @@ pub enum EventsCommand {
         #[arg(long)]
         org: Option<i32>,
         /// Only events of this kind: customer_enrolled, badge_earned,
-        /// badge_earn_revoked, badge_award_expired, badge_activation_changed.
+        /// badge_earn_revoked, badge_award_expired, badge_activation_changed,
+        /// badge_definition_changed.
         #[arg(long)]
         event: Option<String>,
         /// From the first event the stream holds (default: only new ones).

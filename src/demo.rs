@@ -6,8 +6,9 @@
 use crate::auth::hash_secret;
 use crate::domain::Micros;
 use crate::domain::admin::ExpiryRule;
-use crate::domain::badge::{Badge, Claim, Image};
-use crate::domain::enums::{EarnType, Owner};
+use crate::domain::badge::{Badge, Claim, Extras, Image, Tag};
+use crate::domain::custom_fields::CustomField;
+use crate::domain::enums::{DataType, EarnType, Owner};
 use crate::error::Result;
 use crate::store::{NewApiClient, NewAward, NewCustomer, NewGroup, NewOrg, Store};
 
@@ -181,6 +182,16 @@ fn earn_badges(org: i32) -> Vec<Badge> {
             images: vec![image("string", "string", "string", "UN_EARNED")],
             owners: vec![Owner::LoyaltyPromotion],
             claims: vec![claim(Owner::LoyaltyPromotion, "12332345")],
+            // Upstream's fields kept as given, and a value of the demo's
+            // custom field.
+            extras: Extras {
+                tags: vec![Tag {
+                    name: "campaign".into(),
+                    value: "fixed-window".into(),
+                }],
+                custom_fields: [(DEMO_CUSTOM_FIELD.to_owned(), "gold".to_owned())].into(),
+                ..Default::default()
+            },
             ..plain(
                 org,
                 "666638f0ae20cb256ec13e23",
@@ -218,6 +229,9 @@ fn earn_badges(org: i32) -> Vec<Badge> {
 }
 
 pub const DEMO_GROUP_ID: &str = "65c3600c60d9261bdd8a6410";
+/// The demo org's custom field, which demoBadgeName001 has a value of.
+pub const DEMO_CUSTOM_FIELD: &str = "tier";
+const DEMO_CUSTOM_FIELD_ID: &str = "65c3600c60d9261bdd8a6411";
 
 /// The awards the examples show: demoBadgeName001 earned twice (latest at
 /// 1718083872.611), "Badge Issue georgetesst" once (at 1743494913.679).
@@ -312,6 +326,20 @@ async fn load_once(store: &Store, now: Micros) -> Result<i32> {
         name: "2024 Badges".into(),
         rank: 1,
         created_at: ms(1707303948000),
+    })
+    .await?;
+    w.insert_custom_field(CustomField {
+        id: DEMO_CUSTOM_FIELD_ID.into(),
+        org_id: org,
+        name: DEMO_CUSTOM_FIELD.into(),
+        data_type: DataType::String,
+        is_mandatory: false,
+        default_value: None,
+        is_active: true,
+        created_on: ms(1707303948000),
+        created_by: None,
+        last_updated_on: ms(1707303948000),
+        last_updated_by: None,
     })
     .await?;
     for badge in badges(org) {

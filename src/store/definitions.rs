@@ -9,13 +9,13 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use super::badges::stored;
+use super::custom_fields;
 use super::entity::{badge_group, custom_field};
 use super::sql::Sql;
 use super::{Store, Tx, Unique};
 use crate::domain::Micros;
 use crate::domain::admin::Group;
-use crate::domain::custom_fields::{CustomField, DataType};
+use crate::domain::custom_fields::CustomField;
 use crate::domain::enums::SortOrder;
 pub use crate::domain::org_list::Paging;
 use crate::domain::principal::Principal;
@@ -38,38 +38,6 @@ fn group(m: badge_group::Model) -> Group {
         created_by: m.created_by,
         last_updated_on: Micros(m.last_updated_on.unwrap_or(m.created_at)),
         last_updated_by: m.last_updated_by,
-    }
-}
-
-fn custom(m: custom_field::Model) -> Result<CustomField> {
-    Ok(CustomField {
-        data_type: stored(DataType::parse(&m.data_type), &m.data_type)?,
-        id: m.id,
-        org_id: m.org_id,
-        name: m.name,
-        is_mandatory: m.is_mandatory,
-        default_value: m.default_value,
-        is_active: m.is_active,
-        created_on: Micros(m.created_on),
-        created_by: m.created_by,
-        last_updated_on: Micros(m.last_updated_on),
-        last_updated_by: m.last_updated_by,
-    })
-}
-
-fn custom_model(f: &CustomField) -> custom_field::ActiveModel {
-    custom_field::ActiveModel {
-        id: Set(f.id.clone()),
-        org_id: Set(f.org_id),
-        name: Set(f.name.clone()),
-        data_type: Set(f.data_type.as_str().to_owned()),
-        is_mandatory: Set(f.is_mandatory),
-        default_value: Set(f.default_value.clone()),
-        is_active: Set(f.is_active),
-        created_on: Set(f.created_on.0),
-        created_by: Set(f.created_by),
-        last_updated_on: Set(f.last_updated_on.0),
-        last_updated_by: Set(f.last_updated_by),
     }
 }
 
@@ -140,7 +108,7 @@ impl Store {
             .filter(custom_field::Column::OrgId.eq(org))
             .one(&self.db)
             .await?
-            .map(custom)
+            .map(custom_fields::of)
             .transpose()
     }
 
@@ -168,7 +136,10 @@ impl Store {
         .all(&self.db)
         .await?;
         Ok(Listed {
-            rows: rows.into_iter().map(custom).collect::<Result<_>>()?,
+            rows: rows
+                .into_iter()
+                .map(custom_fields::of)
+                .collect::<Result<_>>()?,
             total,
         })
     }
@@ -254,7 +225,7 @@ impl Tx<'_> {
             .all(self.conn())
             .await?
             .into_iter()
-            .map(custom)
+            .map(custom_fields::of)
             .collect()
     }
 
@@ -262,7 +233,7 @@ impl Tx<'_> {
     pub async fn insert_custom_field(&self, f: &CustomField) -> Result<Unique> {
         debug_assert_eq!(f.org_id, self.org());
         super::tx::unique(
-            custom_field::Entity::insert(custom_model(f))
+            custom_field::Entity::insert(custom_fields::model(f))
                 .exec_without_returning(self.conn())
                 .await
                 .map(|_| ()),
@@ -274,7 +245,7 @@ impl Tx<'_> {
     pub async fn update_custom_field(&self, f: &CustomField) -> Result<Unique> {
         debug_assert_eq!(f.org_id, self.org());
         super::tx::unique(
-            custom_field::Entity::update(custom_model(f))
+            custom_field::Entity::update(custom_fields::model(f))
                 .exec(self.conn())
                 .await
                 .map(|_| ()),

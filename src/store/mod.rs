@@ -3,6 +3,7 @@
 
 mod badges;
 mod counts;
+mod custom_fields;
 mod definitions;
 mod dialect;
 pub mod entity;

@@ -18,6 +18,7 @@ use super::badges::insert_badge_rows;
 use super::entity::{api_client, award, badge_group, customer, enrolment, org};
 use crate::domain::Micros;
 use crate::domain::badge::Badge;
+use crate::domain::custom_fields::CustomField;
 use crate::domain::detail::TriggeredBy;
 use crate::error::Result;
 
@@ -291,6 +292,11 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
         super::bump_catalogue(&txn, org).await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Inserts a custom field definition.
+    pub async fn insert_custom_field(&self, new: CustomField) -> Result<()> {
+        super::custom_fields::insert(self.0, &new).await
     }
 
     /// Inserts a badge with its images, owners and claims, all or nothing.

@@ -156,3 +156,61 @@ async fn demo_loading_is_all_or_nothing_and_safe_to_race() {
     })
     .await;
 }
+
+/// The demo org's catalogue reads back through get and list with upstream's
+/// fields filled: its group with its rank, its custom field, a badge's tags
+/// and custom field value, and counts that match the demo's awards.
+#[tokio::test]
+async fn the_demo_catalogue_reads_back_with_upstreams_fields() {
+    use crate::common::fixture::basic;
+    use crate::common::openapi::Checked;
+    on_each_backend(JUNE_2024, |backend, server| async move {
+        demo::load(&server.store, JUNE_2024).await.unwrap();
+        let base = format!("http://{}/api_gateway/v1/badges", server.addr);
+        let http = reqwest::Client::new();
+        let get = async |path: &str| -> serde_json::Value {
+            let r = http
+                .get(format!("{base}{path}"))
+                .header("authorization", basic((DEMO_USERNAME, DEMO_SECRET)))
+                .checked()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), reqwest::StatusCode::OK, "{path}");
+            r.json::<serde_json::Value>().await.unwrap()["data"].clone()
+        };
+        let badge = get("/badgeMeta/666638f0ae20cb256ec13e23?includeStatistics=true").await;
+        assert_eq!(badge["name"], "demoBadgeName001", "{backend:?}");
+        assert_eq!(
+            badge["tags"],
+            serde_json::json!([{"name": "campaign", "value": "fixed-window"}])
+        );
+        assert_eq!(badge["customFields"], serde_json::json!({"tier": "gold"}));
+        assert_eq!(
+            (&badge["earnedCount"], &badge["issuedCount"]),
+            (&serde_json::json!(2), &serde_json::json!(0))
+        );
+        let groups = get("/group").await;
+        assert_eq!(groups["badgeGroups"][0]["name"], "2024 Badges");
+        assert_eq!(groups["badgeGroups"][0]["rank"], 1);
+        let fields = get("/customField").await;
+        assert_eq!(fields["customFieldROList"][0]["name"], "tier");
+        let list = get("/badgeMeta?size=50&sortOn=NAME&order=ASC").await;
+        let rows = list["metaBasicDetails"].as_array().unwrap();
+        assert_eq!(
+            rows.len() as u64,
+            list["pagination"]["total"].as_u64().unwrap()
+        );
+        let grouped = rows
+            .iter()
+            .find(|r| r["badgeGroupId"] == demo::DEMO_GROUP_ID)
+            .unwrap();
+        assert_eq!(grouped["badgeGroupName"], "2024 Badges");
+        let earned: i64 = rows
+            .iter()
+            .map(|r| r["earnedCount"].as_i64().unwrap())
+            .sum();
+        assert_eq!(earned, 3, "the demo's three awards");
+        server
+    })
+    .await;
+}
