@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::Micros;
-use super::badge::{Badge, Claim, Image};
+use super::badge::{Badge, Claim, Extras, Image, Tag};
 use super::enums::{EarnType, Owner};
 use super::ids::ObjectId;
 use super::time::NEVER;
@@ -458,6 +458,31 @@ pub fn row_bytes(b: &Badge) -> usize {
             .iter()
             .map(|c| std::mem::size_of::<Claim>() + c.reference_id.len())
             .sum::<usize>()
+        + extras_bytes(&b.extras)
+}
+
+/// What a badge's extras take in memory, about: tags and custom field
+/// values by their texts, the JSON values kept as given at four times their
+/// text (a `serde_json::Value` tree's nodes and maps).
+fn extras_bytes(e: &Extras) -> usize {
+    let json = |v: &[serde_json::Value]| {
+        if v.is_empty() {
+            0
+        } else {
+            4 * serde_json::to_vec(v).map_or(0, |t| t.len())
+        }
+    };
+    e.tags
+        .iter()
+        .map(|t| std::mem::size_of::<Tag>() + t.name.len() + t.value.len())
+        .sum::<usize>()
+        + e.custom_fields
+            .iter()
+            .map(|(k, v)| 64 + k.len() + v.len())
+            .sum::<usize>()
+        + json(&e.benefits)
+        + json(&e.customer_constraints)
+        + json(&e.badge_constraints)
 }
 
 /// One of the customer's awards that is not revoked.
