@@ -46,6 +46,9 @@ pub enum Shape {
     Deep,
     /// The same deep page, reached by keyset paging (the token of the page before).
     DeepKeyset,
+    /// A page of the org's badge list (`GET /badgeMeta`, REST only), 100 a
+    /// page with their counts, the page cycling over the first ten.
+    Catalogue,
 }
 
 /// Which badges the `first` shape asks for.
@@ -240,12 +243,20 @@ impl Caller {
             Some(t) => t.0[t.1.pick(n)].clone(),
             None => self.auth.clone(),
         };
+        if spec.shape == Shape::Catalogue {
+            let url = format!(
+                "http://{}/api_gateway/v1/badges/badgeMeta?size=100&page={}",
+                self.addr,
+                n % 10
+            );
+            return self.rest(url, &auth).await;
+        }
         let regular = match &self.tenants {
             Some(_) => (mix(n ^ 0x5bd1_e995) % spec.customers.max(1) as u64) as i64,
             None => (n as i64 * 7919) % spec.customers.max(1),
         };
         let (customer, page, size, token, kind, sort) = match spec.shape {
-            Shape::First => (
+            Shape::First | Shape::Catalogue => (
                 FIRST_REGULAR + regular,
                 0,
                 10,
@@ -306,21 +317,26 @@ impl Caller {
                 if let Some(s) = sort {
                     url.push_str(&format!("&sortOn={}", s.wire()));
                 }
-                match self
-                    .http
-                    .get(url)
-                    .header("authorization", &auth)
-                    .send()
-                    .await
-                {
-                    Ok(r) if r.status().is_success() => match r.bytes().await {
-                        Ok(_) => Answer::Ok,
-                        Err(_) => Answer::Failed,
-                    },
-                    Ok(r) if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => Answer::Shed,
-                    _ => Answer::Failed,
-                }
+                self.rest(url, &auth).await
             }
+        }
+    }
+
+    /// One REST GET: OK when the status is and the body arrives.
+    async fn rest(&self, url: String, auth: &str) -> Answer {
+        match self
+            .http
+            .get(url)
+            .header("authorization", auth)
+            .send()
+            .await
+        {
+            Ok(r) if r.status().is_success() => match r.bytes().await {
+                Ok(_) => Answer::Ok,
+                Err(_) => Answer::Failed,
+            },
+            Ok(r) if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS => Answer::Shed,
+            _ => Answer::Failed,
         }
     }
 }
@@ -418,6 +434,10 @@ pub async fn measure(spec: &Spec) -> anyhow::Result<Outcome> {
         .await?;
     let mut grpc = CustomerBadgeServiceClient::new(channel.clone())
         .max_decoding_message_size(16 * 1024 * 1024);
+    anyhow::ensure!(
+        spec.shape != Shape::Catalogue || spec.transport == Transport::Rest,
+        "the catalogue shape is REST only"
+    );
     let tokens = Arc::new(if spec.shape == Shape::DeepKeyset {
         keyset_tokens(&mut grpc, &auth).await?
     } else {

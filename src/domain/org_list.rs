@@ -8,7 +8,6 @@ use super::catalogue::{Catalogue, OwnerSet};
 use super::enums::{Action, BadgeStatus, CatalogueSort, EarnType, Owner, SortOrder};
 use super::fields::Field;
 use super::list::{dedup, group_filter, name_filter, paging};
-use super::shape::MAX_CATALOGUE_PAGE;
 use super::{Micros, Problem};
 
 /// The list's parameters as a transport read them.
@@ -111,12 +110,6 @@ pub fn validate(params: OrgListParams) -> Result<OrgListQuery, Vec<Problem>> {
     let name = take(name, p).flatten();
     let group_id = take(group_id, p).flatten();
     let (page, size) = paging(page, size, &mut problems);
-    if size > MAX_CATALOGUE_PAGE && size <= super::shape::MAX_SIZE {
-        problems.push(Problem::invalid(
-            "size",
-            format!("size must be between 1 and {MAX_CATALOGUE_PAGE}"),
-        ));
-    }
     let name = name_filter(name, &mut problems).map(|n| n.to_lowercase());
     let group_id = group_filter(group_id, &mut problems);
     problems.extend(unknown);

@@ -51,11 +51,9 @@ pub const MAX_ROW_BYTES: usize = {
 pub const MAX_KEY_BYTES: usize = 64;
 /// A tag's value, a custom field's value.
 pub const MAX_VALUE_BYTES: usize = 256;
-/// What a badge keeps as given (`domain::extras`), as JSON, at most.
-pub const MAX_EXTRAS_BYTES: usize = 8 * 1024;
-/// Most rows of one page of the org's badge list, whose rows also carry
-/// what a badge keeps as given.
-pub const MAX_CATALOGUE_PAGE: i64 = 50;
+/// What a badge keeps as given (`domain::extras`), as JSON, at most: what
+/// a page of [`MAX_SIZE`] of the org's largest badges leaves room for.
+pub const MAX_EXTRAS_BYTES: usize = 3 * 1024;
 
 /// What gRPC clients accept in one message unless told otherwise.
 pub const GRPC_DEFAULT_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
@@ -65,10 +63,11 @@ const _: () = assert!(
     "a full page of the largest rows must fit one default gRPC message"
 );
 
-// The org's list shows a badge's row and what it keeps as given, which
+// The org's list shows a badge's row, its catalogue fields (org, status,
+// authors, counts: 1 KiB is generous) and what it keeps as given, which
 // protobuf's Struct may write in up to about twice its JSON bytes.
 const _: () = assert!(
-    (MAX_ROW_BYTES + 2 * MAX_EXTRAS_BYTES + 1024) * (MAX_CATALOGUE_PAGE as usize) + 4096
+    (MAX_ROW_BYTES + 2 * MAX_EXTRAS_BYTES + 1024) * (MAX_SIZE as usize) + 4096
         < GRPC_DEFAULT_MESSAGE_BYTES,
     "a full page of the org's largest badges must fit one default gRPC message"
 );

@@ -702,8 +702,31 @@ pub(crate) fn largest_badge(org: i32, i: usize, group: &str) -> Badge {
         issued_badge_expiry: badges::domain::admin::ExpiryRule::Never,
         created_by: None,
         last_updated_by: None,
-        extras: Default::default(),
+        extras: largest_extras(),
     }
+}
+
+/// What a badge keeps as given, near its cap of JSON bytes.
+fn largest_extras() -> badges::domain::badge::Extras {
+    use badges::domain::badge::{Extras, Tag};
+    let extras = Extras {
+        tags: (0..badges::domain::extras::MAX_TAGS)
+            .map(|i| Tag {
+                name: format!("tag{i:02}"),
+                value: "v".repeat(100),
+            })
+            .collect(),
+        benefits: vec![json!({"note": "b".repeat(800)})],
+        default_till_id: Some(i64::MAX),
+        ..Default::default()
+    };
+    let bytes = serde_json::to_vec(&extras).unwrap().len();
+    let cap = badges::domain::shape::MAX_EXTRAS_BYTES;
+    assert!(
+        bytes <= cap && bytes > cap - 200,
+        "{bytes} bytes, cap {cap}"
+    );
+    extras
 }
 
 /// Finding 7: no limit on a badge's images: 7,000 gave a 500 (too many SQL
@@ -806,6 +829,26 @@ async fn stored_shapes_are_capped_and_a_full_page_fits_a_grpc_message() {
         assert_eq!(page.customer_badges.len(), 100);
         eprintln!(
             "{backend:?}: a page of 100 badges at every cap is {} bytes of protobuf (limit 4 MiB)",
+            page.encoded_len()
+        );
+        // The org's badge list shows what each keeps as given, too.
+        let page = badges::proto::badge_catalogue_service_client::BadgeCatalogueServiceClient::new(
+            server.channel().await,
+        )
+        .list_badges(authed(
+            READER,
+            badges::proto::ListBadgesRequest {
+                group_id: Some("00000000000000000000a0a0".into()),
+                size: Some(100),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_or_else(|s| panic!("{backend:?}: {s:?}"))
+        .into_inner();
+        assert_eq!(page.badges.len(), 100);
+        eprintln!(
+            "{backend:?}: a page of the org's list of 100 badges at every cap is {} bytes of protobuf (limit 4 MiB)",
             page.encoded_len()
         );
         server.stop().await.unwrap();

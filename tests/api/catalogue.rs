@@ -356,7 +356,7 @@ async fn every_catalogue_rule_answers_its_code_and_changes_nothing() {
             ("732: a group without rank", "PUT", &group_path, Some(json!({"name": "G2"})), StatusCode::BAD_REQUEST, vec![(732, "rank")]),
             ("1057: a custom field's taken name", "POST", "/customField", Some(json!({"name": "tier", "dataType": "STRING"})), StatusCode::CONFLICT, vec![(1057, "name")]),
             ("a default that is not of the type", "POST", "/customField", Some(json!({"name": "n", "dataType": "BOOLEAN", "defaultValue": "maybe"})), StatusCode::BAD_REQUEST, vec![(400, "defaultValue")]),
-            ("a size past the catalogue's page", "GET", "/badgeMeta?size=51", None, StatusCode::BAD_REQUEST, vec![(400, "size")]),
+            ("a size past the catalogue's page", "GET", "/badgeMeta?size=101", None, StatusCode::BAD_REQUEST, vec![(400, "size")]),
             ("an unknown list parameter", "GET", "/badgeMeta?colour=red&status=SOON", None, StatusCode::BAD_REQUEST, vec![(400, "status"), (400, "colour")]),
         ];
         let before = api.ok("GET", "/badgeMeta?size=50", None).await;

@@ -22,6 +22,7 @@ use crate::dataset::{self, Built, FIRST_REGULAR};
 use crate::load::{self, Kind, Outcome, Shape, Sort, Spec, Transport};
 use crate::pgbench::{self, Customers, PgbenchOutcome};
 
+mod counts;
 mod cpu;
 mod goals;
 mod measure;
@@ -29,6 +30,7 @@ mod processes;
 mod render;
 mod tenants;
 
+use counts::*;
 use cpu::*;
 pub(crate) use cpu::{cpu_seconds, postgres_cpu_between, postgres_processes};
 use goals::*;
@@ -126,6 +128,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let running = start_sizes(&args).await?;
     let sizes = measure_sizes(&args, &mut runs, &running).await?;
+    let counts = counts_runs(&args, &mut runs, &running).await?;
     let main = running
         .into_iter()
         .find(|r| r.size == args.main_size)
@@ -153,6 +156,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         catalogues: &catalogues,
     })?;
     tenant_goals(&tenant_figures, &mut goals);
+    counts_goals(&counts, &mut goals);
     write_charts(&args, &sizes, &service.curve)?;
     let report = render(Rendered {
         machine: &machine,
@@ -165,6 +169,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         sqlite: &sqlite,
         catalogues: &catalogues,
         tenants: &tenant_figures,
+        counts: &counts,
         runs: &runs,
         overload: &overload,
         queued: &queued,

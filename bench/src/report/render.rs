@@ -141,6 +141,7 @@ pub(super) struct Rendered<'a> {
     pub(super) sqlite: &'a SqliteFigures,
     pub(super) catalogues: &'a [(Built, Outcome)],
     pub(super) tenants: &'a TenantFigures,
+    pub(super) counts: &'a CountFigures,
     pub(super) runs: &'a Runs,
     pub(super) overload: &'a [OverloadPair],
     pub(super) queued: &'a Outcome,
@@ -225,6 +226,8 @@ pub(super) fn render(r: Rendered) -> String {
         t.load.service_cpu_ms,
         t.load.postgres_cpu_ms,
     );
+
+    s.push_str(&counts_section(r.counts));
 
     let _ = writeln!(
         s,
