@@ -6,15 +6,22 @@
 
 use super::*;
 
-/// The earn's statements (a customer's lock, the award) and, `counted`,
-/// the upsert of one of the badge's counter rows in a slot drawn per
-/// transaction, as `Tx::insert_awards` does. 16 customers, one badge.
+/// An earn's transaction as the service runs it (no requestId, events off,
+/// as the benchmark's service runs): the caller's client row read `FOR
+/// SHARE`, the badge's row, the customer's lock, their enrolments of the
+/// badge, the award; and, `counted`, the upsert of one of the badge's
+/// counter rows in a slot drawn per transaction (the service takes the
+/// slots in turn). 16 customers, one EARN badge.
 fn earn_script(org: i32, counted: bool) -> String {
     let badge = "660000000000000000000000";
     let last = FIRST_REGULAR + 15;
     let mut s = format!(
         "\\set c random({FIRST_REGULAR}, {last})\n\\set s random(0, {})\nBEGIN;\n\
+         SELECT generation FROM api_clients WHERE username = 'bench' AND disabled = FALSE FOR SHARE;\n\
+         SELECT * FROM badges WHERE id = '{badge}' AND org_id = {org};\n\
          SELECT customer_id FROM customers WHERE org_id = {org} AND customer_id = :c FOR UPDATE;\n\
+         SELECT * FROM enrolments WHERE org_id = {org} AND badge_id = '{badge}' AND customer_id = :c \
+         ORDER BY issued_at, id;\n\
          INSERT INTO awards (earned_badge_id, org_id, badge_id, customer_id, awarded_at, event_at, expires_at, revoked) \
          VALUES (substr(md5(random()::text), 1, 24), {org}, '{badge}', :c, 1, 1, NULL, FALSE);\n",
         badges::store::COUNT_SLOTS - 1
@@ -81,6 +88,21 @@ pub(super) async fn counts_runs(
             reference: plain.tps,
         });
     }
+    // The awards the runs wrote (awarded at 1 µs, which no dataset row is)
+    // go, and the counts are counted again, so that the dataset is as built
+    // for the runs after these and for the next report.
+    let db = Database::connect(main.url.as_str()).await?;
+    db.execute_unprepared(&format!(
+        "DELETE FROM awards WHERE org_id = {} AND awarded_at = 1",
+        main.built.org
+    ))
+    .await?;
+    db.execute_unprepared("VACUUM (ANALYZE) awards").await?;
+    db.close().await?;
+    dataset::open_for_loading(&main.url)
+        .await?
+        .recount_badges(main.built.org)
+        .await?;
     Ok(CountFigures {
         pages,
         earns,
@@ -108,7 +130,7 @@ pub(super) fn counts_goals(c: &CountFigures, goals: &mut Vec<Goal>) {
     goals.push(Goal {
         id: "C2",
         goal: format!(
-            "{CONCURRENCY} concurrent earns of one badge (pgbench, the earn's lock and insert): with the counter row ≥ 0.8× the transactions/s without"
+            "{CONCURRENCY} concurrent earns of one badge (pgbench, the earn's statements as the service runs them): with the counter row ≥ 0.8× the transactions/s without"
         ),
         measured: format!(
             "{}: median **{median:.2}×** ({low:.2}–{high:.2})",
