@@ -180,6 +180,14 @@ impl Catalogues {
             .collect()
     }
 
+    /// The row of the badge at `pos` of `catalogue` (see [`Catalogues::rows`]).
+    pub async fn row(&self, store: &Store, catalogue: &Catalogue, pos: u32) -> Result<Arc<Badge>> {
+        self.rows(store, catalogue, &[pos])
+            .await?
+            .pop()
+            .ok_or_else(|| Error::Internal("a badge's row went missing".into()))
+    }
+
     /// The cached rows of the badges at `positions` that are current.
     fn cached_rows(&self, catalogue: &Catalogue, positions: &[u32]) -> Vec<Option<Arc<Badge>>> {
         positions

@@ -295,7 +295,7 @@ pub async fn run(args: Args) -> anyhow::Result<Built> {
         .collect();
     load_batches(db, statements).await?;
     // The badges' counts, as the service's writes would have kept them.
-    store.recount_badges(org).await?;
+    store.recount_badges(Some(org)).await?;
     let enrolments: i64 = db
         .query_one_raw(Statement::from_string(
             backend,

@@ -161,15 +161,7 @@ pub async fn run(args: Args) -> anyhow::Result<Built> {
     }
     crate::dataset::load_batches(db, batches).await?;
     // The badges' counts, as the service's writes would have kept them.
-    db.execute_unprepared(
-        "INSERT INTO badge_counts (badge_id, slot, issued, earned) \
-         SELECT b.id, 0, COALESCE(e.n, 0), COALESCE(a.n, 0) FROM badges b \
-         LEFT JOIN (SELECT badge_id, COUNT(*) AS n FROM enrolments WHERE revoked = FALSE \
-         GROUP BY badge_id) e ON e.badge_id = b.id \
-         LEFT JOIN (SELECT badge_id, COUNT(*) AS n FROM awards WHERE revoked = FALSE \
-         GROUP BY badge_id) a ON a.badge_id = b.id",
-    )
-    .await?;
+    store.recount_badges(None).await?;
     db.execute_unprepared("VACUUM (ANALYZE)").await?;
     let rows = count(
         "SELECT (SELECT COUNT(*) FROM badges) + (SELECT COUNT(*) FROM badge_owners) \

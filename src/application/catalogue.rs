@@ -218,12 +218,7 @@ impl BadgeService {
         }
         let catalogue = self.catalogues.get(&self.store, p.org_id, version).await?;
         let pos = catalogue.position(id).ok_or_else(not_found)?;
-        let badge = self
-            .catalogues
-            .rows(&self.store, &catalogue, &[pos])
-            .await?
-            .pop()
-            .ok_or_else(|| Error::Internal("a badge's row went missing".into()))?;
+        let badge = self.catalogues.row(&self.store, &catalogue, pos).await?;
         let counts = if include_statistics {
             let counts = self.store.badge_counts(&[id]).await?;
             Some(counts.get(id).copied().unwrap_or_default())

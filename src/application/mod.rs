@@ -137,12 +137,7 @@ impl BadgeService {
         let pos = catalogue
             .position(&query.badge_id)
             .ok_or_else(|| Error::NotFound(detail::badge_not_found()))?;
-        let badge = self
-            .catalogues
-            .rows(&self.store, &catalogue, &[pos])
-            .await?
-            .pop()
-            .ok_or_else(|| Error::Internal("a badge's row went missing".into()))?;
+        let badge = self.catalogues.row(&self.store, &catalogue, pos).await?;
         Ok(detail::detail(
             &catalogue, &state, pos, &badge, history, now,
         ))

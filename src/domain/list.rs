@@ -74,7 +74,7 @@ impl Default for ListParams {
 }
 
 /// A field's value, or its problem set aside.
-fn take<T>(field: Field<T>, problems: &mut Vec<Problem>) -> Option<T> {
+pub(crate) fn take<T>(field: Field<T>, problems: &mut Vec<Problem>) -> Option<T> {
     field.map_err(|p| problems.push(p)).ok()
 }
 

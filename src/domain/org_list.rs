@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use super::catalogue::{Catalogue, OwnerSet};
 use super::enums::{Action, BadgeStatus, CatalogueSort, EarnType, Owner, SortOrder};
 use super::fields::Field;
-use super::list::{dedup, group_filter, name_filter, paging};
+use super::list::{dedup, group_filter, name_filter, paging, take};
 use super::{Micros, Problem};
 
 /// The list's parameters as a transport read them.
@@ -72,10 +72,6 @@ pub struct OrgListQuery {
     pub order: SortOrder,
     pub page: i64,
     pub size: i64,
-}
-
-fn take<T>(field: Field<T>, problems: &mut Vec<Problem>) -> Option<T> {
-    field.map_err(|p| problems.push(p)).ok()
 }
 
 pub fn validate(params: OrgListParams) -> Result<OrgListQuery, Vec<Problem>> {

@@ -2,10 +2,10 @@
 //! definition is sent again, and checked as a new one, except that the
 //! start may lie in the past; then against the stored badge and the clock.
 
+use super::Problem;
 use super::admin::{Author, NewBadgeRequest, validate_badge};
 use super::badge::Badge;
 use super::enums::BadgeStatus;
-use super::{Micros, Problem};
 
 /// The badge `before` as `r` asks it to be, written by `by`, or every
 /// problem: 723 when startOn changes once the badge is not UPCOMING, 724
@@ -53,13 +53,14 @@ pub fn validate_update(
     after.claims = before.claims.clone();
     after.created_on = before.created_on;
     after.created_by = before.created_by;
-    after.last_updated_on = Micros(by.now.0.max(before.last_updated_on.0 + 1));
+    // `last_updated_on` is the store's to move (forward from the stored one).
     Ok(after)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Micros;
     use crate::domain::badge::Claim;
     use crate::domain::enums::{EarnType, Owner};
     use crate::domain::expiry::ExpiryRule;

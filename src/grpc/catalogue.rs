@@ -24,7 +24,6 @@ use crate::domain::fields::{self, Field};
 use crate::domain::org_list::{OrgListParams, validate_paging};
 use crate::proto;
 use crate::proto::badge_catalogue_service_server::BadgeCatalogueService;
-use crate::store::Listed;
 use crate::wire::ts;
 
 pub use crate::proto::badge_catalogue_service_server::BadgeCatalogueServiceServer;
@@ -127,11 +126,7 @@ pub(super) fn badge_request(r: proto::CreateBadgeRequest) -> NewBadgeRequest {
     NewBadgeRequest {
         name,
         description,
-        earn_type: match proto::EarnType::try_from(earn_type) {
-            Ok(proto::EarnType::Earn) => Ok(EarnType::Earn),
-            Ok(proto::EarnType::IssueEarn) => Ok(EarnType::IssueEarn),
-            _ => Err(fields::unknown_earn_type()),
-        },
+        earn_type: earn_type_of(earn_type).ok_or_else(fields::unknown_earn_type),
         starts_on: timestamp(start_on, "startOn"),
         expires_on: timestamp(expires_on, "expiresOn"),
         active,
@@ -335,14 +330,10 @@ pub(super) fn custom_field_out(f: CustomField) -> proto::CustomField {
     }
 }
 
-fn pagination<T>(l: &Listed<T>, size: i64) -> proto::Pagination {
-    page_of(l.rows.len(), l.total, size)
-}
-
-/// The page's `page`, filled by `rows`, of `total` rows at `size` a page.
-fn page_of(rows: usize, total: i64, size: i64) -> proto::Pagination {
+/// Page `page`, filled by `rows`, of `total` rows at `size` a page.
+fn pagination(page: i64, rows: usize, total: i64, size: i64) -> proto::Pagination {
     proto::Pagination {
-        page: 0,
+        page: page as i32,
         size: rows as i32,
         total,
         total_pages: (total + size - 1) / size.max(1),
@@ -359,7 +350,7 @@ fn catalogue_sort(v: i32) -> Option<CatalogueSort> {
     })
 }
 
-fn earn_type(v: i32) -> Option<EarnType> {
+fn earn_type_of(v: i32) -> Option<EarnType> {
     match proto::EarnType::try_from(v).ok()? {
         proto::EarnType::Unspecified => None,
         proto::EarnType::Earn => Some(EarnType::Earn),
@@ -386,7 +377,7 @@ fn list_params(r: proto::ListBadgesRequest) -> OrgListParams {
     } = r;
     OrgListParams {
         status: repeated(&status, "status", badge_status, BadgeStatus::expected),
-        earn_type: repeated(&earn_types, "earnType", earn_type, EarnType::expected),
+        earn_type: repeated(&earn_types, "earnType", earn_type_of, EarnType::expected),
         action: repeated(&actions, "action", action, Action::expected),
         owner: repeated(&owners, "owner", owner, Owner::expected),
         claimed_by: repeated(&claimed_by, "claimedBy", owner, Owner::expected),
@@ -449,11 +440,14 @@ impl BadgeCatalogueService for GrpcCatalogue {
             .await
             .map_err(to_status)?;
         let now = self.service.now();
-        let mut pagination = page_of(page.rows.len(), page.total, page.size);
-        pagination.page = page.page as i32;
         Ok(Response::new(proto::ListBadgesResponse {
             badges: page.rows.iter().map(|b| badge_out(b, now)).collect(),
-            pagination: Some(pagination),
+            pagination: Some(pagination(
+                page.page,
+                page.rows.len(),
+                page.total,
+                page.size,
+            )),
         }))
     }
 
@@ -485,8 +479,7 @@ impl BadgeCatalogueService for GrpcCatalogue {
             .list_groups(&caller, paging)
             .await
             .map_err(to_status)?;
-        let mut pagination = pagination(&listed, paging.size);
-        pagination.page = paging.page as i32;
+        let pagination = pagination(paging.page, listed.rows.len(), listed.total, paging.size);
         Ok(Response::new(proto::ListGroupsResponse {
             groups: listed.rows.into_iter().map(group_out).collect(),
             pagination: Some(pagination),
@@ -526,8 +519,7 @@ impl BadgeCatalogueService for GrpcCatalogue {
             .list_custom_fields(&caller, is_active, paging)
             .await
             .map_err(to_status)?;
-        let mut pagination = pagination(&listed, paging.size);
-        pagination.page = paging.page as i32;
+        let pagination = pagination(paging.page, listed.rows.len(), listed.total, paging.size);
         Ok(Response::new(proto::ListCustomFieldsResponse {
             custom_fields: listed.rows.into_iter().map(custom_field_out).collect(),
             pagination: Some(pagination),

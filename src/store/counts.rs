@@ -57,37 +57,39 @@ pub(super) async fn add_counts(
 }
 
 impl Store {
-    /// Counts the org's badges' enrolments and awards afresh, from the
-    /// tables: for data written around the writes that keep the counts
-    /// (the benchmark's bulk loads), in one transaction.
-    pub async fn recount_badges(&self, org: i32) -> Result<()> {
+    /// Counts the badges' enrolments and awards afresh, from the tables,
+    /// of the org `org` or of every org: for data written around the writes
+    /// that keep the counts (the benchmark's bulk loads), in one transaction.
+    pub async fn recount_badges(&self, org: Option<i32>) -> Result<()> {
         use sea_orm::TransactionTrait;
+        // `AND org_id = ?` of each table the statements read, or nothing.
+        let of_org = |sql: &mut Sql| {
+            if let Some(org) = org {
+                sql.push(" AND org_id = ").bind(org);
+            }
+        };
         let txn = self.writer.begin().await?;
         let mut delete = Sql::new(self.dialect);
-        delete
-            .push(
-                "DELETE FROM badge_counts WHERE badge_id IN (SELECT id FROM badges WHERE org_id = ",
-            )
-            .bind(org)
-            .push(")");
+        delete.push("DELETE FROM badge_counts WHERE badge_id IN (SELECT id FROM badges WHERE TRUE");
+        of_org(&mut delete);
+        delete.push(")");
         txn.execute_raw(delete.build()).await?;
         let mut insert = Sql::new(self.dialect);
-        insert
-            .push(
-                "INSERT INTO badge_counts (badge_id, slot, issued, earned) \
-                 SELECT b.id, 0, COALESCE(e.n, 0), COALESCE(a.n, 0) FROM badges b \
-                 LEFT JOIN (SELECT badge_id, COUNT(*) AS n FROM enrolments WHERE org_id = ",
-            )
-            .bind(org)
-            .push(
-                " AND revoked = FALSE GROUP BY badge_id) e ON e.badge_id = b.id \
-                 LEFT JOIN (SELECT badge_id, COUNT(*) AS n FROM awards WHERE org_id = ",
-            )
-            .bind(org)
-            .push(
-                " AND revoked = FALSE GROUP BY badge_id) a ON a.badge_id = b.id WHERE b.org_id = ",
-            )
-            .bind(org);
+        insert.push(
+            "INSERT INTO badge_counts (badge_id, slot, issued, earned) \
+             SELECT b.id, 0, COALESCE(e.n, 0), COALESCE(a.n, 0) FROM badges b \
+             LEFT JOIN (SELECT badge_id, COUNT(*) AS n FROM enrolments WHERE revoked = FALSE",
+        );
+        of_org(&mut insert);
+        insert.push(
+            " GROUP BY badge_id) e ON e.badge_id = b.id \
+             LEFT JOIN (SELECT badge_id, COUNT(*) AS n FROM awards WHERE revoked = FALSE",
+        );
+        of_org(&mut insert);
+        insert.push(" GROUP BY badge_id) a ON a.badge_id = b.id WHERE TRUE");
+        if let Some(org) = org {
+            insert.push(" AND b.org_id = ").bind(org);
+        }
         txn.execute_raw(insert.build()).await?;
         txn.commit().await?;
         Ok(())

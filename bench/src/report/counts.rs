@@ -101,7 +101,7 @@ pub(super) async fn counts_runs(
     db.close().await?;
     dataset::open_for_loading(&main.url)
         .await?
-        .recount_badges(main.built.org)
+        .recount_badges(Some(main.built.org))
         .await?;
     Ok(CountFigures {
         pages,
