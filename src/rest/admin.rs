@@ -19,7 +19,7 @@ use super::error::{ApiError, rejection};
 use super::json::{
     AwardJson, CustomerJson, EnrolmentJson, Envelope, EpochSeconds, RevokedJson, TokenJson, ok,
 };
-use super::loose::{LooseCustomerId, LooseRequestId, LooseTime, time};
+use super::loose::{LooseCustomerId, LooseText, LooseTime, time};
 use crate::application::BadgeService;
 use crate::auth::{Secret, Source};
 use crate::domain::admin::{
@@ -101,7 +101,7 @@ pub async fn upsert_customer(
 pub struct EnrolBody {
     badge_meta_id: String,
     customers: Vec<LooseCustomerId>,
-    request_id: Option<LooseRequestId>,
+    request_id: Option<LooseText>,
     issue_event_date: Option<LooseTime>,
     #[serde(rename = "issueEventDateISO")]
     issue_event_date_iso: Option<String>,
@@ -154,7 +154,7 @@ pub async fn enrol(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TriggeredByBody {
     owner_type: String,
-    reference_id: String,
+    reference_id: LooseText,
 }
 
 #[derive(Deserialize)]
@@ -162,7 +162,7 @@ pub struct TriggeredByBody {
 pub struct EarnBody {
     badge_meta_id: String,
     customer_id: LooseCustomerId,
-    request_id: Option<LooseRequestId>,
+    request_id: Option<LooseText>,
     earn_event_date: Option<LooseTime>,
     #[serde(rename = "earnEventDateISO")]
     earn_event_date_iso: Option<String>,
@@ -182,6 +182,13 @@ pub async fn earn(
         earn_event_date_iso,
         triggered_by,
     } = b;
+    let triggered_by = match triggered_by {
+        None => None,
+        Some(t) => Some((
+            fields::owner(&t.owner_type, "triggeredBy.ownerType"),
+            invalid(t.reference_id.read("triggeredBy.referenceId"))?,
+        )),
+    };
     let request = EarnRequest {
         badge_id: badge_meta_id,
         customer_id: invalid(customer_id.read("customerId"))?,
@@ -189,12 +196,7 @@ pub async fn earn(
             .map(|r| invalid(r.read("requestId")))
             .transpose()?,
         event_at: time(earn_event_date, earn_event_date_iso, "earnEventDate"),
-        triggered_by: triggered_by.map(|t| {
-            (
-                fields::owner(&t.owner_type, "triggeredBy.ownerType"),
-                t.reference_id,
-            )
-        }),
+        triggered_by,
     };
     let o = s.earn(&caller, request).await?;
     Ok(ok(AwardJson {

@@ -21,7 +21,7 @@ use super::catalogue_json::{
 };
 use super::error::ApiError;
 use super::json::{Envelope, ImageJson, ok};
-use super::loose::{LooseTime, Scalar, time};
+use super::loose::{self, LooseText, LooseTime, Scalar, time};
 use super::query;
 use crate::application::BadgeService;
 use crate::domain::Problem;
@@ -45,6 +45,7 @@ fn paging(query: Option<&str>) -> Result<Paging, ApiError> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GroupBody {
     name: String,
+    #[serde(default, deserialize_with = "loose::whole")]
     rank: Option<i32>,
 }
 
@@ -96,8 +97,12 @@ pub async fn list_groups(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExpiryBody {
     expiry_type: String,
-    #[serde(alias = "relativeExpirytype")]
     relative_expiry_type: Option<String>,
+    /// Upstream's own spelling, in every one of its examples: when a body
+    /// gives both spellings, this one wins.
+    #[serde(rename = "relativeExpirytype")]
+    relative_expirytype: Option<String>,
+    #[serde(default, deserialize_with = "loose::whole")]
     value: Option<u32>,
     #[serde(rename = "type")]
     absolute_type: Option<String>,
@@ -117,7 +122,8 @@ impl ExpiryBody {
             ExpiryParts {
                 kind: Some(ExpiryKind::parse(&r.expiry_type).ok_or(())),
                 unit: r
-                    .relative_expiry_type
+                    .relative_expirytype
+                    .or(r.relative_expiry_type)
                     .map(|u| crate::domain::admin::RelativeUnit::parse(&u).ok_or(())),
                 value: r.value,
                 expires_on,
@@ -161,9 +167,13 @@ pub struct BadgeBody {
     expires_on: Option<LooseTime>,
     #[serde(rename = "expiresOnISO")]
     expires_on_iso: Option<String>,
-    #[serde(alias = "isActive")]
+    /// Upstream's bodies say `isActive`, its answers `active`; a client
+    /// may send both (an answer read back with one changed), and then
+    /// `isActive` wins, as an `*ISO` twin wins over its epoch field.
     active: Option<bool>,
+    is_active: Option<bool>,
     badge_group_id: Option<String>,
+    #[serde(default, deserialize_with = "loose::whole")]
     badge_rank: Option<i32>,
     #[serde(default)]
     images: Option<Vec<ImageJson>>,
@@ -176,6 +186,7 @@ pub struct BadgeBody {
     custom_fields: Option<BTreeMap<String, Scalar>>,
     #[serde(default)]
     benefits: Option<Vec<serde_json::Value>>,
+    #[serde(default, deserialize_with = "loose::whole")]
     default_till_id: Option<i64>,
     #[serde(default)]
     customer_constraints: Option<Vec<serde_json::Value>>,
@@ -217,6 +228,7 @@ impl BadgeBody {
             expires_on,
             expires_on_iso,
             active,
+            is_active,
             badge_group_id,
             badge_rank,
             images,
@@ -241,7 +253,7 @@ impl BadgeBody {
             earn_type: fields::earn_type(&earn_type),
             starts_on: time(start_on, start_on_iso, "startOn"),
             expires_on: time(expires_on, expires_on_iso, "expiresOn"),
-            active: active.unwrap_or(false),
+            active: is_active.or(active).unwrap_or(false),
             group_id: badge_group_id,
             rank: badge_rank,
             images: images
@@ -372,19 +384,25 @@ pub async fn deactivate(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClaimBody {
     owner_type: String,
-    reference_id: Option<Scalar>,
+    reference_id: Option<LooseText>,
 }
 
-fn claim_request(badge_id: String, b: ClaimBody) -> ClaimRequest {
+fn claim_request(badge_id: String, b: ClaimBody) -> Result<ClaimRequest, ApiError> {
     let ClaimBody {
         owner_type,
         reference_id,
     } = b;
-    ClaimRequest {
+    let reference_id = match reference_id {
+        None => String::new(),
+        Some(r) => r
+            .read("referenceId")
+            .map_err(|p| ApiError(Error::Invalid(vec![p])))?,
+    };
+    Ok(ClaimRequest {
         badge_id,
         owner_type: fields::owner(&owner_type, "ownerType"),
-        reference_id: reference_id.map(|r| r.text()).unwrap_or_default(),
-    }
+        reference_id,
+    })
 }
 
 pub async fn claim(
@@ -393,7 +411,7 @@ pub async fn claim(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<ClaimBody>,
 ) -> Answer<ClaimedJson> {
-    let request = claim_request(id, b);
+    let request = claim_request(id, b)?;
     let (owner_type, reference_id) = (request.owner_type.clone(), request.reference_id.clone());
     let badge = s.set_claim(&caller, request, true).await?;
     Ok(ok(ClaimedJson {
@@ -409,7 +427,7 @@ pub async fn unclaim(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<ClaimBody>,
 ) -> Answer<UnclaimedJson> {
-    let request = claim_request(id, b);
+    let request = claim_request(id, b)?;
     let (owner_type, reference_id) = (request.owner_type.clone(), request.reference_id.clone());
     s.set_claim(&caller, request, false).await?;
     Ok(ok(UnclaimedJson {

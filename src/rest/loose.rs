@@ -56,14 +56,44 @@ impl<'de> Deserialize<'de> for Scalar {
 }
 
 impl Scalar {
-    /// The value as text: a number as written, a string as is.
+    /// The value as text: a number as written (a whole one without its
+    /// `.0`, as JSON counts `3.0` a whole number), a string as is.
     pub fn text(&self) -> String {
         match self {
-            Scalar::Number(n) => n.to_string(),
+            Scalar::Number(n) => match whole_number(n) {
+                Some(i) => i.to_string(),
+                None => n.to_string(),
+            },
             Scalar::Text(t) => t.clone(),
             Scalar::Bool(b) => b.to_string(),
         }
     }
+}
+
+/// A JSON number that is a whole one: `3`, and `3.0` too, as JSON Schema
+/// counts integers and as upstream's Java reads them.
+fn whole_number(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e18)
+            .map(|f| f as i64)
+    })
+}
+
+/// An optional integer field that takes any whole JSON number (`3` or
+/// `3.0`); use with `#[serde(default, deserialize_with = "loose::whole")]`.
+pub fn whole<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    whole_number(&n)
+        .and_then(|i| T::try_from(i).ok())
+        .map(Some)
+        .ok_or_else(|| de::Error::custom(format!("expected a whole number in range, found {n}")))
 }
 
 /// A time in an epoch field: a number or text (see `fields::epoch_or_iso`).
@@ -99,7 +129,7 @@ impl LooseCustomerId {
     /// The id, or the problem of `field`.
     pub fn read(&self, field: &str) -> Field<i64> {
         let parsed = match &self.0 {
-            Scalar::Number(n) => n.as_i64(),
+            Scalar::Number(n) => whole_number(n),
             Scalar::Text(t) => t.trim().parse::<i64>().ok(),
             Scalar::Bool(_) => None,
         };
@@ -112,13 +142,14 @@ impl LooseCustomerId {
     }
 }
 
-/// A requestId: a string, or a number taken as its text (`2132` and
-/// `"2132"` are one request).
+/// Text that upstream's clients also send as a number (a requestId, a
+/// referenceId): a string, or a number taken as its text (`2132` and
+/// `"2132"` are one request); a boolean is refused.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(transparent)]
-pub struct LooseRequestId(Scalar);
+pub struct LooseText(Scalar);
 
-impl LooseRequestId {
+impl LooseText {
     pub fn read(self, field: &str) -> Field<String> {
         match self.0 {
             Scalar::Bool(_) => Err(Problem::invalid(
@@ -158,7 +189,11 @@ mod tests {
             parse::<LooseCustomerId>("\"23423\"").read("customerId"),
             Ok(23423)
         );
-        for bad in ["\"abc\"", "-1", "1.5", "true"] {
+        assert_eq!(
+            parse::<LooseCustomerId>("3270049.0").read("customerId"),
+            Ok(3270049)
+        );
+        for bad in ["\"abc\"", "-1", "1.5", "true", "1e300"] {
             assert_eq!(
                 parse::<LooseCustomerId>(bad)
                     .read("customerId")
@@ -172,17 +207,43 @@ mod tests {
         assert!(serde_json::from_str::<LooseCustomerId>("[1]").is_err());
     }
 
+    #[derive(serde::Deserialize)]
+    struct Ranked {
+        #[serde(default, deserialize_with = "whole")]
+        rank: Option<i32>,
+    }
+
     #[test]
-    fn request_ids_are_one_key_as_string_or_number() {
+    fn whole_numbers_with_or_without_a_fraction_of_zero() {
+        let rank = |json: &str| serde_json::from_str::<Ranked>(json).map(|r| r.rank);
+        assert_eq!(rank(r#"{"rank": 3461}"#).unwrap(), Some(3461));
+        assert_eq!(rank(r#"{"rank": -85718.0}"#).unwrap(), Some(-85718));
+        assert_eq!(rank(r#"{"rank": null}"#).unwrap(), None);
+        assert_eq!(rank("{}").unwrap(), None);
+        for bad in [
+            r#"{"rank": 1.5}"#,
+            r#"{"rank": 3000000000}"#,
+            r#"{"rank": "1"}"#,
+        ] {
+            assert!(rank(bad).is_err(), "{bad}");
+        }
         assert_eq!(
-            parse::<LooseRequestId>("2132").read("requestId"),
+            Scalar::Number(serde_json::Number::from_f64(3.0).unwrap()).text(),
+            "3"
+        );
+    }
+
+    #[test]
+    fn texts_are_strings_or_numbers() {
+        assert_eq!(
+            parse::<LooseText>("2132").read("requestId"),
             Ok("2132".into())
         );
         assert_eq!(
-            parse::<LooseRequestId>("\"2132\"").read("requestId"),
+            parse::<LooseText>("\"2132\"").read("requestId"),
             Ok("2132".into())
         );
-        assert!(parse::<LooseRequestId>("false").read("requestId").is_err());
+        assert!(parse::<LooseText>("false").read("requestId").is_err());
     }
 
     #[test]

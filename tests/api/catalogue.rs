@@ -140,7 +140,8 @@ fn upstream_create(group: &str) -> Value {
         "expiresOn": (secs(60 * DAY) as f64) * 1000.0,
         "earnType": "ISSUE_EARN",
         "isActive": true,
-        "earnedBadgeExpiry": {"expiryType": "RELATIVE", "relativeExpirytype": "DAYS", "value": 10},
+        "earnedBadgeExpiry": {"expiryType": "RELATIVE", "relativeExpirytype": "DAYS",
+                              "relativeExpiryType": "WEEKS", "value": 10.0},
         "issuedBadgeExpiry": {"expiryType": "ABSOLUTE", "type": "FIXED_DATE",
                               "expiresOn": secs(50 * DAY), "expireWithBadgeMeta": false},
         "ownership": {"restrictedToOwners": ["Loyalty", "Journeys"]},
@@ -180,8 +181,9 @@ async fn upstreams_own_bodies_are_accepted_and_answered_in_its_shape() {
         assert_eq!(fields["customFieldROList"].as_array().unwrap().len(), 2);
         assert_eq!(fields["pagination"], json!({"page": 0, "size": 10, "total": 2, "totalPages": 1}));
 
-        // Groups (§7).
-        let group = api.ok("POST", "/group", Some(json!({"name": "Season", "rank": 1}))).await;
+        // Groups (§7); a whole number may come with a fraction of zero, as
+        // JSON Schema (and upstream's Java) counts it an integer.
+        let group = api.ok("POST", "/group", Some(json!({"name": "Season", "rank": 1.0}))).await;
         assert_eq!(
             (&group["orgId"], &group["rank"], &group["createdBy"], &group["isActive"]),
             (&json!(org), &json!(1), &json!(client), &json!(true))
@@ -219,12 +221,13 @@ async fn upstreams_own_bodies_are_accepted_and_answered_in_its_shape() {
         // An EARN badge: issuedBadgeExpiry null; WITH_BADGE_META written back.
         let earn = api
             .ok("POST", "/badgeMeta", Some(json!({
-                "name": "Earn only", "earnType": "EARN", "active": true,
+                "name": "Earn only", "earnType": "EARN", "active": false, "isActive": true,
                 "startOn": secs(-DAY), "expiresOnISO": "2025-06-01T00:00:00+05:30",
                 "earnedBadgeExpiry": {"expiryType": "ABSOLUTE", "type": "WITH_BADGE_META", "expireWithBadgeMeta": true},
                 "ownership": {"restrictedToOwners": ["Loyalty"]}
             })))
             .await;
+        assert_eq!(earn["active"], true, "isActive wins over active");
         assert_eq!(earn["issuedBadgeExpiry"], Value::Null);
         assert_eq!(
             earn["earnedBadgeExpiry"],
