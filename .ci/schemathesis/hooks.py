@@ -13,7 +13,8 @@ accepted. A few rules of BEHAVIOUR.md cannot be written in OpenAPI:
   past. A schema-valid request may rightly be refused by one of them, with
   that rule's own upstream code (`filter_failure` below). A refusal with the
   generic code 400 (the request's shape) is never excused, except a custom
-  field value, which is judged against the org's stored field definitions.
+  field value, which is judged against the org's stored field definitions,
+  and an event time more than 24 hours after the service's clock.
 """
 
 import json
@@ -35,9 +36,11 @@ STATE_CODES = {
     733,  # a group name already taken
     737,  # unclaim of a claim that does not exist
     809,  # a requestId already used with another body
+    810,  # triggeredBy that is not an active claim of the badge
     811,  # earn of an ISSUE_EARN badge without an enrolment
     812,  # a badge inactive or outside its window at the event time
     814,  # no active award to revoke
+    816,  # an event time outside the badge's (or the enrolment's) window
     1040,  # already enrolled
     1041,  # enrolment in an EARN badge
     1054,  # a badge that does not exist (where it is named in a body)
@@ -47,6 +50,8 @@ STATE_CODES = {
 }
 
 PAGE_TIMES_SIZE_MAX = 100_000
+EXTRAS = ("tags", "customFields", "benefits", "customerConstraints", "badgeConstraints")
+EXTRAS_BYTES = 3072
 DECIMAL_ID = re.compile(r"^(0|[1-9][0-9]{0,17})$")
 
 
@@ -86,6 +91,19 @@ def filter_case(context, case):
     if "customerId" in path and "x-cap-customer-identifier" not in headers:
         if not DECIMAL_ID.match(str(path["customerId"])):
             return False
+    # A badge keeps at most 3 KiB of JSON of tags, customFields, benefits
+    # and constraints together (src/domain/extras.rs): one limit over four
+    # fields. Python's encoding is near the service's (serde_json), so a
+    # margin keeps the estimate on the safe side.
+    body = case.body if isinstance(case.body, dict) else {}
+    kept = {k: body.get(k) for k in EXTRAS if body.get(k) is not None}
+    if len(json.dumps(kept, ensure_ascii=False, separators=(",", ":")).encode()) > EXTRAS_BYTES - 512:
+        return False
+    # The same of revokeEarn's body: without the header, customerId is a
+    # number or its text.
+    if isinstance(body.get("customerId"), str) and "x-cap-customer-identifier" not in headers:
+        if not re.match(r"^\s*\+?[0-9]{1,18}\s*$", body["customerId"]):
+            return False
     return True
 
 
@@ -96,10 +114,17 @@ def _refused_by_state_only(response):
         errors = json.loads(response.content)["errors"]
     except (ValueError, KeyError, TypeError):
         return False
-    return bool(errors) and all(
-        e.get("code") in STATE_CODES
-        or (e.get("code") == 400 and str(e.get("reference", "")).startswith("customFields."))
-        for e in errors
+    return bool(errors) and all(e.get("code") in STATE_CODES or _state_400(e) for e in errors)
+
+
+def _state_400(error):
+    """A 400 of a rule of stored data or the clock: a custom field value
+    judged by the org's stored definition, or an event time more than 24
+    hours after the service's clock."""
+    reference = str(error.get("reference", ""))
+    return error.get("code") == 400 and (
+        reference.startswith("customFields.")
+        or (reference == "earnEventDate" and "24 hours" in str(error.get("message", "")))
     )
 
 

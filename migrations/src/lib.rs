@@ -16,6 +16,7 @@ mod m20261203_000006_outbox;
 mod m20261206_000007_idempotency_retention;
 mod m20261206_000008_catalogue_snapshots;
 mod m20261206_000009_catalogue_upstream;
+mod m20261206_000010_customer_writes;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_idempotency_retention::Migration),
             Box::new(m20261206_000008_catalogue_snapshots::Migration),
             Box::new(m20261206_000009_catalogue_upstream::Migration),
+            Box::new(m20261206_000010_customer_writes::Migration),
         ]
     }
 }

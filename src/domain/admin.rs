@@ -8,6 +8,7 @@ use super::enums::{EarnType, Owner};
 pub use super::expiry::{ExpiryRule, RelativeUnit};
 use super::fields::Field;
 use super::ids::is_object_id;
+use super::list::CustomerRef;
 use super::shape::{
     MAX_DESCRIPTION_BYTES, MAX_IDENTIFIER_BYTES, MAX_IMAGE_FIELD_BYTES, MAX_IMAGES, MAX_NAME_BYTES,
     MAX_REFERENCE_BYTES, MAX_REQUEST_ID_BYTES, MAX_URL_BYTES, text,
@@ -315,6 +316,8 @@ pub struct EnrolRequest {
     pub customers: Vec<i64>,
     pub request_id: Option<String>,
     pub issued_at: Field<Option<Micros>>,
+    /// The module instance that enrolled them: its owner type and reference.
+    pub triggered_by: Option<(Field<Owner>, String)>,
 }
 
 /// A valid enrolment of customers into an ISSUE_EARN badge.
@@ -324,6 +327,10 @@ pub struct EnrolCommand {
     pub customers: Vec<i64>,
     pub request_id: Option<String>,
     pub issued_at: Option<Micros>,
+    /// Left out of the fingerprint when absent, so that a retry of a call
+    /// made before enrolments took it still replays.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triggered_by: Option<(Owner, String)>,
 }
 
 pub fn validate_enrol(r: EnrolRequest) -> Result<EnrolCommand, Vec<Problem>> {
@@ -332,6 +339,7 @@ pub fn validate_enrol(r: EnrolRequest) -> Result<EnrolCommand, Vec<Problem>> {
         customers,
         request_id,
         issued_at,
+        triggered_by,
     } = r;
     let mut problems = Vec::new();
     check_badge_id(&badge_id, &mut problems);
@@ -343,14 +351,37 @@ pub fn validate_enrol(r: EnrolRequest) -> Result<EnrolCommand, Vec<Problem>> {
     }
     check_request_id(&request_id, &mut problems);
     let issued_at = read(issued_at, &mut problems);
-    match (problems.is_empty(), issued_at) {
-        (true, Some(issued_at)) => Ok(EnrolCommand {
+    let triggered_by = read_triggered_by(triggered_by, &mut problems);
+    match (problems.is_empty(), issued_at, triggered_by) {
+        (true, Some(issued_at), Some(triggered_by)) => Ok(EnrolCommand {
             badge_id,
             customers,
             request_id,
             issued_at,
+            triggered_by,
         }),
         _ => Err(problems),
+    }
+}
+
+/// A `triggeredBy` read: `Some(None)` when absent, `None` when it has a
+/// problem (pushed).
+fn read_triggered_by(
+    triggered_by: Option<(Field<Owner>, String)>,
+    problems: &mut Vec<Problem>,
+) -> Option<Option<(Owner, String)>> {
+    match triggered_by {
+        None => Some(None),
+        Some((owner, reference)) => {
+            text(
+                "triggeredBy.referenceId",
+                &reference,
+                true,
+                MAX_REFERENCE_BYTES,
+                problems,
+            );
+            read(owner, problems).map(|o| Some((o, reference)))
+        }
     }
 }
 
@@ -358,6 +389,10 @@ pub fn validate_enrol(r: EnrolRequest) -> Result<EnrolCommand, Vec<Problem>> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrolOutcome {
     pub customer_id: i64,
+    /// The enrolment's id (`issuedId`); answers kept before ids were
+    /// answered have none.
+    #[serde(default)]
+    pub issued_id: Option<String>,
     pub expires_on: Option<Micros>,
     pub problems: Vec<Problem>,
 }
@@ -395,19 +430,7 @@ pub fn validate_earn(r: EarnRequest) -> Result<EarnCommand, Vec<Problem>> {
     check_badge_id(&badge_id, &mut problems);
     check_request_id(&request_id, &mut problems);
     let event_at = read(event_at, &mut problems);
-    let triggered_by = match triggered_by {
-        None => Some(None),
-        Some((owner, reference)) => {
-            text(
-                "triggeredBy.referenceId",
-                &reference,
-                true,
-                MAX_REFERENCE_BYTES,
-                &mut problems,
-            );
-            read(owner, &mut problems).map(|o| Some((o, reference)))
-        }
-    };
+    let triggered_by = read_triggered_by(triggered_by, &mut problems);
     match (problems.is_empty(), event_at, triggered_by) {
         (true, Some(event_at), Some(triggered_by)) => Ok(EarnCommand {
             badge_id,
@@ -428,11 +451,178 @@ pub struct EarnOutcome {
     pub earned_badge_id: String,
     pub expires_on: Option<Micros>,
     pub request_id: Option<String>,
+    /// The enrolment the earn used (ISSUE_EARN), as `issuedId`.
+    #[serde(default)]
+    pub issued_id: Option<String>,
 }
 
-/// Revokes one award.
+/// An earn for many customers as a caller sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EarnBulkRequest {
+    pub badge_id: String,
+    pub customers: Vec<i64>,
+    pub request_id: Option<String>,
+    pub event_at: Field<Option<Micros>>,
+    pub triggered_by: Option<(Field<Owner>, String)>,
+}
+
+/// A valid earn of one badge for many customers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EarnBulkCommand {
+    pub badge_id: String,
+    pub customers: Vec<i64>,
+    pub request_id: Option<String>,
+    pub event_at: Option<Micros>,
+    pub triggered_by: Option<(Owner, String)>,
+}
+
+pub fn validate_earn_bulk(r: EarnBulkRequest) -> Result<EarnBulkCommand, Vec<Problem>> {
+    let EarnBulkRequest {
+        badge_id,
+        customers,
+        request_id,
+        event_at,
+        triggered_by,
+    } = r;
+    let mut problems = Vec::new();
+    check_badge_id(&badge_id, &mut problems);
+    if customers.is_empty() || customers.len() > MAX_BATCH {
+        problems.push(Problem::invalid(
+            "customerIds",
+            format!("customerIds must hold 1 to {MAX_BATCH} ids"),
+        ));
+    }
+    check_request_id(&request_id, &mut problems);
+    let event_at = read(event_at, &mut problems);
+    let triggered_by = read_triggered_by(triggered_by, &mut problems);
+    match (problems.is_empty(), event_at, triggered_by) {
+        (true, Some(event_at), Some(triggered_by)) => Ok(EarnBulkCommand {
+            badge_id,
+            customers,
+            request_id,
+            event_at,
+            triggered_by,
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// One customer's earn of an earn for many: the award, or its problem.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkEarnItem {
+    pub customer_id: i64,
+    pub earned_badge_id: Option<String>,
+    pub issued_id: Option<String>,
+    pub expires_on: Option<Micros>,
+    pub problem: Option<Problem>,
+}
+
+/// What an earn for many answers, kept for retries with its requestId.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarnBulkOutcome {
+    pub items: Vec<BulkEarnItem>,
+}
+
+/// Most revocations in one revokeIssue (upstream's cap).
+pub const MAX_REVOCATIONS: usize = 20;
+
+/// Which enrolments a revokeIssue names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Revocations {
+    /// Every live enrolment of each customer.
+    Customers(Vec<i64>),
+    /// These enrolments, each of its customer.
+    Issuals(Vec<(i64, String)>),
+}
+
+/// A revokeIssue as a caller sent it: `issuals` wins when both are given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevokeIssueRequest {
+    pub badge_id: String,
+    pub customers: Option<Vec<i64>>,
+    pub issuals: Option<Vec<(i64, String)>>,
+    pub request_id: Option<String>,
+}
+
+/// A valid revocation of enrolments.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RevokeIssueCommand {
+    pub badge_id: String,
+    pub revocations: Revocations,
+    pub request_id: Option<String>,
+}
+
+/// Checks a revokeIssue: 1051 with neither list (or both empty), at most
+/// [`MAX_REVOCATIONS`] items, each issueId an id.
+pub fn validate_revoke_issue(r: RevokeIssueRequest) -> Result<RevokeIssueCommand, Vec<Problem>> {
+    let RevokeIssueRequest {
+        badge_id,
+        customers,
+        issuals,
+        request_id,
+    } = r;
+    let mut problems = Vec::new();
+    check_badge_id(&badge_id, &mut problems);
+    check_request_id(&request_id, &mut problems);
+    let revocations = match (issuals, customers) {
+        (Some(i), _) if !i.is_empty() => Some(("revokeIssuals", Revocations::Issuals(i))),
+        (_, Some(c)) if !c.is_empty() => Some(("customers", Revocations::Customers(c))),
+        _ => {
+            problems.push(Problem::revocations_required());
+            None
+        }
+    };
+    if let Some((field, r)) = &revocations {
+        let n = match r {
+            Revocations::Customers(c) => c.len(),
+            Revocations::Issuals(i) => {
+                for (n, (_, id)) in i.iter().enumerate() {
+                    if !is_object_id(id) {
+                        problems.push(Problem::invalid(
+                            &format!("revokeIssuals[{n}].issueId"),
+                            "issueId must be 24 lower-case hex characters",
+                        ));
+                    }
+                }
+                i.len()
+            }
+        };
+        if n > MAX_REVOCATIONS {
+            problems.push(Problem::invalid(
+                field,
+                format!("{field} may hold at most {MAX_REVOCATIONS} items"),
+            ));
+        }
+    }
+    match (problems.is_empty(), revocations) {
+        (true, Some((_, revocations))) => Ok(RevokeIssueCommand {
+            badge_id,
+            revocations,
+            request_id,
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// One revoked enrolment, or one item's problem.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedIssue {
+    pub customer_id: i64,
+    pub issued_id: Option<String>,
+    pub problem: Option<Problem>,
+}
+
+/// Revokes one award of a customer, named by id or by another identifier.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RevokeCommand {
+    pub badge_id: String,
+    pub customer: CustomerRef,
+    pub earned_badge_id: String,
+}
+
+/// What a revoke answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevokeOutcome {
     pub badge_id: String,
     pub customer_id: i64,
     pub earned_badge_id: String,

@@ -2,10 +2,12 @@
 //! same row the list would show, and on request the customer's history with
 //! it. Nothing here reads a clock or a database.
 
+use std::collections::BTreeMap;
+
 use super::admin::ExpiryRule;
 use super::badge::Badge;
 use super::catalogue::{Catalogue, CustomerState};
-use super::enums::{IdentifierType, Owner};
+use super::enums::{EarnType, IdentifierType, IssueStatus, Owner};
 use super::fields::Field;
 use super::list::{CustomerBadge, CustomerRef, customer_ref, is_object_id};
 use super::page::row;
@@ -80,11 +82,21 @@ pub struct EarnedBadge {
     pub event_at: Micros,
     pub expires_at: Option<Micros>,
     pub revoked: bool,
+    /// When it was revoked (none for awards revoked before the time was
+    /// kept).
+    pub revoked_at: Option<Micros>,
     pub triggered_by: Option<TriggeredBy>,
 }
 
-/// The module that caused an award: what an earn named, or
-/// `Historical_Import` (with no reference) for imported awards.
+impl EarnedBadge {
+    /// Neither revoked nor expired at `now` (upstream's `isActive`).
+    pub fn is_active(&self, now: Micros) -> bool {
+        !self.revoked && self.expires_at.is_none_or(|x| x > now)
+    }
+}
+
+/// The module that caused an award or an enrolment: what the call named,
+/// or `Historical_Import` (with no reference) for imported awards.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TriggeredBy {
     pub owner_type: Owner,
@@ -99,6 +111,21 @@ pub struct IssuedBadge {
     pub event_at: Option<Micros>,
     pub expires_at: Option<Micros>,
     pub revoked: bool,
+    pub revoked_at: Option<Micros>,
+    pub triggered_by: Option<TriggeredBy>,
+}
+
+impl IssuedBadge {
+    /// Its status at `now`: REVOKED, EXPIRED or LIVE.
+    pub fn status(&self, now: Micros) -> IssueStatus {
+        if self.revoked {
+            IssueStatus::Revoked
+        } else if self.expires_at.is_some_and(|x| x <= now) {
+            IssueStatus::Expired
+        } else {
+            IssueStatus::Live
+        }
+    }
 }
 
 /// The customer's history with the badge as read: newest first, at most
@@ -109,26 +136,44 @@ pub struct History {
     pub enrolments: Vec<IssuedBadge>,
 }
 
-/// The history as answered, with the badge's expiry rules.
+/// The history as answered (upstream's `issualDetails` and `earnDetails`),
+/// with the badge's limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Statistics {
-    pub earned_badges: Vec<EarnedBadge>,
-    pub earned_badges_truncated: bool,
-    pub issued_badges: Vec<IssuedBadge>,
-    pub issued_badges_truncated: bool,
-    pub earned_badge_expiry: ExpiryRule,
-    pub issued_badge_expiry: ExpiryRule,
+    /// Every enrolment of the customer in the badge, whatever its status.
+    pub issued_count: i64,
+    /// Newest first, each with its status at the call's `now`.
+    pub issuals: Vec<(IssuedBadge, IssueStatus)>,
+    pub issuals_truncated: bool,
+    /// The latest enrolment's status.
+    pub issued_status: Option<IssueStatus>,
+    /// The customer's awards that are not revoked (the list's earnCount).
+    pub earn_count: i64,
+    /// Newest first, each with whether it is active at the call's `now`.
+    pub earns: Vec<(EarnedBadge, bool)>,
+    pub earns_truncated: bool,
+    pub customer_constraints: Vec<serde_json::Value>,
+    pub badge_constraints: Vec<serde_json::Value>,
 }
 
-/// What the detail call answers.
+/// What the detail call answers: the badge seen from the customer, in
+/// upstream's shape (BEHAVIOUR.md §7).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BadgeDetail {
-    pub badge: CustomerBadge,
+    /// The list's row: the badge's own fields, the customer's latest award.
+    pub row: CustomerBadge,
+    pub earned_badge_expiry: ExpiryRule,
+    /// ISSUE_EARN badges only.
+    pub issued_badge_expiry: Option<ExpiryRule>,
+    /// Awards neither revoked nor expired at `now`.
+    pub active_earned_count: i64,
+    pub custom_fields: BTreeMap<String, String>,
+    /// With `includeStatistics`.
     pub statistics: Option<Statistics>,
 }
 
-/// The badge `badge`, at `pos` of `catalogue`, as the customer whose state is `state`
-/// sees it at `now` (the list's own row), with the history when read.
+/// The badge `badge`, at `pos` of `catalogue`, as the customer whose state
+/// is `state` sees it at `now`, with the history when read.
 pub fn detail(
     catalogue: &Catalogue,
     state: &CustomerState,
@@ -138,26 +183,57 @@ pub fn detail(
     now: Micros,
 ) -> BadgeDetail {
     let group = catalogue.group_name(catalogue.entry(pos));
+    let badge_state = state.at(catalogue, pos);
+    let row = row(badge, group, &badge_state, now);
+    let active_earned_count = state
+        .awards
+        .iter()
+        .filter(|a| a.badge_id == badge.id && a.expires_at.is_none_or(|x| x > now))
+        .count() as i64;
     let statistics = history.map(|h| {
         let History {
-            mut awards,
-            mut enrolments,
+            awards: mut earns,
+            enrolments: mut issuals,
         } = h;
-        let earned_badges_truncated = awards.len() > MAX_HISTORY;
-        let issued_badges_truncated = enrolments.len() > MAX_HISTORY;
-        awards.truncate(MAX_HISTORY);
-        enrolments.truncate(MAX_HISTORY);
+        let earns_truncated = earns.len() > MAX_HISTORY;
+        let issuals_truncated = issuals.len() > MAX_HISTORY;
+        earns.truncate(MAX_HISTORY);
+        issuals.truncate(MAX_HISTORY);
         Statistics {
-            earned_badges: awards,
-            earned_badges_truncated,
-            issued_badges: enrolments,
-            issued_badges_truncated,
-            earned_badge_expiry: badge.earned_badge_expiry,
-            issued_badge_expiry: badge.issued_badge_expiry,
+            issued_count: state
+                .enrolments
+                .iter()
+                .filter(|e| e.badge_id == badge.id)
+                .count() as i64,
+            issuals: issuals
+                .into_iter()
+                .map(|e| {
+                    let status = e.status(now);
+                    (e, status)
+                })
+                .collect(),
+            issuals_truncated,
+            issued_status: row.issue_status,
+            earn_count: row.earn_count,
+            earns: earns
+                .into_iter()
+                .map(|a| {
+                    let active = a.is_active(now);
+                    (a, active)
+                })
+                .collect(),
+            earns_truncated,
+            customer_constraints: badge.extras.customer_constraints.clone(),
+            badge_constraints: badge.extras.badge_constraints.clone(),
         }
     });
     BadgeDetail {
-        badge: row(badge, group, &state.at(catalogue, pos), now),
+        row,
+        earned_badge_expiry: badge.earned_badge_expiry,
+        issued_badge_expiry: (badge.earn_type == EarnType::IssueEarn)
+            .then_some(badge.issued_badge_expiry),
+        active_earned_count,
+        custom_fields: badge.extras.custom_fields.clone(),
         statistics,
     }
 }

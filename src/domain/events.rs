@@ -29,6 +29,11 @@ pub enum Event {
         badge_id: String,
         earned_badge_id: String,
     },
+    EnrolmentRevoked {
+        customer_id: i64,
+        badge_id: String,
+        issued_badge_id: String,
+    },
     BadgeAwardExpired {
         customer_id: i64,
         badge_id: String,
@@ -64,16 +69,18 @@ pub enum EventKind {
     CustomerEnrolled,
     BadgeEarned,
     BadgeEarnRevoked,
+    EnrolmentRevoked,
     BadgeAwardExpired,
     BadgeActivationChanged,
     BadgeDefinitionChanged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::CustomerEnrolled,
         EventKind::BadgeEarned,
         EventKind::BadgeEarnRevoked,
+        EventKind::EnrolmentRevoked,
         EventKind::BadgeAwardExpired,
         EventKind::BadgeActivationChanged,
         EventKind::BadgeDefinitionChanged,
@@ -85,6 +92,7 @@ impl EventKind {
             EventKind::CustomerEnrolled => "customer_enrolled",
             EventKind::BadgeEarned => "badge_earned",
             EventKind::BadgeEarnRevoked => "badge_earn_revoked",
+            EventKind::EnrolmentRevoked => "enrolment_revoked",
             EventKind::BadgeAwardExpired => "badge_award_expired",
             EventKind::BadgeActivationChanged => "badge_activation_changed",
             EventKind::BadgeDefinitionChanged => "badge_definition_changed",
@@ -97,6 +105,7 @@ impl EventKind {
             EventKind::CustomerEnrolled => "capillary.badges.v1.CustomerEnrolled",
             EventKind::BadgeEarned => "capillary.badges.v1.BadgeEarned",
             EventKind::BadgeEarnRevoked => "capillary.badges.v1.BadgeEarnRevoked",
+            EventKind::EnrolmentRevoked => "capillary.badges.v1.EnrolmentRevoked",
             EventKind::BadgeAwardExpired => "capillary.badges.v1.BadgeAwardExpired",
             EventKind::BadgeActivationChanged => "capillary.badges.v1.BadgeActivationChanged",
             EventKind::BadgeDefinitionChanged => "capillary.badges.v1.BadgeDefinitionChanged",
@@ -114,6 +123,7 @@ impl Event {
             Event::CustomerEnrolled { .. } => EventKind::CustomerEnrolled,
             Event::BadgeEarned { .. } => EventKind::BadgeEarned,
             Event::BadgeEarnRevoked { .. } => EventKind::BadgeEarnRevoked,
+            Event::EnrolmentRevoked { .. } => EventKind::EnrolmentRevoked,
             Event::BadgeAwardExpired { .. } => EventKind::BadgeAwardExpired,
             Event::BadgeActivationChanged { .. } => EventKind::BadgeActivationChanged,
             Event::BadgeDefinitionChanged { .. } => EventKind::BadgeDefinitionChanged,
@@ -126,6 +136,7 @@ impl Event {
             Event::CustomerEnrolled { customer_id, .. }
             | Event::BadgeEarned { customer_id, .. }
             | Event::BadgeEarnRevoked { customer_id, .. }
+            | Event::EnrolmentRevoked { customer_id, .. }
             | Event::BadgeAwardExpired { customer_id, .. } => Some(*customer_id),
             Event::BadgeActivationChanged { .. } | Event::BadgeDefinitionChanged { .. } => None,
         }

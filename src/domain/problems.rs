@@ -32,6 +32,15 @@ pub const CODE_NOT_ENROLLED: u32 = 811;
 /// An earn outside what the badge allows now: inactive, or its window closed.
 pub const CODE_BADGE_NOT_EARNABLE: u32 = 812;
 pub const CODE_NO_ACTIVE_AWARD: u32 = 814;
+/// An event time outside the badge's window (or, for an ISSUE_EARN earn,
+/// outside the enrolment's).
+pub const CODE_EVENT_OUTSIDE_WINDOW: u32 = 816;
+/// An earn whose `triggeredBy` is not an active claim of the badge.
+pub const CODE_CLAIM_REQUIRED: u32 = 810;
+/// A revokeIssue with neither `customers` nor `revokeIssuals`.
+pub const CODE_REVOCATIONS_REQUIRED: u32 = 1051;
+/// A revokeIssue item with no live enrolment to revoke (upstream's 404).
+pub const CODE_NO_ISSUE_INSTANCE: u32 = 404;
 pub const CODE_IDENTIFIER_TAKEN: u32 = 409;
 pub const CODE_ALREADY_ENROLLED: u32 = 1040;
 /// Enrolment into a badge that is not ISSUE_EARN.
@@ -199,6 +208,38 @@ impl Problem {
             CODE_NO_ACTIVE_AWARD,
             "earnedBadgeId",
             "there is no active award with this earnedBadgeId for this badge and customer",
+        )
+    }
+
+    /// 816, about the parameter that carried the event time.
+    pub fn event_outside_window(reference: &str, message: impl Into<String>) -> Self {
+        Problem::new(CODE_EVENT_OUTSIDE_WINDOW, reference, message)
+    }
+
+    /// 810
+    pub fn claim_required() -> Self {
+        Problem::new(
+            CODE_CLAIM_REQUIRED,
+            "triggeredBy",
+            "the badge needs to be claimed first: triggeredBy is not an active claim of the badge",
+        )
+    }
+
+    /// 1051
+    pub fn revocations_required() -> Self {
+        Problem::new(
+            CODE_REVOCATIONS_REQUIRED,
+            "revokeIssuals",
+            "revokeIssuals or customers are required",
+        )
+    }
+
+    /// 404 in a revokeIssue item: no live enrolment of the customer to revoke.
+    pub fn no_issue_instance(reference: &str) -> Self {
+        Problem::new(
+            CODE_NO_ISSUE_INSTANCE,
+            reference,
+            "Customer doesn't have issue instance",
         )
     }
 

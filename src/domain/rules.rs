@@ -10,8 +10,13 @@ use super::shape::MAX_CLAIMS;
 use super::{Micros, Problem};
 
 /// An enrolment as the rules see it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Enrolment {
+    /// Its `issuedId` (rows written before ids were kept have none).
+    pub id: Option<String>,
+    /// When the issue happened: the enrol call's event time, else when it
+    /// was recorded.
+    pub issued_at: Micros,
     pub expires_at: Option<Micros>,
     pub revoked: bool,
 }
@@ -21,12 +26,29 @@ impl Enrolment {
     pub fn live(&self, now: Micros) -> bool {
         !self.revoked && self.expires_at.is_none_or(|x| x > now)
     }
+
+    /// Whether an event at `at` falls inside it: from the issue to its
+    /// expiry.
+    fn covers(&self, at: Micros) -> bool {
+        at >= self.issued_at && self.expires_at.is_none_or(|x| at < x)
+    }
+}
+
+/// How far ahead of `now` an event time may lie (BEHAVIOUR.md §10).
+pub const MAX_EVENT_AHEAD: Micros = Micros(24 * 3_600 * 1_000_000);
+
+/// An earn's event time more than [`MAX_EVENT_AHEAD`] after `now` is a 400
+/// naming `field`.
+pub fn check_event_ahead(event_at: Micros, now: Micros, field: &str) -> Option<Problem> {
+    (event_at.0 > now.0.saturating_add(MAX_EVENT_AHEAD.0))
+        .then(|| Problem::invalid(field, format!("{field} may be at most 24 hours after now")))
 }
 
 /// May a customer whose latest enrolment in the badge is `enrolment` earn it,
-/// for an event at `event_at`, now? 812 when the badge is inactive or its
-/// window is closed at the event; 811 when an ISSUE_EARN badge has no live
-/// enrolment.
+/// for an event at `event_at`, now? 812 when the badge is inactive; 816
+/// when the event lies outside the badge's window, or, for ISSUE_EARN,
+/// outside the enrolment; 811 when an ISSUE_EARN badge has no live
+/// enrolment; 400 for an event more than 24 hours ahead.
 pub fn check_earn(
     badge: &BadgeRules,
     enrolment: Option<&Enrolment>,
@@ -40,16 +62,39 @@ pub fn check_earn(
             "the badge is not active",
         ));
     }
+    problems.extend(check_event_ahead(event_at, now, "earnEventDate"));
     if !badge.window_open(event_at) {
-        problems.push(Problem::badge_not_earnable(
+        problems.push(Problem::event_outside_window(
             "earnEventDate",
-            "the badge's window is not open at the event time",
+            "earnEventDate is not in the duration of the badge",
         ));
     }
-    if badge.earn_type == EarnType::IssueEarn && !enrolment.is_some_and(|e| e.live(now)) {
-        problems.push(Problem::not_enrolled());
+    if badge.earn_type == EarnType::IssueEarn {
+        match enrolment.filter(|e| e.live(now)) {
+            None => problems.push(Problem::not_enrolled()),
+            Some(e) if !e.covers(event_at) && badge.window_open(event_at) => {
+                problems.push(Problem::event_outside_window(
+                    "earnEventDate",
+                    "earnEventDate is not in the duration of the customer's enrolment",
+                ))
+            }
+            Some(_) => {}
+        }
     }
     problems
+}
+
+/// May an enrol call with its event at `issued_at` enrol anyone? 816 when
+/// the event lies outside the badge's window.
+pub fn check_enrol_event(badge: &BadgeRules, issued_at: Micros) -> Vec<Problem> {
+    if badge.window_open(issued_at) {
+        Vec::new()
+    } else {
+        vec![Problem::event_outside_window(
+            "issueEventDate",
+            "issueEventDate is not in the duration of the badge",
+        )]
+    }
 }
 
 /// May the badge take enrolments at all? Only ISSUE_EARN badges do (1041).
@@ -80,7 +125,7 @@ pub fn check_enrol_customer(
 }
 
 /// May a historical award be imported? 1054 when the badge is not the
-/// org's; 812 when the event lies outside its window; 1026 when the customer
+/// org's; 816 when the event lies outside its window; 1026 when the customer
 /// is not the org's; 400 when it would expire before its event. No
 /// enrolment or activation is needed.
 pub fn check_import(
@@ -91,9 +136,9 @@ pub fn check_import(
     let mut problems = Vec::new();
     match badge {
         None => problems.push(Problem::badge_not_found("badgeMetaId")),
-        Some(b) if !b.window_open(item.event_at) => problems.push(Problem::badge_not_earnable(
+        Some(b) if !b.window_open(item.event_at) => problems.push(Problem::event_outside_window(
             "earnEventDate",
-            "earnEventDate must lie inside the badge's window",
+            "earnEventDate is not in the duration of the badge",
         )),
         Some(_) => {}
     }
@@ -175,6 +220,15 @@ mod tests {
         problems.iter().map(|p| p.code).collect()
     }
 
+    fn enrolment(issued_at: Micros, expires_at: Option<Micros>, revoked: bool) -> Enrolment {
+        Enrolment {
+            id: None,
+            issued_at,
+            expires_at,
+            revoked,
+        }
+    }
+
     #[test]
     fn earning_needs_an_active_badge_an_open_window_and_for_issue_earn_a_live_enrolment() {
         let earn = badge(EarnType::Earn);
@@ -186,27 +240,28 @@ mod tests {
         assert_eq!(codes(&check_earn(&inactive, None, NOW, NOW)), [812]);
         assert_eq!(
             codes(&check_earn(&earn, None, Micros(NOW.0 + DAY), NOW)),
-            [812],
+            [816],
             "the window is half open: its end is closed"
         );
         assert!(check_earn(&earn, None, earn.starts_on, NOW).is_empty());
 
         let issue = badge(EarnType::IssueEarn);
         assert_eq!(codes(&check_earn(&issue, None, NOW, NOW)), [811]);
-        let live = Enrolment {
-            expires_at: None,
-            revoked: false,
-        };
+        let live = enrolment(Micros(NOW.0 - DAY / 2), None, false);
         assert!(check_earn(&issue, Some(&live), NOW, NOW).is_empty());
+        assert_eq!(
+            codes(&check_earn(
+                &issue,
+                Some(&live),
+                Micros(NOW.0 - DAY / 2 - 1),
+                NOW
+            )),
+            [816],
+            "an event before the enrolment"
+        );
         for dead in [
-            Enrolment {
-                expires_at: Some(NOW),
-                revoked: false,
-            },
-            Enrolment {
-                expires_at: None,
-                revoked: true,
-            },
+            enrolment(Micros(0), Some(NOW), false),
+            enrolment(Micros(0), None, true),
         ] {
             assert_eq!(codes(&check_earn(&issue, Some(&dead), NOW, NOW)), [811]);
         }
@@ -216,23 +271,38 @@ mod tests {
         };
         assert_eq!(
             codes(&check_earn(&closed_inactive, None, Micros(0), NOW)),
-            [812, 812, 811],
+            [812, 816, 811],
             "every problem at once"
         );
+    }
+
+    #[test]
+    fn an_event_may_lie_at_most_a_day_ahead() {
+        let mut long = badge(EarnType::Earn);
+        long.expires_on = Micros(NOW.0 + 10 * DAY);
+        assert!(check_earn(&long, None, Micros(NOW.0 + DAY), NOW).is_empty());
+        let problems = check_earn(&long, None, Micros(NOW.0 + DAY + 1), NOW);
+        assert_eq!(codes(&problems), [400]);
+        assert_eq!(problems[0].reference.as_deref(), Some("earnEventDate"));
+        assert_eq!(
+            check_event_ahead(Micros(i64::MAX), Micros(i64::MAX), "x"),
+            None
+        );
+    }
+
+    #[test]
+    fn enrolment_events_lie_in_the_badge_s_window() {
+        let b = badge(EarnType::IssueEarn);
+        assert!(check_enrol_event(&b, NOW).is_empty());
+        assert_eq!(codes(&check_enrol_event(&b, b.expires_on)), [816]);
     }
 
     #[test]
     fn enrolment_takes_issue_earn_badges_and_one_live_enrolment_per_customer() {
         assert!(check_enrol_badge(&badge(EarnType::IssueEarn)).is_empty());
         assert_eq!(codes(&check_enrol_badge(&badge(EarnType::Earn))), [1041]);
-        let live = Enrolment {
-            expires_at: Some(Micros(NOW.0 + 1)),
-            revoked: false,
-        };
-        let expired = Enrolment {
-            expires_at: Some(NOW),
-            revoked: false,
-        };
+        let live = enrolment(Micros(0), Some(Micros(NOW.0 + 1)), false);
+        let expired = enrolment(Micros(0), Some(NOW), false);
         assert_eq!(check_enrol_customer(true, None, false, NOW), None);
         assert_eq!(check_enrol_customer(true, Some(&expired), false, NOW), None);
         assert_eq!(
@@ -267,7 +337,7 @@ mod tests {
                 false,
                 &item(Micros(0), Some(Micros(0)))
             )),
-            [812, 1026, 400]
+            [816, 1026, 400]
         );
         let inactive = BadgeRules { active: false, ..b };
         assert!(

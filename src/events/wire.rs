@@ -96,6 +96,20 @@ pub fn encode(r: &Recorded) -> Vec<u8> {
             recorded_at,
         }
         .encode_to_vec(),
+        Event::EnrolmentRevoked {
+            customer_id,
+            badge_id,
+            issued_badge_id,
+        } => proto::EnrolmentRevoked {
+            event_id,
+            org_id,
+            customer_id,
+            badge_id,
+            issued_badge_id,
+            occurred_at: recorded_at,
+            recorded_at,
+        }
+        .encode_to_vec(),
         Event::BadgeAwardExpired {
             customer_id,
             badge_id,

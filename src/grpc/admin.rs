@@ -6,16 +6,19 @@ use prost_types::Timestamp;
 use tonic::{Request, Response, Status};
 
 use super::catalogue::{badge_request, custom_field_out, data_type, group_out, written};
-use super::convert::{owner, timestamp};
+use super::convert::{identifier, owner, timestamp};
 use super::{caller, status::to_status};
 use crate::application::BadgeService;
 use crate::domain::admin::{
-    ClaimRequest, EarnRequest, EnrolRequest, ImportItemRequest, NewGroupCommand, RevokeCommand,
-    UpsertCustomerCommand,
+    ClaimRequest, EarnBulkRequest, EarnRequest, EnrolRequest, ImportItemRequest, NewGroupCommand,
+    RevokeCommand, RevokeIssueRequest, UpsertCustomerCommand,
 };
 use crate::domain::custom_fields::CustomFieldRequest;
+use crate::domain::enums::Owner;
 use crate::domain::fields::{self, Field};
+use crate::domain::list::{CustomerRef, customer_ref};
 use crate::domain::{Micros, Problem};
+use crate::error::Error;
 use crate::proto;
 use crate::proto::badge_admin_service_server::BadgeAdminService;
 use crate::wire::ts;
@@ -35,6 +38,14 @@ impl GrpcBadgeAdmin {
 
 fn owner_of(raw: i32, field: &str) -> Field<crate::domain::enums::Owner> {
     owner(raw).ok_or_else(|| fields::unknown_owner(field))
+}
+
+/// A `triggeredBy` as the domain reads it.
+fn triggered(t: proto::TriggeredBy) -> (Field<Owner>, String) {
+    (
+        owner_of(t.owner_type, "triggeredBy.ownerType"),
+        t.reference_id,
+    )
 }
 
 /// A time of a message: a timestamp, if given.
@@ -285,12 +296,14 @@ impl BadgeAdminService for GrpcBadgeAdmin {
             customers,
             request_id,
             issue_event_date,
+            triggered_by,
         } = request.into_inner();
         let request = EnrolRequest {
-            badge_id: badge_meta_id,
+            badge_id: badge_meta_id.clone(),
             customers,
-            request_id,
+            request_id: request_id.clone(),
             issued_at: time(issue_event_date, "issueEventDate"),
+            triggered_by: triggered_by.clone().map(triggered),
         };
         let outcomes = self
             .service
@@ -298,12 +311,62 @@ impl BadgeAdminService for GrpcBadgeAdmin {
             .await
             .map_err(to_status)?;
         Ok(Response::new(proto::EnrolCustomersResponse {
+            badge_meta_id,
+            triggered_by,
+            expires_on: opt_ts(
+                outcomes
+                    .iter()
+                    .find_map(|o| o.issued_id.as_ref().and(o.expires_on)),
+            ),
+            request_id,
             outcomes: outcomes
                 .into_iter()
                 .map(|o| proto::EnrolmentOutcome {
                     customer_id: o.customer_id,
                     expires_on: opt_ts(o.expires_on),
                     errors: item_errors(o.problems),
+                    issued_id: o.issued_id,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn revoke_enrolments(
+        &self,
+        request: Request<proto::RevokeEnrolmentsRequest>,
+    ) -> Result<Response<proto::RevokeEnrolmentsResponse>, Status> {
+        let caller = caller(&request)?;
+        let proto::RevokeEnrolmentsRequest {
+            badge_meta_id,
+            customers,
+            revoke_issuals,
+            request_id,
+        } = request.into_inner();
+        let request = RevokeIssueRequest {
+            badge_id: badge_meta_id.clone(),
+            customers: Some(customers),
+            issuals: Some(
+                revoke_issuals
+                    .into_iter()
+                    .map(|i| (i.customer_id, i.issue_id))
+                    .collect(),
+            ),
+            request_id: request_id.clone(),
+        };
+        let revoked = self
+            .service
+            .revoke_issue(&caller, request)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(proto::RevokeEnrolmentsResponse {
+            badge_meta_id,
+            request_id,
+            revoked: revoked
+                .into_iter()
+                .map(|r| proto::RevokedEnrolment {
+                    customer_id: r.customer_id,
+                    issued_id: r.issued_id,
+                    errors: item_errors(r.problem.into_iter().collect()),
                 })
                 .collect(),
         }))
@@ -326,12 +389,7 @@ impl BadgeAdminService for GrpcBadgeAdmin {
             customer_id,
             request_id,
             event_at: time(earn_event_date, "earnEventDate"),
-            triggered_by: triggered_by.map(|t| {
-                (
-                    owner_of(t.owner_type, "triggeredBy.ownerType"),
-                    t.reference_id,
-                )
-            }),
+            triggered_by: triggered_by.map(triggered),
         };
         let o = self
             .service
@@ -344,6 +402,49 @@ impl BadgeAdminService for GrpcBadgeAdmin {
             earned_badge_id: o.earned_badge_id,
             expires_on: opt_ts(o.expires_on),
             request_id: o.request_id,
+            issued_id: o.issued_id,
+        }))
+    }
+
+    async fn earn_badge_bulk(
+        &self,
+        request: Request<proto::EarnBadgeBulkRequest>,
+    ) -> Result<Response<proto::EarnBadgeBulkResponse>, Status> {
+        let caller = caller(&request)?;
+        let proto::EarnBadgeBulkRequest {
+            badge_meta_id,
+            customer_ids,
+            request_id,
+            earn_event_date,
+            triggered_by,
+        } = request.into_inner();
+        let request = EarnBulkRequest {
+            badge_id: badge_meta_id.clone(),
+            customers: customer_ids,
+            request_id: request_id.clone(),
+            event_at: time(earn_event_date, "earnEventDate"),
+            triggered_by: triggered_by.clone().map(triggered),
+        };
+        let outcome = self
+            .service
+            .earn_bulk(&caller, request)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(proto::EarnBadgeBulkResponse {
+            badge_meta_id,
+            triggered_by,
+            request_id,
+            earned_badges: outcome
+                .items
+                .into_iter()
+                .map(|i| proto::BulkAward {
+                    customer_id: i.customer_id,
+                    earned_badge_id: i.earned_badge_id,
+                    issued_id: i.issued_id,
+                    expires_on: opt_ts(i.expires_on),
+                    errors: item_errors(i.problem.into_iter().collect()),
+                })
+                .collect(),
         }))
     }
 
@@ -356,17 +457,37 @@ impl BadgeAdminService for GrpcBadgeAdmin {
             badge_meta_id,
             customer_id,
             earned_badge_id,
+            identifier_type,
+            customer,
         } = request.into_inner();
+        let mut problems = Vec::new();
+        let customer = match identifier(identifier_type) {
+            Err(p) => {
+                problems.push(p);
+                None
+            }
+            Ok(None) => Some(CustomerRef::Id(customer_id)),
+            Ok(kind) => customer_ref(&customer, kind, &mut problems),
+        };
+        let Some(customer) = customer else {
+            return Err(to_status(Error::Invalid(problems)));
+        };
         let command = RevokeCommand {
             badge_id: badge_meta_id,
-            customer_id,
-            earned_badge_id: earned_badge_id.clone(),
+            customer,
+            earned_badge_id,
         };
-        self.service
+        let o = self
+            .service
             .revoke(&caller, command)
             .await
             .map_err(to_status)?;
-        Ok(Response::new(proto::RevokeEarnResponse { earned_badge_id }))
+        Ok(Response::new(proto::RevokeEarnResponse {
+            earned_badge_id: o.earned_badge_id,
+            badge_meta_id: o.badge_id,
+            customer_id: o.customer_id,
+            is_active: false,
+        }))
     }
 
     async fn import_awards(

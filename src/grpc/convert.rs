@@ -6,7 +6,9 @@ use prost_types::Timestamp;
 
 use crate::domain::admin::{ExpiryRule, RelativeUnit};
 use crate::domain::badge::{Claim, Image};
-use crate::domain::detail::{BadgeDetail, DetailParams, EarnedBadge, IssuedBadge, Statistics};
+use crate::domain::detail::{
+    BadgeDetail, DetailParams, EarnedBadge, IssuedBadge, Statistics, TriggeredBy,
+};
 use crate::domain::enums::{
     Action, BadgeStatus, BadgeType, EarnType, IdentifierType, IssueStatus, Operator, Owner, SortOn,
     SortOrder,
@@ -77,7 +79,7 @@ pub fn list_params(r: proto::ListCustomerBadgesRequest) -> ListParams {
 }
 
 /// What `customer_id` holds; unspecified means the numeric id.
-fn identifier(raw: i32) -> Field<Option<IdentifierType>> {
+pub(super) fn identifier(raw: i32) -> Field<Option<IdentifierType>> {
     use proto::CustomerIdentifierType as P;
     match P::try_from(raw) {
         Ok(P::Unspecified) => Ok(None),
@@ -297,13 +299,7 @@ fn badge(b: CustomerBadge) -> proto::CustomerBadge {
         expires_on: Some(ts(expires_on)),
         earn_count: i32::try_from(earn_count).unwrap_or(i32::MAX),
         ownership: Some(ownership(restricted_to_owners, claims)),
-        issue_status: issue_status.map(|s| {
-            (match s {
-                IssueStatus::Live => proto::IssueStatus::Live,
-                IssueStatus::Expired => proto::IssueStatus::Expired,
-                IssueStatus::Revoked => proto::IssueStatus::Revoked,
-            }) as i32
-        }),
+        issue_status: issue_status.map(|s| issue_status_to_proto(s) as i32),
         active,
         last_earned_on_date: latest_award.map(|a| ts(a.awarded_at)),
         last_earn_event_date: latest_award.map(|a| ts(a.event_at)),
@@ -326,70 +322,162 @@ pub fn detail_params(r: proto::GetCustomerBadgeRequest) -> DetailParams {
     }
 }
 
+fn issue_status_to_proto(s: IssueStatus) -> proto::IssueStatus {
+    match s {
+        IssueStatus::Live => proto::IssueStatus::Live,
+        IssueStatus::Expired => proto::IssueStatus::Expired,
+        IssueStatus::Revoked => proto::IssueStatus::Revoked,
+    }
+}
+
+fn triggered_by_out(t: TriggeredBy) -> proto::TriggeredBy {
+    proto::TriggeredBy {
+        owner_type: owner_to_proto(t.owner_type) as i32,
+        reference_id: t.reference_id.unwrap_or_default(),
+    }
+}
+
+/// The detail in upstream's shape; every field named, so that a new one
+/// does not compile until it is mapped.
 pub fn detail_response(d: BadgeDetail) -> proto::GetCustomerBadgeResponse {
     let BadgeDetail {
-        badge: row,
+        row,
+        earned_badge_expiry,
+        issued_badge_expiry,
+        active_earned_count,
+        custom_fields,
         statistics,
     } = d;
+    let CustomerBadge {
+        id,
+        name,
+        description,
+        earn_type,
+        group_id,
+        group_name,
+        rank,
+        created_on,
+        last_updated_on,
+        images: badge_images,
+        status,
+        starts_on,
+        expires_on,
+        earn_count: _,
+        restricted_to_owners,
+        claims,
+        issue_status: _,
+        active,
+        latest_award,
+    } = row;
     proto::GetCustomerBadgeResponse {
-        badge: Some(badge(row)),
+        id,
+        name,
+        description,
+        created_on: Some(ts(created_on)),
+        last_updated_on: Some(ts(last_updated_on)),
+        starts_on: Some(ts(starts_on)),
+        expires_on: Some(ts(expires_on)),
+        action: if active {
+            proto::Action::Activated
+        } else {
+            proto::Action::Deactivated
+        } as i32,
+        badge_type: earn_type_to_proto(earn_type) as i32,
+        badge_status: status_to_proto(status) as i32,
+        owner: restricted_to_owners
+            .into_iter()
+            .map(|o| owner_to_proto(o) as i32)
+            .collect(),
+        claimed_by: claims
+            .into_iter()
+            .filter(|c| c.is_active)
+            .map(|c| proto::TriggeredBy {
+                owner_type: owner_to_proto(c.owner_type) as i32,
+                reference_id: c.reference_id,
+            })
+            .collect(),
+        images: images(badge_images),
+        earn_expiry: Some(expiry_out(earned_badge_expiry)),
+        issue_expiry: issued_badge_expiry.map(expiry_out),
+        badge_group_id: group_id,
+        badge_group_name: group_name,
+        badge_rank: rank,
+        active_earned_count,
+        custom_fields: custom_fields.into_iter().collect(),
+        last_earned_on: latest_award.map(|a| ts(a.awarded_at)),
+        last_earn_event_date: latest_award.map(|a| ts(a.event_at)),
         statistics: statistics.map(|s| {
             let Statistics {
-                earned_badges,
-                earned_badges_truncated,
-                issued_badges,
-                issued_badges_truncated,
-                earned_badge_expiry,
-                issued_badge_expiry,
+                issued_count,
+                issuals,
+                issuals_truncated,
+                issued_status,
+                earn_count,
+                earns,
+                earns_truncated,
+                customer_constraints,
+                badge_constraints,
             } = s;
-            proto::BadgeStatistics {
-                earned_badges: earned_badges
+            proto::CustomerBadgeStatistics {
+                issued_count,
+                issuals: issuals
                     .into_iter()
-                    .map(|a| {
-                        let EarnedBadge {
-                            earned_badge_id,
-                            earned_on,
-                            event_at,
-                            expires_at,
-                            revoked,
-                            triggered_by,
-                        } = a;
-                        proto::EarnedBadge {
-                            earned_badge_id,
-                            earned_on: Some(ts(earned_on)),
-                            earn_event_date: Some(ts(event_at)),
-                            expires_on: expires_at.map(ts),
-                            revoked,
-                            triggered_by: triggered_by.map(|t| proto::TriggeredBy {
-                                owner_type: owner_to_proto(t.owner_type) as i32,
-                                reference_id: t.reference_id.unwrap_or_default(),
-                            }),
-                        }
-                    })
-                    .collect(),
-                earned_badges_truncated,
-                issued_badges: issued_badges
-                    .into_iter()
-                    .map(|e| {
+                    .map(|(e, status)| {
                         let IssuedBadge {
                             issued_badge_id,
                             issued_on,
                             event_at,
                             expires_at,
-                            revoked,
+                            revoked: _,
+                            revoked_at,
+                            triggered_by,
                         } = e;
-                        proto::IssuedBadge {
-                            issued_badge_id,
+                        proto::IssualDetail {
+                            issue_id: issued_badge_id,
                             issued_on: Some(ts(issued_on)),
                             issue_event_date: event_at.map(ts),
-                            expires_on: expires_at.map(ts),
-                            revoked,
+                            issue_expires_on: expires_at.map(ts),
+                            issued_status: issue_status_to_proto(status) as i32,
+                            revoked_on: revoked_at.map(ts),
+                            owner: triggered_by.map(triggered_by_out),
                         }
                     })
                     .collect(),
-                issued_badges_truncated,
-                earned_badge_expiry: Some(expiry_out(earned_badge_expiry)),
-                issued_badge_expiry: Some(expiry_out(issued_badge_expiry)),
+                issuals_truncated,
+                issued_status: issued_status.map(|s| issue_status_to_proto(s) as i32),
+                earn_count,
+                earns: earns
+                    .into_iter()
+                    .map(|(a, is_active)| {
+                        let EarnedBadge {
+                            earned_badge_id,
+                            earned_on,
+                            event_at,
+                            expires_at,
+                            revoked: _,
+                            revoked_at,
+                            triggered_by,
+                        } = a;
+                        proto::EarnDetail {
+                            earned_badge_id,
+                            earned_on: Some(ts(earned_on)),
+                            earn_event_date: Some(ts(event_at)),
+                            expires_on: expires_at.map(ts),
+                            is_active,
+                            revoked_on: revoked_at.map(ts),
+                            owner: triggered_by.map(triggered_by_out),
+                        }
+                    })
+                    .collect(),
+                earns_truncated,
+                customer_constraints: customer_constraints
+                    .into_iter()
+                    .map(super::structs::struct_out)
+                    .collect(),
+                badge_constraints: badge_constraints
+                    .into_iter()
+                    .map(super::structs::struct_out)
+                    .collect(),
             }
         }),
     }

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod catalogue;
 pub(crate) mod convert;
 pub mod status;
+mod structs;
 
 use std::sync::Arc;
 

@@ -4,6 +4,8 @@
 //! `lastEarnedOnDate` and `lastEarnEventDate` are whole seconds and are left
 //! out without an award.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use serde::ser::Error as _;
 use serde::{Deserialize, Serialize};
@@ -11,7 +13,7 @@ use serde_json::value::RawValue;
 
 use crate::domain::admin::ExpiryRule;
 use crate::domain::badge::{Claim, Image};
-use crate::domain::detail::{BadgeDetail, EarnedBadge, IssuedBadge, Statistics};
+use crate::domain::detail::{BadgeDetail, Statistics};
 use crate::domain::enums::{BadgeStatus, EarnType, IssueStatus, Owner};
 use crate::domain::list::{CustomerBadge, ListPage};
 use crate::domain::{Micros, Problem};
@@ -287,123 +289,227 @@ impl From<CustomerBadge> for CustomerBadgeJson {
     }
 }
 
-/// The detail call's answer: the list's row of the badge, and with
-/// `includeStatistics=true` the customer's history with it (else `null`).
+/// The module that caused a write (`triggeredBy`), or a claim of a badge.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TriggeredByJson {
+    pub owner_type: Owner,
+    pub reference_id: Option<String>,
+}
+
+/// The detail call's answer (BEHAVIOUR.md §7): the badge seen from the
+/// customer, in upstream's shape and field order; the statistics keys
+/// only with `includeStatistics=true`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DetailData {
-    #[serde(flatten)]
-    badge: CustomerBadgeJson,
-    statistics: Option<StatisticsJson>,
+    id: String,
+    name: String,
+    description: String,
+    created_on: EpochSeconds,
+    last_updated_on: EpochSeconds,
+    starts_on: EpochSeconds,
+    expires_on: EpochSeconds,
+    action: &'static str,
+    badge_type: EarnType,
+    badge_status: BadgeStatus,
+    owner: Vec<Owner>,
+    claimed_by: Vec<TriggeredByJson>,
+    images: Vec<ImageJson>,
+    earn_expiry: ExpiryJson,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issue_expiry: Option<ExpiryJson>,
+    badge_group_id: Option<String>,
+    badge_group_name: Option<String>,
+    badge_rank: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer_constraints: Option<Vec<serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    badge_constraints: Option<Vec<serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issual_details: Option<IssualDetailsJson>,
+    /// With statistics: the latest enrolment's status (null without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issued_status: Option<Option<IssueStatus>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    earn_details: Option<EarnDetailsJson>,
+    active_earned_count: i64,
+    custom_fields: BTreeMap<String, String>,
+    last_earned_on: Option<EpochSeconds>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_earned_on_date: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_earn_event_date: Option<i64>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct StatisticsJson {
-    earned_badges: Vec<EarnedBadgeJson>,
-    earned_badges_truncated: bool,
-    issued_badges: Vec<IssuedBadgeJson>,
-    issued_badges_truncated: bool,
-    earned_badge_expiry: ExpiryJson,
-    issued_badge_expiry: ExpiryJson,
+struct IssualDetailsJson {
+    issued_count: i64,
+    issuals: Vec<IssualJson>,
+    /// More than the 100 newest exist.
+    issuals_truncated: bool,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct EarnedBadgeJson {
+struct IssualJson {
+    issue_id: String,
+    issued_on: EpochSeconds,
+    issue_event_date: Option<EpochSeconds>,
+    issue_expires_on: Option<EpochSeconds>,
+    issued_status: IssueStatus,
+    revoked_on: Option<EpochSeconds>,
+    owner_type: Option<Owner>,
+    owner_reference_id: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EarnDetailsJson {
+    earn_count: i64,
+    earns: Vec<EarnJson>,
+    /// More than the 100 newest exist.
+    earns_truncated: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EarnJson {
     earned_badge_id: String,
     earned_on: EpochSeconds,
     earn_event_date: EpochSeconds,
     expires_on: Option<EpochSeconds>,
-    revoked: bool,
-    triggered_by: Option<TriggeredByJson>,
+    is_active: bool,
+    revoked_on: Option<EpochSeconds>,
+    owner_type: Option<Owner>,
+    owner_reference_id: Option<String>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TriggeredByJson {
-    owner_type: Owner,
-    reference_id: Option<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct IssuedBadgeJson {
-    issued_badge_id: String,
-    issued_on: EpochSeconds,
-    issue_event_date: Option<EpochSeconds>,
-    expires_on: Option<EpochSeconds>,
-    revoked: bool,
-}
-
-impl From<BadgeDetail> for DetailData {
-    fn from(d: BadgeDetail) -> Self {
-        let BadgeDetail { badge, statistics } = d;
-        DetailData {
-            badge: badge.into(),
-            statistics: statistics.map(StatisticsJson::from),
-        }
-    }
-}
-
-impl From<Statistics> for StatisticsJson {
-    fn from(s: Statistics) -> Self {
-        let Statistics {
-            earned_badges,
-            earned_badges_truncated,
-            issued_badges,
-            issued_badges_truncated,
+impl DetailData {
+    pub fn of(d: BadgeDetail) -> Self {
+        let BadgeDetail {
+            row,
             earned_badge_expiry,
             issued_badge_expiry,
-        } = s;
-        StatisticsJson {
-            earned_badges: earned_badges
-                .into_iter()
-                .map(|a| {
-                    let EarnedBadge {
-                        earned_badge_id,
-                        earned_on,
-                        event_at,
-                        expires_at,
-                        revoked,
-                        triggered_by,
-                    } = a;
-                    EarnedBadgeJson {
-                        earned_badge_id,
-                        earned_on: EpochSeconds(earned_on),
-                        earn_event_date: EpochSeconds(event_at),
-                        expires_on: expires_at.map(EpochSeconds),
-                        revoked,
-                        triggered_by: triggered_by.map(|t| TriggeredByJson {
-                            owner_type: t.owner_type,
-                            reference_id: t.reference_id,
+            active_earned_count,
+            custom_fields,
+            statistics,
+        } = d;
+        let CustomerBadge {
+            id,
+            name,
+            description,
+            earn_type,
+            group_id,
+            group_name,
+            rank,
+            created_on,
+            last_updated_on,
+            images,
+            status,
+            starts_on,
+            expires_on,
+            restricted_to_owners,
+            claims,
+            active,
+            latest_award,
+            ..
+        } = row;
+        let (customer_constraints, badge_constraints, issual_details, issued_status, earn_details) =
+            match statistics {
+                None => (None, None, None, None, None),
+                Some(st) => {
+                    let Statistics {
+                        issued_count,
+                        issuals,
+                        issuals_truncated,
+                        issued_status,
+                        earn_count,
+                        earns,
+                        earns_truncated,
+                        customer_constraints,
+                        badge_constraints,
+                    } = st;
+                    let issuals = issuals
+                        .into_iter()
+                        .map(|(e, issued_status)| IssualJson {
+                            issued_status,
+                            issue_id: e.issued_badge_id,
+                            issued_on: EpochSeconds(e.issued_on),
+                            issue_event_date: e.event_at.map(EpochSeconds),
+                            issue_expires_on: e.expires_at.map(EpochSeconds),
+                            revoked_on: e.revoked_at.map(EpochSeconds),
+                            owner_type: e.triggered_by.as_ref().map(|t| t.owner_type),
+                            owner_reference_id: e.triggered_by.and_then(|t| t.reference_id),
+                        })
+                        .collect();
+                    let earns = earns
+                        .into_iter()
+                        .map(|(a, is_active)| EarnJson {
+                            is_active,
+                            earned_badge_id: a.earned_badge_id,
+                            earned_on: EpochSeconds(a.earned_on),
+                            earn_event_date: EpochSeconds(a.event_at),
+                            expires_on: a.expires_at.map(EpochSeconds),
+                            revoked_on: a.revoked_at.map(EpochSeconds),
+                            owner_type: a.triggered_by.as_ref().map(|t| t.owner_type),
+                            owner_reference_id: a.triggered_by.and_then(|t| t.reference_id),
+                        })
+                        .collect();
+                    (
+                        Some(customer_constraints),
+                        Some(badge_constraints),
+                        Some(IssualDetailsJson {
+                            issued_count,
+                            issuals,
+                            issuals_truncated,
                         }),
-                    }
-                })
-                .collect(),
-            earned_badges_truncated,
-            issued_badges: issued_badges
+                        Some(issued_status),
+                        Some(EarnDetailsJson {
+                            earn_count,
+                            earns,
+                            earns_truncated,
+                        }),
+                    )
+                }
+            };
+        DetailData {
+            id,
+            name,
+            description,
+            created_on: EpochSeconds(created_on),
+            last_updated_on: EpochSeconds(last_updated_on),
+            starts_on: EpochSeconds(starts_on),
+            expires_on: EpochSeconds(expires_on),
+            action: if active { "ACTIVATED" } else { "DE_ACTIVATED" },
+            badge_type: earn_type,
+            badge_status: status,
+            owner: restricted_to_owners,
+            claimed_by: claims
                 .into_iter()
-                .map(|e| {
-                    let IssuedBadge {
-                        issued_badge_id,
-                        issued_on,
-                        event_at,
-                        expires_at,
-                        revoked,
-                    } = e;
-                    IssuedBadgeJson {
-                        issued_badge_id,
-                        issued_on: EpochSeconds(issued_on),
-                        issue_event_date: event_at.map(EpochSeconds),
-                        expires_on: expires_at.map(EpochSeconds),
-                        revoked,
-                    }
+                .filter(|c| c.is_active)
+                .map(|c| TriggeredByJson {
+                    owner_type: c.owner_type,
+                    reference_id: Some(c.reference_id),
                 })
                 .collect(),
-            issued_badges_truncated,
-            earned_badge_expiry: earned_badge_expiry.into(),
-            issued_badge_expiry: issued_badge_expiry.into(),
+            images: images.into_iter().map(ImageJson::from).collect(),
+            earn_expiry: earned_badge_expiry.into(),
+            issue_expiry: issued_badge_expiry.map(ExpiryJson::from),
+            badge_group_id: group_id,
+            badge_group_name: group_name,
+            badge_rank: rank,
+            customer_constraints,
+            badge_constraints,
+            issual_details,
+            issued_status,
+            earn_details,
+            active_earned_count,
+            custom_fields,
+            last_earned_on: latest_award.map(|a| EpochSeconds(a.awarded_at)),
+            last_earned_on_date: latest_award.map(|a| whole_seconds(a.awarded_at)),
+            last_earn_event_date: latest_award.map(|a| whole_seconds(a.event_at)),
         }
     }
 }
@@ -472,13 +578,37 @@ pub struct CustomerJson {
     pub customer_id: i64,
 }
 
-/// One customer's enrolment, in the answer of a bulk enrolment.
+/// What an enrol call answers (upstream's one envelope for the batch):
+/// each customer's enrolment id or problem in `issuedBadges`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct EnrolmentJson {
+pub struct EnrolAnswerJson {
     pub badge_meta_id: String,
-    pub customer_id: i64,
+    pub triggered_by: Option<TriggeredByJson>,
+    /// The enrolments' expiry (one rule, one recording time: the same for
+    /// every customer enrolled); null when they never expire or none was.
     pub expires_on: Option<EpochSeconds>,
+    pub issued_badges: Vec<IssuedItemJson>,
+    pub request_id: Option<String>,
+}
+
+/// One customer's item of an enrol or revokeIssue answer: the enrolment,
+/// or the item's error.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedItemJson {
+    pub customer_id: i64,
+    pub issued_id: Option<String>,
+    pub error: Option<ErrorJson>,
+}
+
+/// What a revokeIssue answers.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevokeIssueJson {
+    pub badge_meta_id: String,
+    pub revoked_issued_badges: Vec<IssuedItemJson>,
+    pub request_id: Option<String>,
 }
 
 /// An award, as earn and import answer it.
@@ -489,17 +619,42 @@ pub struct AwardJson {
     pub customer_id: i64,
     pub earned_badge_id: String,
     pub expires_on: Option<EpochSeconds>,
-    /// Earn answers carry the requestId (or null); import answers do not.
+    pub request_id: Option<String>,
+    /// Earn answers carry the enrolment used (or null); import answers do
+    /// not.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<Option<String>>,
+    pub issued_id: Option<Option<String>>,
 }
 
-/// The answer of a revocation.
+/// What an earn for many answers.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EarnBulkJson {
+    pub badge_meta_id: String,
+    pub triggered_by: Option<TriggeredByJson>,
+    pub request_id: Option<String>,
+    pub earned_badges: Vec<EarnedItemJson>,
+}
+
+/// One customer's item of an earn for many.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EarnedItemJson {
+    pub customer_id: i64,
+    pub earned_badge_id: Option<String>,
+    pub issued_id: Option<String>,
+    pub expires_on: Option<EpochSeconds>,
+    pub error: Option<ErrorJson>,
+}
+
+/// The answer of a revocation of an award.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RevokedJson {
+    pub badge_meta_id: String,
+    pub customer_id: i64,
     pub earned_badge_id: String,
-    pub revoked: bool,
+    pub is_active: bool,
 }
 
 /// An OAuth token.

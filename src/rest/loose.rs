@@ -126,6 +126,11 @@ pub fn time(value: Option<LooseTime>, iso: Option<String>, field: &str) -> Field
 pub struct LooseCustomerId(Scalar);
 
 impl LooseCustomerId {
+    /// A customer id given as text.
+    pub fn text(raw: String) -> Self {
+        LooseCustomerId(Scalar::Text(raw))
+    }
+
     /// The id, or the problem of `field`.
     pub fn read(&self, field: &str) -> Field<i64> {
         let parsed = match &self.0 {

@@ -142,7 +142,15 @@ pub fn routes(service: Arc<BadgeService>) -> Routes {
             &format!("{B}/badgeMeta/customer/issueBulk"),
             only(post(admin::enrol)),
         )
+        .route(
+            &format!("{B}/badgeMeta/customer/revokeIssue"),
+            only(post(admin::revoke_issue)),
+        )
         .route(&format!("{B}/customer/earn"), only(post(admin::earn)))
+        .route(
+            &format!("{B}/customer/earnBulk"),
+            only(post(admin::earn_bulk)),
+        )
         .route(
             &format!("{B}/customer/revokeEarn"),
             only(post(admin::revoke)),
@@ -250,7 +258,7 @@ async fn get_customer_badge(
         query.as_deref(),
     );
     let detail = service.get_customer_badge(&caller, params).await?;
-    Ok(json::ok(DetailData::from(detail)))
+    Ok(json::ok(DetailData::of(detail)))
 }
 
 async fn openapi() -> impl IntoResponse {

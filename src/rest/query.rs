@@ -266,7 +266,7 @@ pub fn query_boolean(name: &str, value: &str) -> Field<bool> {
 }
 
 /// What the identifier header names, or its problem.
-fn identifier_type(header: Option<&[u8]>) -> Field<Option<IdentifierType>> {
+pub(crate) fn identifier_type(header: Option<&[u8]>) -> Field<Option<IdentifierType>> {
     match header {
         None => Ok(None),
         Some(raw) => std::str::from_utf8(raw)

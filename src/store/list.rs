@@ -55,9 +55,11 @@ struct StateRow {
     customer_id: Option<i64>,
     /// History rows: the award's or enrolment's public id.
     public_id: Option<String>,
-    /// History awards: who triggered them.
+    /// History rows: who triggered them.
     triggered_by_owner: Option<String>,
     triggered_by_reference: Option<String>,
+    /// History rows: when they were revoked.
+    revoked_at: Option<i64>,
 }
 
 const HEADER: i32 = 0;
@@ -111,7 +113,8 @@ pub fn customer_state_statement(
         .push(
             " AND disabled = FALSE) AS client_generation, \
              (SELECT customer_id FROM cu) AS customer_id, \
-             NULL AS public_id, NULL AS triggered_by_owner, NULL AS triggered_by_reference",
+             NULL AS public_id, NULL AS triggered_by_owner, NULL AS triggered_by_reference, \
+             CAST(NULL AS BIGINT) AS revoked_at",
         );
     let (badge, history) = match scope {
         Scope::All => (None, false),
@@ -130,7 +133,7 @@ pub fn customer_state_statement(
         .push(&AWARD.to_string())
         .push(
             ", badge_id, CAST(id AS BIGINT), awarded_at, event_at, expires_at, revoked, \
-         NULL, NULL, NULL, NULL, NULL, NULL FROM awards",
+         NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM awards",
         );
     of_customer(&mut sql);
     sql.push(" AND revoked = FALSE");
@@ -138,7 +141,7 @@ pub fn customer_state_statement(
         .push(&ENROLMENT.to_string())
         .push(
             ", badge_id, CAST(id AS BIGINT), issued_at, NULL, expires_at, revoked, \
-         NULL, NULL, NULL, NULL, NULL, NULL FROM enrolments",
+         NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM enrolments",
         );
     of_customer(&mut sql);
     if history {
@@ -149,7 +152,7 @@ pub fn customer_state_statement(
                 " AS kind, badge_id, CAST(id AS BIGINT) AS seq, awarded_at, event_at, \
                  expires_at, revoked, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), \
                  CAST(NULL AS BIGINT), earned_badge_id, \
-                 triggered_by_owner, triggered_by_reference FROM awards",
+                 triggered_by_owner, triggered_by_reference, revoked_at FROM awards",
             );
         of_customer(&mut sql);
         sql.push(" ORDER BY awarded_at DESC, id DESC LIMIT ")
@@ -160,8 +163,8 @@ pub fn customer_state_statement(
             .push(
                 " AS kind, badge_id, CAST(id AS BIGINT) AS seq, issued_at, event_at, \
                  expires_at, revoked, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), \
-                 CAST(NULL AS BIGINT), issued_badge_id, CAST(NULL AS TEXT), \
-                 CAST(NULL AS TEXT) FROM enrolments",
+                 CAST(NULL AS BIGINT), issued_badge_id, \
+                 triggered_by_owner, triggered_by_reference, revoked_at FROM enrolments",
             );
         of_customer(&mut sql);
         sql.push(" ORDER BY issued_at DESC, id DESC LIMIT ")
@@ -169,6 +172,18 @@ pub fn customer_state_statement(
             .push(") he");
     }
     sql.build()
+}
+
+/// Who triggered a history row, as stored.
+fn triggered_by(owner: Option<String>, reference: Option<String>) -> Result<Option<TriggeredBy>> {
+    owner
+        .map(|owner| {
+            Ok(TriggeredBy {
+                owner_type: stored(Owner::parse(&owner), &owner)?,
+                reference_id: reference,
+            })
+        })
+        .transpose()
 }
 
 fn field<T>(value: Option<T>, name: &str) -> Result<T> {
@@ -234,13 +249,8 @@ impl Store {
                     event_at: Micros(field(r.event_at, "event_at")?),
                     expires_at,
                     revoked,
-                    triggered_by: match r.triggered_by_owner {
-                        Some(owner) => Some(TriggeredBy {
-                            owner_type: stored(Owner::parse(&owner), &owner)?,
-                            reference_id: r.triggered_by_reference,
-                        }),
-                        None => None,
-                    },
+                    revoked_at: r.revoked_at.map(Micros),
+                    triggered_by: triggered_by(r.triggered_by_owner, r.triggered_by_reference)?,
                 }),
                 (HISTORY_ENROLMENT, Some(h)) => h.enrolments.push(IssuedBadge {
                     issued_badge_id: field(r.public_id, "issued_badge_id")?,
@@ -248,6 +258,8 @@ impl Store {
                     event_at: r.event_at.map(Micros),
                     expires_at,
                     revoked,
+                    revoked_at: r.revoked_at.map(Micros),
+                    triggered_by: triggered_by(r.triggered_by_owner, r.triggered_by_reference)?,
                 }),
                 (other, _) => return Err(Error::Internal(format!("state row of kind {other}"))),
             }

@@ -72,6 +72,8 @@ pub struct NewEnrolment {
     pub request_id: Option<String>,
     /// When the caller said the issue happened, when it said.
     pub event_at: Option<Micros>,
+    /// The module that enrolled the customer, when the call named one.
+    pub triggered_by: Option<TriggeredBy>,
 }
 
 /// An award of a badge to a customer.
@@ -91,6 +93,10 @@ pub struct NewAward {
 }
 
 pub(super) fn enrolment_row(new: NewEnrolment) -> enrolment::ActiveModel {
+    let (owner, reference) = match new.triggered_by {
+        Some(t) => (Some(t.owner_type.as_str().to_owned()), t.reference_id),
+        None => (None, None),
+    };
     enrolment::ActiveModel {
         org_id: Set(new.org_id),
         badge_id: Set(new.badge_id),
@@ -101,6 +107,8 @@ pub(super) fn enrolment_row(new: NewEnrolment) -> enrolment::ActiveModel {
         request_id: Set(new.request_id),
         event_at: Set(new.event_at.map(|m| m.0)),
         issued_badge_id: Set(Some(new.issued_badge_id)),
+        triggered_by_owner: Set(owner),
+        triggered_by_reference: Set(reference),
         ..Default::default()
     }
 }

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 
 use super::Store;
@@ -21,7 +21,7 @@ use super::expiry::stored_rule;
 use super::seed::{NewAward, NewCustomer, NewEnrolment};
 use crate::domain::Micros;
 use crate::domain::badge::{Badge, BadgeRules, Claim};
-use crate::domain::enums::EarnType;
+use crate::domain::enums::{EarnType, Owner};
 use crate::domain::events::Event;
 use crate::domain::list::CustomerRef;
 use crate::domain::principal::Principal;
@@ -369,6 +369,8 @@ impl Tx<'_> {
             latest.insert(
                 e.customer_id,
                 Enrolment {
+                    id: e.issued_badge_id,
+                    issued_at: Micros(e.event_at.unwrap_or(e.issued_at)),
                     expires_at: e.expires_at.map(Micros),
                     revoked: e.revoked,
                 },
@@ -425,16 +427,81 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Revokes the customer's award `earned_badge_id` of the badge; whether
-    /// there was such an award that was not revoked.
+    /// Whether the badge `badge_id` (one of the org's, as the caller has
+    /// checked) holds an active claim of `owner` and `reference`.
+    pub async fn claim_is_active(
+        &self,
+        badge_id: &str,
+        owner: Owner,
+        reference: &str,
+    ) -> Result<bool> {
+        Ok(badge_claim::Entity::find()
+            .filter(Expr::col(badge_claim::Column::BadgeId).eq(self.id(badge_id)))
+            .filter(badge_claim::Column::OwnerType.eq(owner.as_str()))
+            .filter(badge_claim::Column::ReferenceId.eq(reference))
+            .filter(badge_claim::Column::IsActive.eq(true))
+            .count(&self.txn)
+            .await?
+            > 0)
+    }
+
+    /// Revokes the customer's live enrolments in the badge (only
+    /// `issued_id` when given) at `now`, and takes them out of the badge's
+    /// counts; the ids revoked.
+    pub async fn revoke_enrolments(
+        &self,
+        badge_id: &str,
+        customer_id: i64,
+        issued_id: Option<&str>,
+        now: Micros,
+    ) -> Result<Vec<String>> {
+        let live = enrolment::Entity::find()
+            .filter(enrolment::Column::OrgId.eq(self.org))
+            .filter(Expr::col(enrolment::Column::BadgeId).eq(self.id(badge_id)))
+            .filter(enrolment::Column::CustomerId.eq(customer_id))
+            .filter(enrolment::Column::Revoked.eq(false))
+            .filter(
+                Condition::any()
+                    .add(enrolment::Column::ExpiresAt.is_null())
+                    .add(enrolment::Column::ExpiresAt.gt(now.0)),
+            )
+            .filter(enrolment::Column::IssuedBadgeId.is_not_null());
+        let live = match issued_id {
+            Some(id) => live.filter(Expr::col(enrolment::Column::IssuedBadgeId).eq(self.id(id))),
+            None => live,
+        };
+        let rows = live
+            .order_by_asc(enrolment::Column::IssuedAt)
+            .order_by_asc(enrolment::Column::Id)
+            .all(&self.txn)
+            .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        enrolment::Entity::update_many()
+            .col_expr(enrolment::Column::Revoked, Expr::value(true))
+            .col_expr(enrolment::Column::RevokedAt, Expr::value(now.0))
+            .filter(enrolment::Column::Id.is_in(rows.iter().map(|r| r.id)))
+            .exec(&self.txn)
+            .await?;
+        let n = rows.len() as i64;
+        self.count(BTreeMap::from([(badge_id.to_owned(), -n)]), |n| (n, 0))
+            .await?;
+        Ok(rows.into_iter().filter_map(|r| r.issued_badge_id).collect())
+    }
+
+    /// Revokes the customer's award `earned_badge_id` of the badge at `now`;
+    /// whether there was such an award that was not revoked.
     pub async fn revoke_award(
         &self,
         badge_id: &str,
         customer_id: i64,
         earned_badge_id: &str,
+        now: Micros,
     ) -> Result<bool> {
         let updated = award::Entity::update_many()
             .col_expr(award::Column::Revoked, Expr::value(true))
+            .col_expr(award::Column::RevokedAt, Expr::value(now.0))
             .filter(award::Column::OrgId.eq(self.org))
             .filter(Expr::col(award::Column::EarnedBadgeId).eq(self.id(earned_badge_id)))
             .filter(Expr::col(award::Column::BadgeId).eq(self.id(badge_id)))

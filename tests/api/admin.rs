@@ -160,16 +160,23 @@ async fn an_org_built_over_rest_lists_as_written() {
         assert_eq!(s, StatusCode::OK);
 
         // Not enrolled yet: 811.
-        let earn = |badge: &str, rid: &str| json!({"badgeMetaId": badge, "customerId": 500, "requestId": rid, "triggeredBy": {"ownerType": "Milestones", "referenceId": "m"}});
+        let (s, body) = http(&server, "POST", &format!("{b}/badgeMeta/{member}/claim"), &bearer, Some(json!({"ownerType": "Milestones", "referenceId": "m"}))).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        // Each earn names its badge's active claim (810 otherwise).
+        let earn = |badge: &str, rid: &str| {
+            let by = if badge == member { json!({"ownerType": "Milestones", "referenceId": "m"}) } else { json!({"ownerType": "Loyalty", "referenceId": "L-1"}) };
+            json!({"badgeMetaId": badge, "customerId": 500, "requestId": rid, "triggeredBy": by})
+        };
         let (s, body) = http(&server, "POST", &format!("{b}/customer/earn"), &bearer, Some(earn(&member, "m-1"))).await;
         assert_eq!((s, codes(&body)), (StatusCode::BAD_REQUEST, vec![811]), "{body}");
 
         let (s, body) = http(&server, "POST", &format!("{b}/badgeMeta/customer/issueBulk"), &bearer, Some(json!({"badgeMetaId": member, "customers": [500, 9999], "requestId": "e-1"}))).await;
         assert_eq!(s, StatusCode::OK, "{body}");
-        assert_eq!(body[0]["data"]["expiresOn"].as_f64(), Some(1_740_787_200.0));
-        assert_eq!(codes(&body[1]), vec![1026]);
+        assert_eq!(body["data"]["expiresOn"].as_f64(), Some(1_740_787_200.0));
+        assert_eq!(body["data"]["issuedBadges"][0]["error"], Value::Null);
+        assert_eq!(body["data"]["issuedBadges"][1]["error"]["code"], 1026);
         let (_, again) = http(&server, "POST", &format!("{b}/badgeMeta/customer/issueBulk"), &bearer, Some(json!({"badgeMetaId": member, "customers": [500]}))).await;
-        assert_eq!(codes(&again[0]), vec![1040]);
+        assert_eq!(again["data"]["issuedBadges"][0]["error"]["code"], 1040);
 
         let (s, m) = http(&server, "POST", &format!("{b}/customer/earn"), &bearer, Some(earn(&member, "m-1"))).await;
         assert_eq!(s, StatusCode::OK, "{m}");
@@ -216,7 +223,7 @@ async fn an_org_built_over_rest_lists_as_written() {
         ]))).await;
         assert_eq!(s, StatusCode::OK, "{body}");
         assert!(body[0]["data"]["earnedBadgeId"].is_string());
-        assert_eq!(codes(&body[1]), vec![812]);
+        assert_eq!(codes(&body[1]), vec![816]);
         assert_eq!(codes(&body[2]), vec![1054], "another org's badge");
         assert_eq!(list_ids(&server, &reader, "500", "badgeType=EXPIRED").await, vec![walker.clone()]);
 
@@ -290,6 +297,9 @@ async fn an_org_built_over_grpc_lists_as_written() {
                 proto::EnrolCustomersRequest {
                     badge_meta_id: badge.id.clone(),
                     customers: vec![600],
+                    // Inside the window, which opens in a minute (816
+                    // otherwise).
+                    issue_event_date: Some(ts(now_s + 60)),
                     ..Default::default()
                 },
             ))
@@ -297,7 +307,7 @@ async fn an_org_built_over_grpc_lists_as_written() {
             .unwrap()
             .into_inner();
         assert!(enrolled.outcomes[0].errors.is_empty());
-        // The window opens in a minute: an earn now is refused (812), one
+        // The window opens in a minute: an earn now is refused (816), one
         // with an event time inside the window succeeds.
         let refused = admin
             .earn_badge(grpc_token(
@@ -419,7 +429,11 @@ async fn every_write_error_code_and_nothing_crosses_orgs() {
             ("POST", format!("{b}/badgeMeta/{OTHER_ORG_BADGE}/unclaim"), json!({"ownerType": "Loyalty", "referenceId": "nope"}), StatusCode::BAD_REQUEST, vec![737]),
             ("PUT", format!("{b}/customers"), json!({"customerId": ORG_B_ONLY_CUSTOMER, "email": EMAIL}), StatusCode::CONFLICT, vec![409]),
             ("POST", format!("{b}/customer/earn"), json!({"badgeMetaId": OTHER_ORG_BADGE, "customerId": 424242}), StatusCode::NOT_FOUND, vec![1026]),
-            ("POST", format!("{b}/customer/earn"), json!({"badgeMetaId": OTHER_ORG_BADGE, "customerId": CUSTOMER, "earnEventDateISO": "2030-01-01T00:00:00Z"}), StatusCode::BAD_REQUEST, vec![812]),
+            ("POST", format!("{b}/customer/earn"), json!({"badgeMetaId": OTHER_ORG_BADGE, "customerId": CUSTOMER, "earnEventDateISO": "2020-01-01T00:00:00Z"}), StatusCode::BAD_REQUEST, vec![816]),
+            ("POST", format!("{b}/customer/earn"), json!({"badgeMetaId": OTHER_ORG_BADGE, "customerId": CUSTOMER, "earnEventDateISO": "2025-01-02T00:00:01Z"}), StatusCode::BAD_REQUEST, vec![400]),
+            ("POST", format!("{b}/customer/earn"), json!({"badgeMetaId": OTHER_ORG_BADGE, "customerId": CUSTOMER, "triggeredBy": {"ownerType": "Loyalty", "referenceId": "nobody"}}), StatusCode::BAD_REQUEST, vec![810]),
+            ("POST", format!("{b}/badgeMeta/customer/revokeIssue"), json!({"badgeMetaId": OTHER_ORG_BADGE}), StatusCode::BAD_REQUEST, vec![1051]),
+            ("POST", format!("{b}/customer/earnBulk"), json!({"badgeMetaId": B1, "customerIds": [CUSTOMER]}), StatusCode::NOT_FOUND, vec![1054]),
             ("POST", format!("{b}/badgeMeta/customer/issueBulk"), json!({"badgeMetaId": OTHER_ORG_BADGE, "customers": [CUSTOMER]}), StatusCode::BAD_REQUEST, vec![1041]),
             // Org A's badge and customer, from org B: as absent as missing ones.
             ("POST", format!("{b}/customer/earn"), json!({"badgeMetaId": B1, "customerId": CUSTOMER}), StatusCode::NOT_FOUND, vec![1054]),

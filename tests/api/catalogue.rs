@@ -16,18 +16,18 @@ use crate::common::fixture::*;
 use crate::common::openapi::Checked;
 use crate::common::{TestServer, on_each_backend};
 
-const ADMIN: (&str, &str) = ("catalogue-admin", "catalogue-admin-secret");
-const OTHER: (&str, &str) = ("catalogue-other", "catalogue-other-secret");
+pub(crate) const ADMIN: (&str, &str) = ("catalogue-admin", "catalogue-admin-secret");
+pub(crate) const OTHER: (&str, &str) = ("catalogue-other", "catalogue-other-secret");
 
 /// A REST caller of the badges prefix, with Basic credentials.
-struct Api {
+pub(crate) struct Api {
     http: reqwest::Client,
     base: String,
     creds: (&'static str, &'static str),
 }
 
 impl Api {
-    fn new(server: &TestServer, creds: (&'static str, &'static str)) -> Self {
+    pub(crate) fn new(server: &TestServer, creds: (&'static str, &'static str)) -> Self {
         Api {
             http: reqwest::Client::new(),
             base: format!("http://{}/api_gateway/v1/badges", server.addr),
@@ -38,7 +38,12 @@ impl Api {
     /// One call; a 429 (the service sheds load past its in-flight cap, and
     /// SQLite's writes wait their turn) is tried again after a pause, as
     /// its Retry-After asks: nothing ran. Up to 200 times, then it stands.
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub(crate) async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         for attempt in 1.. {
             let mut r = self
                 .http
@@ -59,14 +64,14 @@ impl Api {
         unreachable!("the loop returns")
     }
 
-    async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let (s, b) = self.call(method, path, body).await;
         assert_eq!(s, StatusCode::OK, "{method} {path}: {b}");
         b["data"].clone()
     }
 }
 
-fn codes(body: &Value) -> Vec<(u64, String)> {
+pub(crate) fn codes(body: &Value) -> Vec<(u64, String)> {
     body["errors"]
         .as_array()
         .map(|e| {
@@ -83,7 +88,7 @@ fn codes(body: &Value) -> Vec<(u64, String)> {
 }
 
 /// Two orgs, each with a read+write client; the first's id and client id.
-async fn orgs(server: &TestServer) -> (i32, i32) {
+pub(crate) async fn orgs(server: &TestServer) -> (i32, i32) {
     let mut first = (0, 0);
     for (name, creds) in [("catalogue", ADMIN), ("catalogue-other", OTHER)] {
         let org = server

@@ -220,6 +220,7 @@ pub(crate) async fn build_world(store: &Store, seed: u64) -> World {
                     revoked: rng.random_bool(0.2),
                     request_id: None,
                     event_at: None,
+                    triggered_by: None,
                 })
                 .await
                 .unwrap();

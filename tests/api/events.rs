@@ -179,10 +179,11 @@ async fn every_write_produces_exactly_its_events_in_order() {
                 json!({"expiryType": "NEVER"}),
             )
             .await;
+        // The journey that will trigger the earn claims its badge.
         let (s, _) = w
             .post(
-                &format!("/badgeMeta/{direct}/claim"),
-                json!({"ownerType": "Loyalty", "referenceId": "L-1"}),
+                &format!("/badgeMeta/{enrol_badge}/claim"),
+                json!({"ownerType": "Journeys", "referenceId": "j-1"}),
             )
             .await;
         assert_eq!(s, StatusCode::OK);
@@ -301,11 +302,11 @@ async fn every_write_produces_exactly_its_events_in_order() {
             [
                 (enrol_badge.as_str(), Change::Created as i32, false),
                 (direct.as_str(), Change::Created as i32, false),
-                (direct.as_str(), Change::Claimed as i32, true),
+                (enrol_badge.as_str(), Change::Claimed as i32, true),
             ],
             "{backend:?}"
         );
-        assert_eq!(defined[2].claim.as_ref().unwrap().reference_id, "L-1");
+        assert_eq!(defined[2].claim.as_ref().unwrap().reference_id, "j-1");
         assert_eq!(
             events[0].headers["ce-subject"],
             format!("badges/{enrol_badge}")

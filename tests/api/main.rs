@@ -8,6 +8,7 @@ mod catalogue;
 mod cli;
 mod common;
 mod consistency;
+mod customer_writes;
 mod demo;
 mod deploy;
 mod detail;

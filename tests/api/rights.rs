@@ -30,7 +30,9 @@ fn write_routes() -> Vec<(Method, String)> {
         (Method::POST, format!("{B}/badgeMeta/{B1}/unclaim")),
         (Method::PUT, format!("{B}/customers")),
         (Method::POST, format!("{B}/badgeMeta/customer/issueBulk")),
+        (Method::POST, format!("{B}/badgeMeta/customer/revokeIssue")),
         (Method::POST, format!("{B}/customer/earn")),
+        (Method::POST, format!("{B}/customer/earnBulk")),
         (Method::POST, format!("{B}/customer/revokeEarn")),
         (Method::PUT, format!("{B}/import/customerBadges")),
     ]

@@ -18,6 +18,7 @@ pub struct Model {
     pub triggered_by_reference: Option<String>,
     /// Whether its BadgeAwardExpired event is recorded (in the outbox).
     pub expiry_recorded: bool,
+    pub revoked_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,9 @@ pub struct Model {
     pub event_at: Option<i64>,
     /// The enrolment's public id (24 hex characters).
     pub issued_badge_id: Option<String>,
+    pub revoked_at: Option<i64>,
+    pub triggered_by_owner: Option<String>,
+    pub triggered_by_reference: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -131,6 +131,7 @@ pub fn enrolment(
         revoked,
         request_id: None,
         event_at: None,
+        triggered_by: None,
     }
 }
 
