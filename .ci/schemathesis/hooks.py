@@ -52,6 +52,20 @@ STATE_CODES = {
 PAGE_TIMES_SIZE_MAX = 100_000
 EXTRAS = ("tags", "customFields", "benefits", "customerConstraints", "badgeConstraints")
 EXTRAS_BYTES = 3072
+SMALLEST_TEXT_LIMIT = 64
+
+
+def _texts(value):
+    """Every string in a JSON value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from _texts(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _texts(v)
 DECIMAL_ID = re.compile(r"^(0|[1-9][0-9]{0,17})$")
 
 
@@ -99,6 +113,14 @@ def filter_case(context, case):
     kept = {k: body.get(k) for k in EXTRAS if body.get(k) is not None}
     if len(json.dumps(kept, ensure_ascii=False, separators=(",", ":")).encode()) > EXTRAS_BYTES - 512:
         return False
+    # Text limits are in UTF-8 bytes (src/domain/shape.rs); the schemas say
+    # the same number in characters, which JSON Schema counts. A long text
+    # with characters beyond ASCII may pass the one and break the other: the
+    # valid data keeps its non-ASCII texts within the smallest limit (64).
+    if any(len(t.encode()) > SMALLEST_TEXT_LIMIT and not t.isascii() for t in _texts(body)):
+        return False
+    if any(len(t.encode()) > SMALLEST_TEXT_LIMIT and not t.isascii() for t in _texts(query)):
+        return False
     # The same of revokeEarn's body: without the header, customerId is a
     # number or its text.
     if isinstance(body.get("customerId"), str) and "x-cap-customer-identifier" not in headers:
@@ -119,12 +141,15 @@ def _refused_by_state_only(response):
 
 def _state_400(error):
     """A 400 of a rule of stored data or the clock: a custom field value
-    judged by the org's stored definition, or an event time more than 24
-    hours after the service's clock."""
+    judged by the org's stored definition, an event time more than 24 hours
+    after the service's clock, an earnType changed once the stored badge is
+    live."""
     reference = str(error.get("reference", ""))
+    message = str(error.get("message", ""))
     return error.get("code") == 400 and (
         reference.startswith("customFields.")
-        or (reference == "earnEventDate" and "24 hours" in str(error.get("message", "")))
+        or (reference == "earnEventDate" and "24 hours" in message)
+        or (reference == "earnType" and "UPCOMING" in message)
     )
 
 
