@@ -342,14 +342,13 @@ pub fn validate_enrol(r: EnrolRequest) -> Result<EnrolCommand, Vec<Problem>> {
         triggered_by,
     } = r;
     let mut problems = Vec::new();
-    check_badge_id(&badge_id, &mut problems);
-    if customers.is_empty() || customers.len() > MAX_BATCH {
-        problems.push(Problem::invalid(
-            "customers",
-            format!("customers must hold 1 to {MAX_BATCH} ids"),
-        ));
-    }
-    check_request_id(&request_id, &mut problems);
+    check_batch(
+        &badge_id,
+        customers.len(),
+        "customers",
+        &request_id,
+        &mut problems,
+    );
     let issued_at = read(issued_at, &mut problems);
     let triggered_by = read_triggered_by(triggered_by, &mut problems);
     match (problems.is_empty(), issued_at, triggered_by) {
@@ -485,14 +484,13 @@ pub fn validate_earn_bulk(r: EarnBulkRequest) -> Result<EarnBulkCommand, Vec<Pro
         triggered_by,
     } = r;
     let mut problems = Vec::new();
-    check_badge_id(&badge_id, &mut problems);
-    if customers.is_empty() || customers.len() > MAX_BATCH {
-        problems.push(Problem::invalid(
-            "customerIds",
-            format!("customerIds must hold 1 to {MAX_BATCH} ids"),
-        ));
-    }
-    check_request_id(&request_id, &mut problems);
+    check_batch(
+        &badge_id,
+        customers.len(),
+        "customerIds",
+        &request_id,
+        &mut problems,
+    );
     let event_at = read(event_at, &mut problems);
     let triggered_by = read_triggered_by(triggered_by, &mut problems);
     match (problems.is_empty(), event_at, triggered_by) {
@@ -739,6 +737,25 @@ fn check_badge_id(id: &str, problems: &mut Vec<Problem>) {
             "badgeMetaId must be 24 lower-case hex characters",
         ));
     }
+}
+
+/// What every write of one badge for a batch of customers checks: the
+/// badge id, 1 to [`MAX_BATCH`] customers (in `field`), the requestId.
+fn check_batch(
+    badge_id: &str,
+    customers: usize,
+    field: &str,
+    request_id: &Option<String>,
+    problems: &mut Vec<Problem>,
+) {
+    check_badge_id(badge_id, problems);
+    if customers == 0 || customers > MAX_BATCH {
+        problems.push(Problem::invalid(
+            field,
+            format!("{field} must hold 1 to {MAX_BATCH} ids"),
+        ));
+    }
+    check_request_id(request_id, problems);
 }
 
 fn check_request_id(id: &Option<String>, problems: &mut Vec<Problem>) {

@@ -583,6 +583,152 @@ async fn a_process_killed_after_commits_loses_and_duplicates_no_event() {
     stream.cleanup().await;
 }
 
+/// An earn for many killed mid-call (SIGKILL of the real binary, then a
+/// restart on the same database, and every call retried with its
+/// requestId) leaves each call's awards all or none: every call holds
+/// exactly one award per customer, and the stream exactly their events.
+#[tokio::test]
+async fn an_earn_for_many_killed_mid_call_writes_all_or_none() {
+    let Some(stream) = TestStream::new_or_skip("events bulk crash").await else {
+        return;
+    };
+    const CUSTOMERS: i64 = 40;
+    const WRITERS: usize = 4;
+    const EACH: usize = 8;
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let dir = tempfile::tempdir().unwrap();
+        let env = binary_env(&stream, &db);
+        let args = binary_args(backend);
+        let first = Binary::spawn(&args, &env, &dir.path().join("first.log")).await;
+        let (badge, creds) = binary_world(&db, &first.base, CUSTOMERS).await;
+        let base = Arc::new(RwLock::new(first.base.clone()));
+        let acked = Arc::new(AtomicUsize::new(0));
+        // Each writer's calls: the requestId and the awards it answered.
+        type Calls = Vec<(String, Vec<String>)>;
+        let mut tasks: Vec<JoinHandle<Calls>> = Vec::new();
+        for w in 0..WRITERS {
+            let (base, acked, badge, creds) =
+                (base.clone(), acked.clone(), badge.clone(), creds.clone());
+            tasks.push(tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let mut mine = Vec::new();
+                for i in 0..EACH {
+                    let request_id = format!("bulk-{w}-{i}");
+                    let body = json!({"badgeMetaId": badge, "customerIds": (1..=CUSTOMERS).collect::<Vec<_>>(),
+                                      "requestId": request_id});
+                    let mut tries = 0;
+                    loop {
+                        tries += 1;
+                        assert!(tries < 600, "an earn for many never succeeded");
+                        let url = format!("{}/api_gateway/v1/badges/customer/earnBulk", base.read().unwrap());
+                        let r = http
+                            .post(url)
+                            .header("authorization", basic((&creds.0, &creds.1)))
+                            .json(&body)
+                            .timeout(Duration::from_secs(5))
+                            .send()
+                            .await;
+                        if let Ok(r) = r
+                            && r.status() == StatusCode::OK
+                        {
+                            let v: Value = r.json().await.unwrap();
+                            let awards: Vec<String> = v["data"]["earnedBadges"]
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .filter_map(|i| i["earnedBadgeId"].as_str().map(str::to_owned))
+                                .collect();
+                            mine.push((request_id.clone(), awards));
+                            acked.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+                mine
+            }));
+        }
+        while acked.load(Ordering::Relaxed) < 6 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let killed_at = acked.load(Ordering::Relaxed);
+        drop(first);
+        let second = Binary::spawn(&args, &env, &dir.path().join("second.log")).await;
+        *base.write().unwrap() = second.base.clone();
+
+        let mut calls = Vec::new();
+        for t in tasks {
+            calls.extend(t.await.unwrap());
+        }
+        assert_eq!(calls.len(), WRITERS * EACH);
+        for (request_id, awards) in &calls {
+            assert_eq!(
+                awards.len(),
+                CUSTOMERS as usize,
+                "{backend:?} {request_id}: every customer awarded"
+            );
+        }
+        // The database: each call's awards, all of them, once.
+        use sea_orm::ConnectionTrait as _;
+        let conn = sea_orm::Database::connect(db.url.as_str()).await.unwrap();
+        let rows = conn
+            .query_all_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT request_id, COUNT(*) AS n FROM awards WHERE request_id LIKE 'bulk-%' GROUP BY request_id",
+            ))
+            .await
+            .unwrap();
+        let stored: HashMap<String, i64> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("", "request_id").unwrap(),
+                    r.try_get("", "n").unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(stored.len(), calls.len(), "{backend:?}: every call stored");
+        assert!(
+            stored.values().all(|n| *n == CUSTOMERS),
+            "{backend:?}: a call's awards all or none: {stored:?}"
+        );
+        // The stream: exactly the acknowledged awards' events, once each.
+        let expected: HashSet<String> = calls.iter().flat_map(|(_, a)| a.clone()).collect();
+        assert_eq!(expected.len(), WRITERS * EACH * CUSTOMERS as usize);
+        stream
+            .wait_for(expected.len() as u64, Duration::from_secs(60))
+            .await;
+        outbox_drained(&second.base).await;
+        let mut earned: HashMap<String, usize> = HashMap::new();
+        for m in stream
+            .messages()
+            .await
+            .iter()
+            .filter(|m| m.kind == EventKind::BadgeEarned)
+        {
+            let e: proto::BadgeEarned = m.decode();
+            *earned.entry(e.earned_badge_id).or_default() += 1;
+        }
+        let events: HashSet<String> = earned.keys().cloned().collect();
+        eprintln!(
+            "{backend:?}: SIGKILL after {killed_at} of {} acknowledged earns for many: {} awards stored, {} events",
+            calls.len(),
+            stored.values().sum::<i64>(),
+            earned.values().sum::<usize>()
+        );
+        assert_eq!(events, expected, "{backend:?}: the events are the awards'");
+        assert!(
+            earned.values().all(|n| *n == 1),
+            "{backend:?}: one event per award"
+        );
+        drop(second);
+        db.cleanup().await;
+        stream.purge().await;
+    }
+    stream.cleanup().await;
+}
+
 /// A TCP proxy in front of NATS that the test can cut and restore.
 struct Proxy {
     port: u16,
