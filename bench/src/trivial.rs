@@ -53,6 +53,16 @@ impl CustomerBadgeService for Canned {
             "the trivial server answers the list call only",
         ))
     }
+
+    /// Not a reference the benchmark uses.
+    async fn get_badges_for_customer(
+        &self,
+        _request: tonic::Request<badges::proto::GetBadgesForCustomerRequest>,
+    ) -> Result<tonic::Response<badges::proto::GetBadgesForCustomerResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented(
+            "the trivial server answers the list call only",
+        ))
+    }
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {

@@ -13,6 +13,7 @@ use super::{BadgeService, invalid_unless_empty};
 use crate::domain::Problem;
 use crate::domain::admin::{self, Author, ClaimRequest, Group, NewBadgeRequest, NewGroupCommand};
 use crate::domain::badge::{Badge, Claim};
+use crate::domain::catalogue::IndexedGroup;
 use crate::domain::custom_fields::{self, CustomField, CustomFieldRequest};
 use crate::domain::detail::TriggeredBy;
 use crate::domain::events::{DefinitionChange, Event};
@@ -115,7 +116,14 @@ impl BadgeService {
         if tx.update_group(&group).await? == Unique::Taken {
             return Err(Error::Conflict(vec![Problem::group_name_taken()]));
         }
-        tx.carry_group_snapshot(&group.id, &group.name).await?;
+        tx.carry_group_snapshot(
+            &group.id,
+            IndexedGroup {
+                name: group.name.clone(),
+                rank: group.rank,
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(group)
     }

@@ -25,6 +25,7 @@ use crate::domain::catalogue::{Catalogue, CustomerState};
 use crate::domain::clock::SharedClock;
 use crate::domain::detail::{self, BadgeDetail, DetailParams, History};
 use crate::domain::list::{self, CustomerRef, ListPage, ListParams};
+use crate::domain::older_list::{self, OlderListParams, OlderPage, OlderRow};
 use crate::domain::page;
 use crate::error::{Error, Result};
 use crate::limits::{AnswerBudget, AnswerBytes};
@@ -103,16 +104,52 @@ impl BadgeService {
             .catalogues
             .rows(&self.store, &catalogue, selected.positions())
             .await?;
-        // A page is held twice while it is answered: as rows, and encoded.
         let bytes = selected.answer_bytes(&catalogue, &badges);
-        let memory = self
-            .answers
-            .try_reserve(p.client_id, 2 * bytes)
-            .ok_or(Error::Throttled {
-                retry_after_seconds: 1,
-            })?;
+        let memory = self.reserve(p, bytes)?;
         Ok(Reserved {
             answer: page::rows(&catalogue, selected, &badges, now),
+            bytes,
+            memory,
+        })
+    }
+
+    /// The older customer list (`GET /customer/{customerId}`, upstream "Get
+    /// badges for customer"): the list call's one round trip and in-memory
+    /// selection, sorted by rank or by the latest award, each row with its
+    /// badge (upstream's older row shows the badge's own fields).
+    pub async fn older_customer_badges(
+        &self,
+        p: &Principal,
+        params: OlderListParams,
+    ) -> Result<Reserved<OlderPage>> {
+        let older = older_list::validate(params).map_err(Error::Invalid)?;
+        let query = &older.query;
+        let now = self.clock.now();
+        let (catalogue, state, _) = self.read(p, &query.customer, Scope::All).await?;
+        let selected = if older.by_rank {
+            page::select_ranked(&catalogue, &state, query, now)
+        } else {
+            page::select(&catalogue, &state, query, now)
+        };
+        let badges = self
+            .catalogues
+            .rows(&self.store, &catalogue, selected.positions())
+            .await?;
+        let bytes = selected.answer_bytes(&catalogue, &badges);
+        let memory = self.reserve(p, bytes)?;
+        let listed = page::rows(&catalogue, selected, &badges, now);
+        Ok(Reserved {
+            answer: OlderPage {
+                rows: listed
+                    .rows
+                    .into_iter()
+                    .zip(badges)
+                    .map(|(row, badge)| OlderRow { badge, row })
+                    .collect(),
+                page: listed.page,
+                requested_size: listed.requested_size,
+                total: listed.total,
+            },
             bytes,
             memory,
         })
@@ -141,6 +178,16 @@ impl BadgeService {
         Ok(detail::detail(
             &catalogue, &state, pos, &badge, history, now,
         ))
+    }
+
+    /// The memory a page of about `bytes` takes while it is answered: held
+    /// twice, as rows and encoded; 429 when the budget is spent.
+    fn reserve(&self, p: &Principal, bytes: usize) -> Result<AnswerBytes> {
+        self.answers
+            .try_reserve(p.client_id, 2 * bytes)
+            .ok_or(Error::Throttled {
+                retry_after_seconds: 1,
+            })
     }
 
     /// What a read call needs: the customer's state (and history, when the

@@ -27,6 +27,14 @@ pub struct IndexedBadge {
     pub name_lower: String,
     pub owners: OwnerSet,
     pub active_claims: OwnerSet,
+    pub rank: Option<i32>,
+}
+
+/// What the index holds of a group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexedGroup {
+    pub name: String,
+    pub rank: i32,
 }
 
 impl IndexedBadge {
@@ -49,6 +57,7 @@ impl IndexedBadge {
                     .filter(|c| c.is_active)
                     .map(|c| c.owner_type),
             ),
+            rank: badge.rank,
         }
     }
 }
@@ -94,6 +103,7 @@ pub(crate) struct Entry {
     pub active_claims: OwnerSet,
     pub earn_type: EarnType,
     pub active: bool,
+    pub rank: Option<i32>,
 }
 
 /// The index of one org's badges, at one version of its catalogue.
@@ -103,24 +113,25 @@ pub struct Catalogue {
     version: i64,
     /// Sorted by id.
     entries: Vec<Entry>,
-    /// Every group a badge is in: its id and, when the org has it, its name.
-    groups: Vec<(String, Option<String>)>,
+    /// Every group a badge is in: its id and, when the org has it, its name
+    /// and rank.
+    groups: Vec<(String, Option<IndexedGroup>)>,
     /// The badges' folded names, one after another.
     names: String,
     bytes: usize,
 }
 
 impl Catalogue {
-    /// The index of `badges`, whose groups are named by `group_names`
-    /// (id, name). An id that is not an object id is corrupt data.
+    /// The index of `badges`, whose groups are `org_groups` (by id). An id
+    /// that is not an object id is corrupt data.
     pub fn new(
         org_id: i32,
         version: i64,
         mut badges: Vec<IndexedBadge>,
-        group_names: &HashMap<String, String>,
+        org_groups: &HashMap<String, IndexedGroup>,
     ) -> Result<Self, String> {
         badges.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut groups: Vec<(String, Option<String>)> = Vec::new();
+        let mut groups: Vec<(String, Option<IndexedGroup>)> = Vec::new();
         let mut group_of: HashMap<String, u32> = HashMap::new();
         let mut names = String::with_capacity(badges.iter().map(|b| b.name_lower.len()).sum());
         let mut entries = Vec::with_capacity(badges.len());
@@ -129,8 +140,8 @@ impl Catalogue {
             let group = match b.group_id {
                 None => NO_GROUP,
                 Some(g) => *group_of.entry(g.clone()).or_insert_with(|| {
-                    let name = group_names.get(&g).cloned();
-                    groups.push((g, name));
+                    let group = org_groups.get(&g).cloned();
+                    groups.push((g, group));
                     (groups.len() - 1) as u32
                 }),
             };
@@ -147,6 +158,7 @@ impl Catalogue {
                 active_claims: b.active_claims,
                 earn_type: b.earn_type,
                 active: b.active,
+                rank: b.rank,
             });
         }
         Ok(Catalogue::assemble(org_id, version, entries, groups, names))
@@ -156,7 +168,7 @@ impl Catalogue {
         org_id: i32,
         version: i64,
         entries: Vec<Entry>,
-        groups: Vec<(String, Option<String>)>,
+        groups: Vec<(String, Option<IndexedGroup>)>,
         names: String,
     ) -> Self {
         let bytes = std::mem::size_of::<Catalogue>()
@@ -164,7 +176,7 @@ impl Catalogue {
             + names.len()
             + groups
                 .iter()
-                .map(|(id, name)| 48 + id.len() + name.as_deref().map_or(0, str::len))
+                .map(|(id, g)| 56 + id.len() + g.as_ref().map_or(0, |g| g.name.len()))
                 .sum::<usize>();
         Catalogue {
             org_id,
@@ -229,19 +241,29 @@ impl Catalogue {
     pub(crate) fn group_name(&self, e: &Entry) -> Option<&str> {
         self.groups
             .get(e.group as usize)
-            .and_then(|(_, name)| name.as_deref())
+            .and_then(|(_, g)| g.as_ref())
+            .map(|g| g.name.as_str())
+    }
+
+    /// The rank of the badge's group.
+    pub(crate) fn group_rank(&self, e: &Entry) -> Option<i32> {
+        self.groups
+            .get(e.group as usize)
+            .and_then(|(_, g)| g.as_ref())
+            .map(|g| g.rank)
     }
 }
 
 /// The encoding [`Catalogue::encode`] writes and [`Catalogue::decode`] reads.
-pub const SNAPSHOT_FORMAT: i32 = 1;
+pub const SNAPSHOT_FORMAT: i32 = 2;
 
 /// Bytes of one encoded entry.
-const ENTRY_BYTES: usize = 54;
+const ENTRY_BYTES: usize = 59;
 
 impl Catalogue {
     /// The index as bytes (format [`SNAPSHOT_FORMAT`], little-endian): the
-    /// groups (id, whether named, name), the folded names, then each entry
+    /// groups (id, whether the org has it, name, rank), the folded names,
+    /// then each entry
     /// in [`ENTRY_BYTES`]. The org and version are kept beside it, not in it.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(16 + self.names.len() + self.entries.len() * ENTRY_BYTES);
@@ -250,10 +272,11 @@ impl Catalogue {
             out.extend_from_slice(s.as_bytes());
         };
         out.extend_from_slice(&(self.groups.len() as u32).to_le_bytes());
-        for (id, name) in &self.groups {
+        for (id, group) in &self.groups {
             text(&mut out, id);
-            out.push(u8::from(name.is_some()));
-            text(&mut out, name.as_deref().unwrap_or_default());
+            out.push(u8::from(group.is_some()));
+            text(&mut out, group.as_ref().map_or("", |g| g.name.as_str()));
+            out.extend_from_slice(&group.as_ref().map_or(0, |g| g.rank).to_le_bytes());
         }
         text(&mut out, &self.names);
         out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
@@ -272,6 +295,8 @@ impl Catalogue {
                 EarnType::IssueEarn => 1,
             });
             out.push(u8::from(e.active));
+            out.push(u8::from(e.rank.is_some()));
+            out.extend_from_slice(&e.rank.unwrap_or_default().to_le_bytes());
         }
         out
     }
@@ -283,9 +308,10 @@ impl Catalogue {
         let groups = (0..r.u32()?)
             .map(|_| {
                 let id = r.text()?;
-                let named = r.u8()? == 1;
+                let known = r.u8()? == 1;
                 let name = r.text()?;
-                Ok((id, named.then_some(name)))
+                let rank = r.i32()?;
+                Ok((id, known.then_some(IndexedGroup { name, rank })))
             })
             .collect::<Result<Vec<_>, String>>()?;
         let names = r.text()?;
@@ -307,6 +333,9 @@ impl Catalogue {
                 other => return Err(format!("earn type {other}")),
             };
             let active = r.u8()? == 1;
+            let ranked = r.u8()? == 1;
+            let rank = r.i32()?;
+            let rank = ranked.then_some(rank);
             let end = name.0 as usize + name.1 as usize;
             if end > names.len()
                 || !names.is_char_boundary(name.0 as usize)
@@ -331,6 +360,7 @@ impl Catalogue {
                 active_claims,
                 earn_type,
                 active,
+                rank,
             });
         }
         if !r.0.is_empty() {
@@ -339,9 +369,9 @@ impl Catalogue {
         Ok(Catalogue::assemble(org_id, version, entries, groups, names))
     }
 
-    /// Every badge of the index as the store reads it, with the names of
-    /// their groups: what [`Catalogue::new`] takes, to build a changed index.
-    pub fn indexed(&self) -> (Vec<IndexedBadge>, HashMap<String, String>) {
+    /// Every badge of the index as the store reads it, with their groups:
+    /// what [`Catalogue::new`] takes, to build a changed index.
+    pub fn indexed(&self) -> (Vec<IndexedBadge>, HashMap<String, IndexedGroup>) {
         let badges = self
             .entries
             .iter()
@@ -356,14 +386,15 @@ impl Catalogue {
                 name_lower: self.name_lower(e).to_owned(),
                 owners: e.owners,
                 active_claims: e.active_claims,
+                rank: e.rank,
             })
             .collect();
-        let names = self
+        let groups = self
             .groups
             .iter()
-            .filter_map(|(id, name)| Some((id.clone(), name.clone()?)))
+            .filter_map(|(id, g)| Some((id.clone(), g.clone()?)))
             .collect();
-        (badges, names)
+        (badges, groups)
     }
 }
 
@@ -393,6 +424,12 @@ impl<'a> Reader<'a> {
     fn u32(&mut self) -> Result<u32, String> {
         Ok(u32::from_le_bytes(
             self.take(4)?.try_into().map_err(|_| "u32")?,
+        ))
+    }
+
+    fn i32(&mut self) -> Result<i32, String> {
+        Ok(i32::from_le_bytes(
+            self.take(4)?.try_into().map_err(|_| "i32")?,
         ))
     }
 
@@ -631,12 +668,19 @@ mod tests {
             name_lower: format!("bädge {i}"),
             owners: OwnerSet::of([Owner::Loyalty, Owner::Journeys]),
             active_claims: OwnerSet::of([Owner::Milestones]),
+            rank: (i % 2 == 1).then_some(i as i32 - 2),
         }
     }
 
     #[test]
     fn an_index_round_trips_through_its_encoding() {
-        let groups = HashMap::from([("g1".to_owned(), "Group One".to_owned())]);
+        let groups = HashMap::from([(
+            "g1".to_owned(),
+            IndexedGroup {
+                name: "Group One".to_owned(),
+                rank: -3,
+            },
+        )]);
         let index = Catalogue::new(
             7,
             42,
@@ -650,6 +694,7 @@ mod tests {
         assert_eq!(decoded.bytes(), index.bytes());
         let e = decoded.entry(decoded.position(&format!("{:024x}", 3)).unwrap());
         assert_eq!(decoded.group_name(e), Some("Group One"));
+        assert_eq!((decoded.group_rank(e), e.rank), (Some(-3), Some(1)));
         assert_eq!(decoded.name_lower(e), "bädge 3");
     }
 

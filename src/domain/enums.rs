@@ -58,6 +58,15 @@ macro_rules! wire_enum {
 }
 
 wire_enum!(
+    /// How the older customer list sorts (upstream "Get badges for customer").
+    OlderSortOn {
+        Rank = "RANK",
+        LastEarnedOnDate = "LAST_EARNED_ON_DATE",
+        LastEarnedEventDate = "LAST_EARNED_EVENT_DATE",
+    }
+);
+
+wire_enum!(
     /// How a customer comes to hold a badge.
     EarnType { Earn = "EARN", IssueEarn = "ISSUE_EARN" }
 );

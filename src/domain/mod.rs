@@ -16,6 +16,7 @@ pub mod extras;
 pub mod fields;
 pub mod ids;
 pub mod list;
+pub mod older_list;
 pub mod org_list;
 pub mod page;
 pub mod principal;

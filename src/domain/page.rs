@@ -182,6 +182,44 @@ pub fn select(
     q: &ListQuery,
     now: Micros,
 ) -> Selection {
+    let key = |_: u32, e: &Entry, s: &BadgeState| sort_key(q.sort_on, e, s, now);
+    select_by(catalogue, state, q, now, &key, q.order)
+}
+
+/// As [`select`], sorted by rank (the older list's RANK): the group's
+/// rank, then the badge's, ascending; grouped badges before ungrouped ones
+/// and ranked before unranked; then the badge id. `q`'s sort is not read.
+pub fn select_ranked(
+    catalogue: &Catalogue,
+    state: &CustomerState,
+    q: &ListQuery,
+    now: Micros,
+) -> Selection {
+    let entries = catalogue.entries();
+    let mut by_rank: Vec<u32> = (0..entries.len() as u32).collect();
+    by_rank.sort_by_key(|&pos| {
+        let e = &entries[pos as usize];
+        let group = catalogue.group_rank(e);
+        (group.is_none(), group, e.rank.is_none(), e.rank, e.id)
+    });
+    let mut ordinal = vec![0i64; entries.len()];
+    for (i, pos) in by_rank.into_iter().enumerate() {
+        ordinal[pos as usize] = i as i64;
+    }
+    let key = |pos: u32, _: &Entry, _: &BadgeState| Some(ordinal[pos as usize]);
+    select_by(catalogue, state, q, now, &key, SortOrder::Asc)
+}
+
+/// The page's badges with each matching badge's sort `key` (by catalogue
+/// position) in `direction`.
+fn select_by(
+    catalogue: &Catalogue,
+    state: &CustomerState,
+    q: &ListQuery,
+    now: Micros,
+    key: &dyn Fn(u32, &Entry, &BadgeState) -> Option<i64>,
+    direction: SortOrder,
+) -> Selection {
     let filter = Filter {
         catalogue,
         q,
@@ -202,7 +240,7 @@ pub fn select(
             .next_if(|(p, _)| *p == pos)
             .map_or(&none, |(_, s)| s);
         if filter.matches(e, s) {
-            matching.push((sort_key(q.sort_on, e, s, now), pos));
+            matching.push((key(pos, e, s), pos));
         }
     }
     let total = matching.len() as i64;
@@ -210,14 +248,14 @@ pub fn select(
     let entries = catalogue.entries();
     let id = |pos: u32| entries[pos as usize].id;
     let cmp = |a: &(Option<i64>, u32), b: &(Option<i64>, u32)| {
-        order(q.order, (a.0, id(a.1)), (b.0, id(b.1)))
+        order(direction, (a.0, id(a.1)), (b.0, id(b.1)))
     };
     // A cursor's id is an object id: `Cursor::decode` checks it.
     if let Some(Keyset::After(cursor)) = &q.keyset
         && let Some(at) = ObjectId::parse(&cursor.id)
     {
         let at = (cursor.key, at);
-        matching.retain(|m| order(q.order, (m.0, id(m.1)), at) == Ordering::Greater);
+        matching.retain(|m| order(direction, (m.0, id(m.1)), at) == Ordering::Greater);
     }
     let skip = usize::try_from(q.skip()).unwrap_or(usize::MAX);
     let size = usize::try_from(q.size).unwrap_or(0);

@@ -10,11 +10,12 @@ use crate::domain::detail::{
     BadgeDetail, DetailParams, EarnedBadge, IssuedBadge, Statistics, TriggeredBy,
 };
 use crate::domain::enums::{
-    Action, BadgeStatus, BadgeType, EarnType, IdentifierType, IssueStatus, Operator, Owner, SortOn,
-    SortOrder,
+    Action, BadgeStatus, BadgeType, EarnType, IdentifierType, IssueStatus, OlderSortOn, Operator,
+    Owner, SortOn, SortOrder,
 };
 use crate::domain::fields::{self, ExpiryKind, ExpiryParts, Field};
 use crate::domain::list::{CustomerBadge, ListPage, ListParams, not_any_of, not_one_of};
+use crate::domain::older_list::{OlderListParams, OlderPage, OlderRow};
 use crate::domain::{Micros, Problem};
 use crate::proto::{self, expiry_rule};
 use crate::wire::{owner_to_proto, ts};
@@ -303,6 +304,100 @@ fn badge(b: CustomerBadge) -> proto::CustomerBadge {
         active,
         last_earned_on_date: latest_award.map(|a| ts(a.awarded_at)),
         last_earn_event_date: latest_award.map(|a| ts(a.event_at)),
+    }
+}
+
+pub fn older_params(r: proto::GetBadgesForCustomerRequest) -> OlderListParams {
+    let proto::GetBadgesForCustomerRequest {
+        customer_id,
+        identifier_type,
+        badge_type: badge_types,
+        sort_on,
+        include_expired,
+        limit,
+        page,
+        group_id,
+    } = r;
+    OlderListParams {
+        customer_id,
+        identifier_type: identifier(identifier_type),
+        badge_type: repeated(&badge_types, "badgeType", badge_type, BadgeType::expected),
+        sort_on: optional(sort_on, "sortOn", older_sort_on, OlderSortOn::expected),
+        include_expired: Ok(include_expired),
+        limit: Ok(limit.map(i64::from)),
+        page: Ok(page.map(i64::from)),
+        group_id: Ok(group_id),
+        unknown: Vec::new(),
+    }
+}
+
+fn older_sort_on(v: i32) -> Option<OlderSortOn> {
+    use proto::OlderSortOn as P;
+    Some(match P::try_from(v).ok()? {
+        P::Unspecified => return None,
+        P::Rank => OlderSortOn::Rank,
+        P::LastEarnedOnDate => OlderSortOn::LastEarnedOnDate,
+        P::LastEarnedEventDate => OlderSortOn::LastEarnedEventDate,
+    })
+}
+
+pub fn older_response(page: OlderPage) -> proto::GetBadgesForCustomerResponse {
+    let total_pages = page.total_pages();
+    let OlderPage {
+        rows, page, total, ..
+    } = page;
+    proto::GetBadgesForCustomerResponse {
+        pagination: Some(proto::Pagination {
+            page: i32::try_from(page).unwrap_or(i32::MAX),
+            size: rows.len() as i32,
+            total,
+            total_pages,
+        }),
+        badges: rows
+            .into_iter()
+            .map(|OlderRow { badge, row }| {
+                let extras = &badge.extras;
+                proto::OlderCustomerBadge {
+                    badge_meta_id: row.id,
+                    org_id: badge.org_id,
+                    name: row.name,
+                    description: Some(row.description).filter(|d| !d.is_empty()),
+                    start_on: Some(ts(row.starts_on)),
+                    expires_on: Some(ts(row.expires_on)),
+                    images: images(row.images),
+                    tags: extras
+                        .tags
+                        .iter()
+                        .map(|t| proto::BadgeTag {
+                            name: t.name.clone(),
+                            value: t.value.clone(),
+                        })
+                        .collect(),
+                    badge_group_id: row.group_id,
+                    badge_group_name: row.group_name,
+                    badge_rank: row.rank,
+                    ownership: Some(ownership(row.restricted_to_owners, row.claims)),
+                    earn_type: earn_type_to_proto(row.earn_type) as i32,
+                    customer_constraints: extras
+                        .customer_constraints
+                        .iter()
+                        .cloned()
+                        .map(super::structs::struct_out)
+                        .collect(),
+                    badge_constraints: extras
+                        .badge_constraints
+                        .iter()
+                        .cloned()
+                        .map(super::structs::struct_out)
+                        .collect(),
+                    earned_count: (row.earn_count > 0).then_some(row.earn_count),
+                    last_earned_on_date: row.latest_award.map(|a| ts(a.awarded_at)),
+                    last_earn_event_date: row.latest_award.map(|a| ts(a.event_at)),
+                    custom_fields: extras.custom_fields.clone().into_iter().collect(),
+                    active: row.active,
+                }
+            })
+            .collect(),
     }
 }
 

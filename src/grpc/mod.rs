@@ -13,6 +13,7 @@ use tonic::{Request, Response, Status};
 use crate::application::{BadgeService, Reserved};
 use crate::delivery::AnswerMemory;
 use crate::domain::principal::Principal;
+use crate::proto;
 use crate::proto::customer_badge_service_server::CustomerBadgeService;
 use crate::proto::{
     GetCustomerBadgeRequest, GetCustomerBadgeResponse, ListCustomerBadgesRequest,
@@ -56,6 +57,24 @@ impl CustomerBadgeService for GrpcCustomerBadges {
             .await
             .map_err(status::to_status)?;
         let mut response = Response::new(convert::list_response(answer));
+        response
+            .extensions_mut()
+            .insert(AnswerMemory(Arc::new(memory)));
+        Ok(response)
+    }
+
+    async fn get_badges_for_customer(
+        &self,
+        request: Request<proto::GetBadgesForCustomerRequest>,
+    ) -> Result<Response<proto::GetBadgesForCustomerResponse>, Status> {
+        let caller = caller(&request)?;
+        let params = convert::older_params(request.into_inner());
+        let Reserved { answer, memory, .. } = self
+            .service
+            .older_customer_badges(&caller, params)
+            .await
+            .map_err(status::to_status)?;
+        let mut response = Response::new(convert::older_response(answer));
         response
             .extensions_mut()
             .insert(AnswerMemory(Arc::new(memory)));

@@ -12,10 +12,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::domain::admin::ExpiryRule;
+use crate::domain::badge::Tag;
 use crate::domain::badge::{Claim, Image};
 use crate::domain::detail::{BadgeDetail, Statistics};
 use crate::domain::enums::{BadgeStatus, EarnType, IssueStatus, Owner};
 use crate::domain::list::{CustomerBadge, ListPage};
+use crate::domain::older_list::{OlderPage, OlderRow};
 use crate::domain::{Micros, Problem};
 
 /// An instant written as epoch seconds with nine fractional digits.
@@ -139,6 +141,86 @@ struct CustomerBadgeJson {
     last_earned_on_date: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_earn_event_date: Option<i64>,
+}
+
+/// The older customer list's answer (upstream "Get badges for customer").
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OlderListData {
+    badges: Vec<OlderRowJson>,
+    pagination: PaginationJson,
+}
+
+/// One row of the older list, in upstream's field order (`upstream-badges.md`
+/// §14): the badge's own fields, and the customer's `earnedCount` (null
+/// when they have no award of it) and latest award's times.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OlderRowJson {
+    badge_meta_id: String,
+    org_id: i32,
+    name: String,
+    description: Option<String>,
+    start_on: EpochSeconds,
+    expires_on: EpochSeconds,
+    images: Vec<ImageJson>,
+    tags: Vec<Tag>,
+    badge_group_id: Option<String>,
+    badge_group_name: Option<String>,
+    badge_rank: Option<i32>,
+    ownership: OwnershipJson,
+    earn_type: EarnType,
+    customer_constraints: Vec<serde_json::Value>,
+    badge_constraints: Vec<serde_json::Value>,
+    earned_count: Option<i64>,
+    last_earned_on_date: Option<i64>,
+    last_earn_event_date: Option<i64>,
+    custom_fields: BTreeMap<String, String>,
+    active: bool,
+}
+
+impl From<OlderPage> for OlderListData {
+    fn from(page: OlderPage) -> Self {
+        let total_pages = page.total_pages();
+        OlderListData {
+            pagination: PaginationJson {
+                page: page.page,
+                size: page.rows.len(),
+                total: page.total,
+                total_pages,
+                next_page_token: None,
+            },
+            badges: page
+                .rows
+                .into_iter()
+                .map(|OlderRow { badge, row }| {
+                    let extras = &badge.extras;
+                    OlderRowJson {
+                        badge_meta_id: row.id,
+                        org_id: badge.org_id,
+                        name: row.name,
+                        description: Some(row.description).filter(|d| !d.is_empty()),
+                        start_on: EpochSeconds(row.starts_on),
+                        expires_on: EpochSeconds(row.expires_on),
+                        images: row.images.into_iter().map(ImageJson::from).collect(),
+                        tags: extras.tags.clone(),
+                        badge_group_id: row.group_id,
+                        badge_group_name: row.group_name,
+                        badge_rank: row.rank,
+                        ownership: OwnershipJson::of(row.restricted_to_owners, row.claims),
+                        earn_type: row.earn_type,
+                        customer_constraints: extras.customer_constraints.clone(),
+                        badge_constraints: extras.badge_constraints.clone(),
+                        earned_count: (row.earn_count > 0).then_some(row.earn_count),
+                        last_earned_on_date: row.latest_award.map(|a| whole_seconds(a.awarded_at)),
+                        last_earn_event_date: row.latest_award.map(|a| whole_seconds(a.event_at)),
+                        custom_fields: extras.custom_fields.clone(),
+                        active: row.active,
+                    }
+                })
+                .collect(),
+        }
+    }
 }
 
 /// One image of a badge, in and out.

@@ -26,7 +26,7 @@ use crate::application::{BadgeService, Reserved};
 use crate::delivery::AnswerMemory;
 use crate::domain::principal::Principal;
 pub use error::{ApiError, rejection};
-use json::{DetailData, Envelope, ListData};
+use json::{DetailData, Envelope, ListData, OlderListData};
 
 pub use crate::auth::gate::{MAX_BODY_BYTES, OAUTH_TOKEN_HEADER};
 
@@ -39,6 +39,8 @@ pub use query::{IDENTIFIER_HEADER, MAX_PARAMS};
 pub const LIST_ROUTE: &str = "/api_gateway/v1/badges/management/{customer_id}";
 /// The detail route; equal to the RPC's `google.api.http` annotation.
 pub const DETAIL_ROUTE: &str = "/api_gateway/v1/badges/management/{customer_id}/badge/{badge_id}";
+/// The older customer list (upstream "Get badges for customer").
+pub const OLDER_LIST_ROUTE: &str = "/api_gateway/v1/badges/customer/{customer_id}";
 /// Where the OpenAPI document of the gateway is served.
 pub const OPENAPI_ROUTE: &str = "/openapi.json";
 /// The OpenAPI 3.1 document, kept in the repository.
@@ -88,6 +90,7 @@ pub fn routes(service: Arc<BadgeService>) -> Routes {
     let read = axum::Router::new()
         .route(LIST_ROUTE, get(list_customer_badges))
         .route(DETAIL_ROUTE, get(get_customer_badge))
+        .route(OLDER_LIST_ROUTE, get(older_customer_badges))
         .route(&format!("{B}/badgeMeta"), get(catalogue::list_badges))
         .route(&format!("{B}/badgeMeta/{{id}}"), get(catalogue::get_badge))
         .route(&format!("{B}/group"), get(catalogue::list_groups))
@@ -186,25 +189,63 @@ async fn list_customer_badges(
     headers: HeaderMap,
 ) -> Response {
     let Ok(Path(customer_id)) = path else {
-        return rejection(
-            StatusCode::BAD_REQUEST,
-            "customerId must be valid percent-encoded UTF-8",
-            Some("customerId"),
-        );
+        return undecodable_customer();
     };
     let params = query::list_params(
         customer_id,
         headers.get(IDENTIFIER_HEADER).map(|v| v.as_bytes()),
         query.as_deref(),
     );
-    match service.list_customer_badges(&caller, params).await {
+    reserved_answer(
+        service.list_customer_badges(&caller, params).await,
+        ListData::from,
+    )
+}
+
+async fn older_customer_badges(
+    State(service): State<Arc<BadgeService>>,
+    Caller(caller): Caller,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(Path(customer_id)) = path else {
+        return undecodable_customer();
+    };
+    let params = query::older_list_params(
+        customer_id,
+        headers.get(IDENTIFIER_HEADER).map(|v| v.as_bytes()),
+        query.as_deref(),
+    );
+    reserved_answer(
+        service.older_customer_badges(&caller, params).await,
+        OlderListData::from,
+    )
+}
+
+/// The answer to a customer path segment that does not decode.
+fn undecodable_customer() -> Response {
+    rejection(
+        StatusCode::BAD_REQUEST,
+        "customerId must be valid percent-encoded UTF-8",
+        Some("customerId"),
+    )
+}
+
+/// A page whose memory was reserved, as `data` writes it: encoded at
+/// about its size, the reservation held until its body is sent.
+fn reserved_answer<A, T: serde::Serialize>(
+    answer: crate::error::Result<Reserved<A>>,
+    data: impl FnOnce(A) -> T,
+) -> Response {
+    match answer {
         Ok(Reserved {
             answer,
             bytes,
             memory,
         }) => {
             let envelope = Envelope {
-                data: Some(ListData::from(answer)),
+                data: Some(data(answer)),
                 errors: Vec::new(),
                 warnings: Vec::new(),
             };

@@ -4,11 +4,12 @@
 
 use crate::domain::detail::DetailParams;
 use crate::domain::enums::{
-    Action, BadgeStatus, BadgeType, CatalogueSort, EarnType, IdentifierType, Operator, Owner,
-    SortOn, SortOrder,
+    Action, BadgeStatus, BadgeType, CatalogueSort, EarnType, IdentifierType, OlderSortOn, Operator,
+    Owner, SortOn, SortOrder,
 };
 use crate::domain::fields::Field;
 use crate::domain::list::{ListParams, not_any_of, not_one_of};
+use crate::domain::older_list::OlderListParams;
 use crate::domain::org_list::{OrgListParams, Paging, validate_paging};
 use crate::domain::{Micros, Problem};
 
@@ -221,6 +222,63 @@ pub fn org_list_params(query: Option<&str>) -> OrgListParams {
             "groupId" => p.group_id = value.map(|v| Some(v.to_owned())),
             "startOn" => p.start_on = value.and_then(|v| date(name, v)),
             "expiresOn" => p.expires_on = value.and_then(|v| date(name, v)),
+            _ => {
+                p.unknown
+                    .push(Problem::invalid(key, format!("unknown parameter {key}")));
+                continue;
+            }
+        }
+        seen.push(name);
+    }
+    p
+}
+
+/// Reads the older customer list's parameters (`GET /customer/{id}`) from
+/// the path segment, the identifier header and the raw query string.
+pub fn older_list_params(
+    customer_id: String,
+    identifier_header: Option<&[u8]>,
+    query: Option<&str>,
+) -> OlderListParams {
+    let mut p = OlderListParams {
+        customer_id,
+        identifier_type: identifier_type(identifier_header),
+        ..Default::default()
+    };
+    let pairs = match pairs(query) {
+        Ok(pairs) => pairs,
+        Err(problems) => {
+            p.unknown.extend(problems);
+            return p;
+        }
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for (key, value) in &pairs {
+        let name = key.as_str();
+        let value = if name != "badgeType" && seen.contains(&name) {
+            Err(Problem::invalid(
+                name,
+                format!("{name} is given more than once"),
+            ))
+        } else {
+            Ok(value.as_str())
+        };
+        match name {
+            "badgeType" => list(
+                &mut p.badge_type,
+                name,
+                value,
+                BadgeType::parse,
+                BadgeType::expected,
+            ),
+            "sortOn" => {
+                p.sort_on =
+                    value.and_then(|v| one(name, v, OlderSortOn::parse, OlderSortOn::expected))
+            }
+            "includeExpired" => p.include_expired = value.and_then(|v| boolean(name, v)),
+            "limit" => p.limit = value.and_then(|v| integer(name, v)),
+            "page" => p.page = value.and_then(|v| integer(name, v)),
+            "groupId" => p.group_id = value.map(|v| Some(v.to_owned())),
             _ => {
                 p.unknown
                     .push(Problem::invalid(key, format!("unknown parameter {key}")));

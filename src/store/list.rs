@@ -17,7 +17,7 @@ use super::{Dialect, Store};
 use crate::domain::Micros;
 use crate::domain::badge::Badge;
 use crate::domain::catalogue::{
-    AwardRow, Catalogue, CustomerState, EnrolmentRow, IndexedBadge, OwnerSet,
+    AwardRow, Catalogue, CustomerState, EnrolmentRow, IndexedBadge, IndexedGroup, OwnerSet,
 };
 use crate::domain::detail::{EarnedBadge, History, IssuedBadge, MAX_HISTORY, TriggeredBy};
 use crate::domain::enums::{EarnType, Owner};
@@ -315,7 +315,11 @@ fn catalogue_queries(org: i32) -> CatalogueQueries {
             .column(org::Column::CatalogueVersion),
         groups: badge_group::Entity::find()
             .select_only()
-            .columns([badge_group::Column::Id, badge_group::Column::Name])
+            .columns([
+                badge_group::Column::Id,
+                badge_group::Column::Name,
+                badge_group::Column::Rank,
+            ])
             .filter(badge_group::Column::OrgId.eq(org)),
         owners: badge_owner::Entity::find()
             .select_only()
@@ -337,6 +341,7 @@ fn catalogue_queries(org: i32) -> CatalogueQueries {
                 badge::Column::LastUpdatedOn,
                 badge::Column::GroupId,
                 badge::Column::NameLower,
+                badge::Column::Rank,
             ])
             .filter(badge::Column::OrgId.eq(org)),
     }
@@ -363,7 +368,17 @@ pub fn catalogue_statements(dialect: Dialect, org: i32) -> Vec<Statement> {
 }
 
 /// A badge's row as the index reads it.
-type IndexRow = (String, String, bool, i64, i64, i64, Option<String>, String);
+type IndexRow = (
+    String,
+    String,
+    bool,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    String,
+    Option<i32>,
+);
 
 async fn read_catalogue(txn: &DatabaseTransaction, org: i32) -> Result<Catalogue> {
     let CatalogueQueries {
@@ -378,7 +393,13 @@ async fn read_catalogue(txn: &DatabaseTransaction, org: i32) -> Result<Catalogue
         .one(txn)
         .await?
         .ok_or_else(|| Error::Internal(format!("org {org} has no row")))?;
-    let groups: HashMap<String, String> = groups.into_tuple().all(txn).await?.into_iter().collect();
+    let groups: HashMap<String, IndexedGroup> = groups
+        .into_tuple::<(String, String, i32)>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|(id, name, rank)| (id, IndexedGroup { name, rank }))
+        .collect();
     let mut owner_sets: HashMap<String, OwnerSet> = HashMap::new();
     for (badge, owner) in owners.into_tuple::<(String, String)>().all(txn).await? {
         let owner = stored(Owner::parse(&owner), &owner)?;
@@ -406,8 +427,10 @@ async fn read_catalogue(txn: &DatabaseTransaction, org: i32) -> Result<Catalogue
                 last_updated_on,
                 group_id,
                 name_lower,
+                rank,
             )| {
                 Ok(IndexedBadge {
+                    rank,
                     earn_type: stored(EarnType::parse(&earn_type), &earn_type)?,
                     active,
                     starts_on: Micros(starts_on),

@@ -16,7 +16,7 @@ use super::Store;
 use super::sql::Sql;
 use super::tx::Tx;
 use crate::domain::badge::Badge;
-use crate::domain::catalogue::{Catalogue, IndexedBadge, SNAPSHOT_FORMAT};
+use crate::domain::catalogue::{Catalogue, IndexedBadge, IndexedGroup, SNAPSHOT_FORMAT};
 use crate::error::{Error, Result};
 
 /// The org's catalogue version and its snapshot row, if any.
@@ -111,12 +111,17 @@ impl Tx<'_> {
         self.carry(changed, None).await
     }
 
-    /// As [`Tx::carry_snapshot`], for a write that renamed the group `id`.
-    pub async fn carry_group_snapshot(&self, id: &str, name: &str) -> Result<()> {
-        self.carry(None, Some((id, name))).await
+    /// As [`Tx::carry_snapshot`], for a write that renamed or re-ranked
+    /// the group `id`.
+    pub async fn carry_group_snapshot(&self, id: &str, group: IndexedGroup) -> Result<()> {
+        self.carry(None, Some((id, group))).await
     }
 
-    async fn carry(&self, changed: Option<&Badge>, renamed: Option<(&str, &str)>) -> Result<()> {
+    async fn carry(
+        &self,
+        changed: Option<&Badge>,
+        regrouped: Option<(&str, IndexedGroup)>,
+    ) -> Result<()> {
         let org = self.org();
         let Some(stored) = stored(self.conn(), self.store(), org).await? else {
             return Ok(());
@@ -125,19 +130,19 @@ impl Tx<'_> {
         let Some(before) = stored.index_at(org, current - 1) else {
             return Ok(());
         };
-        let (mut badges, mut group_names): (Vec<IndexedBadge>, HashMap<String, String>) =
+        let (mut badges, mut groups): (Vec<IndexedBadge>, HashMap<String, IndexedGroup>) =
             before.indexed();
-        if let Some((id, name)) = renamed
-            && let Some(known) = group_names.get_mut(id)
+        if let Some((id, group)) = regrouped
+            && let Some(known) = groups.get_mut(id)
         {
-            *known = name.to_owned();
+            *known = group;
         }
         if let Some(badge) = changed {
-            if let Some(group) = &badge.group_id
-                && !group_names.contains_key(group)
-                && let Some(name) = self.group_name(group).await?
+            if let Some(id) = &badge.group_id
+                && !groups.contains_key(id)
+                && let Some(group) = self.indexed_group(id).await?
             {
-                group_names.insert(group.clone(), name);
+                groups.insert(id.clone(), group);
             }
             let entry = IndexedBadge::of(badge);
             match badges.iter_mut().find(|b| b.id == entry.id) {
@@ -145,7 +150,7 @@ impl Tx<'_> {
                 None => badges.push(entry),
             }
         }
-        let after = Catalogue::new(org, current, badges, &group_names)
+        let after = Catalogue::new(org, current, badges, &groups)
             .map_err(|e| Error::Internal(format!("org {org}'s catalogue: {e}")))?;
         let mut sql = Sql::new(self.store().dialect);
         sql.push("UPDATE catalogue_snapshots SET version = ")

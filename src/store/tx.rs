@@ -21,6 +21,7 @@ use super::expiry::stored_rule;
 use super::seed::{NewAward, NewCustomer, NewEnrolment};
 use crate::domain::Micros;
 use crate::domain::badge::{Badge, BadgeRules, Claim};
+use crate::domain::catalogue::IndexedGroup;
 use crate::domain::enums::{EarnType, Owner};
 use crate::domain::events::Event;
 use crate::domain::list::CustomerRef;
@@ -163,16 +164,17 @@ impl Tx<'_> {
         self.store
     }
 
-    /// The name of the org's group `id`.
-    pub(super) async fn group_name(&self, id: &str) -> Result<Option<String>> {
+    /// The name and rank of the org's group `id`.
+    pub(super) async fn indexed_group(&self, id: &str) -> Result<Option<IndexedGroup>> {
         Ok(badge_group::Entity::find()
             .select_only()
-            .column(badge_group::Column::Name)
+            .columns([badge_group::Column::Name, badge_group::Column::Rank])
             .filter(Expr::col(badge_group::Column::Id).eq(self.id(id)))
             .filter(badge_group::Column::OrgId.eq(self.org))
-            .into_tuple::<String>()
+            .into_tuple::<(String, i32)>()
             .one(&self.txn)
-            .await?)
+            .await?
+            .map(|(name, rank)| IndexedGroup { name, rank }))
     }
 
     /// An object id to compare with an id column (see `Dialect::object_id`).

@@ -132,6 +132,16 @@ async fn upstreams_customer_bodies_are_accepted_and_answered_in_its_shape() {
             json!({"badgeMetaId": issue, "revokedIssuedBadges": [{"customerId": 2, "issuedId": issued(1), "error": null}], "requestId": "revoke-1"})
         );
         assert_eq!(row(&api, 2, &issue).await["issueStatus"], "REVOKED");
+        let detail = api.ok("GET", &format!("/management/2/badge/{issue}?includeStatistics=true"), None).await;
+        let issual = &detail["issualDetails"]["issuals"][0];
+        assert_eq!((&issual["issueId"], &issual["issuedStatus"], &detail["issuedStatus"]), (&json!(issued(1)), &json!("REVOKED"), &json!("REVOKED")));
+        assert_eq!(issual["revokedOn"].as_f64(), Some(NOW.0 as f64 / 1e6), "revoked now");
+        assert_eq!((&issual["ownerType"], &issual["ownerReferenceId"]), (&json!("Journeys"), &json!("1175688")), "who enrolled");
+        let again = api
+            .ok("POST", "/badgeMeta/customer/revokeIssue", Some(json!({"badgeMetaId": issue, "customers": [1],
+                "revokeIssuals": [{"customerId": "2", "issueId": issued(1)}], "requestId": "revoke-1"})))
+            .await;
+        assert_eq!(again, revoked, "a replay answers the first answer");
         assert_eq!(row(&api, 1, &issue).await["issueStatus"], "LIVE");
         let by_customer = api
             .ok("POST", "/badgeMeta/customer/revokeIssue", Some(json!({"badgeMetaId": issue, "customers": [1, 2, 999]})))
@@ -231,6 +241,105 @@ async fn racing_duplicates_of_an_earn_for_many_award_once() {
         assert_eq!(awards.len(), 100);
         let got = api.ok("GET", &format!("/badgeMeta/{earn}?includeStatistics=true"), None).await;
         assert_eq!(got["earnedCount"], 100, "{backend:?}");
+        server
+    })
+    .await;
+}
+
+/// The older customer list (upstream "Get badges for customer"): RANK
+/// against an in-test reference (group rank, badge rank, ungrouped and
+/// unranked last, then id), the latest-award sorts, `includeExpired`,
+/// `limit` with `page`, `groupId`, its errors, and gRPC answering the same
+/// rows; on each backend.
+#[tokio::test]
+async fn the_older_list_sorts_by_rank_as_a_reference_does() {
+    on_each_backend(NOW, |backend, server| async move {
+        let (org, _) = orgs(&server).await;
+        let api = Api::new(&server, ADMIN);
+        let low = api.ok("POST", "/group", Some(json!({"name": "Low", "rank": 1}))).await["id"].as_str().unwrap().to_owned();
+        let high = api.ok("POST", "/group", Some(json!({"name": "High", "rank": -5}))).await["id"].as_str().unwrap().to_owned();
+        // (name, group, rank, window): an ended badge among them.
+        type Spec<'a> = (&'a str, Option<&'a str>, Option<i32>, (&'a str, &'a str));
+        let specs: Vec<Spec> = vec![
+            ("u-ranked", None, Some(1), ("2024-01-01T00:00:00Z", "2026-01-01T00:00:00Z")),
+            ("low-2", Some(&low), Some(2), ("2024-01-01T00:00:00Z", "2026-01-01T00:00:00Z")),
+            ("high-none", Some(&high), None, ("2024-01-01T00:00:00Z", "2026-01-01T00:00:00Z")),
+            ("low-1", Some(&low), Some(1), ("2024-01-01T00:00:00Z", "2026-01-01T00:00:00Z")),
+            ("high-9", Some(&high), Some(9), ("2024-01-01T00:00:00Z", "2026-01-01T00:00:00Z")),
+            ("u-none", None, None, ("2024-01-01T00:00:00Z", "2026-01-01T00:00:00Z")),
+            ("ended", Some(&high), Some(0), ("2024-01-01T00:00:00Z", "2024-06-01T00:00:00Z")),
+        ];
+        let mut created = Vec::new();
+        for (name, group, rank, (start, end)) in &specs {
+            let b = api
+                .ok("POST", "/badgeMeta", Some(json!({
+                    "name": name, "earnType": "EARN", "isActive": true, "startOnISO": start, "expiresOnISO": end,
+                    "badgeGroupId": group, "badgeRank": rank, "ownership": {"restrictedToOwners": ["Loyalty"]},
+                    "tags": [{"name": "kind", "value": name}]
+                })))
+                .await;
+            created.push((b["id"].as_str().unwrap().to_owned(), *group, *rank, *name));
+        }
+        let group_rank = |g: Option<&str>| g.map(|g| if g == high { -5 } else { 1 });
+        let mut reference: Vec<_> = created
+            .iter()
+            .filter(|b| b.3 != "ended")
+            .map(|(id, g, r, name)| ((group_rank(*g).is_none(), group_rank(*g), r.is_none(), *r, id.clone()), *name))
+            .collect();
+        reference.sort();
+        let expected: Vec<&str> = reference.iter().map(|(_, n)| *n).collect();
+        let names = |body: &Value| -> Vec<String> {
+            body["badges"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect()
+        };
+        let listed = api.ok("GET", "/customer/3?badgeType=AVAILABLE,EARNED&limit=100", None).await;
+        assert_eq!(names(&listed), expected, "{backend:?} {listed}");
+        let row = &listed["badges"][0];
+        assert_eq!((&row["orgId"], &row["badgeGroupName"], &row["earnedCount"], &row["tags"]), (&json!(org), &json!("High"), &Value::Null, &json!([{"name": "kind", "value": "high-9"}])));
+        // Paged by limit; the ended badge only with includeExpired.
+        let second = api.ok("GET", "/customer/3?badgeType=AVAILABLE&limit=2&page=1", None).await;
+        assert_eq!(names(&second), expected[2..4]);
+        assert_eq!(second["pagination"], json!({"page": 1, "size": 2, "total": 6, "totalPages": 3}));
+        let all = api.ok("GET", "/customer/3?badgeType=AVAILABLE,EXPIRED&includeExpired=true&limit=100", None).await;
+        assert_eq!(all["badges"].as_array().unwrap().len(), 7);
+        let grouped = api.ok("GET", &format!("/customer/3?badgeType=AVAILABLE&groupId={low}"), None).await;
+        assert_eq!(names(&grouped), ["low-1", "low-2"]);
+        let (_, none) = api.call("GET", "/customer/3", None).await;
+        assert_eq!(none["data"]["badges"], json!([]), "AVAILABLE_TO_ISSUE by default: no ISSUE_EARN badge here");
+
+        // By the latest award, newest first: two earns of u-none and low-1.
+        let id = |name: &str| created.iter().find(|b| b.3 == name).unwrap().0.clone();
+        for (name, at) in [("u-none", "2024-12-30T00:00:00Z"), ("low-1", "2024-12-31T00:00:00Z")] {
+            api.ok("POST", "/customer/earn", Some(json!({"badgeMetaId": id(name), "customerId": 3, "earnEventDate": at}))).await;
+        }
+        let by_event = api.ok("GET", "/customer/3?badgeType=EARNED&sortOn=LAST_EARNED_EVENT_DATE", None).await;
+        assert_eq!(names(&by_event), ["low-1", "u-none"]);
+        assert_eq!(by_event["badges"][0]["earnedCount"], 1);
+        assert_eq!(by_event["badges"][0]["lastEarnEventDate"], 1_735_603_200);
+
+        // gRPC answers the same rows in the same order.
+        let grpc = badges::proto::customer_badge_service_client::CustomerBadgeServiceClient::new(server.channel().await)
+            .get_badges_for_customer(authed(
+                ADMIN,
+                badges::proto::GetBadgesForCustomerRequest {
+                    customer_id: "3".into(),
+                    badge_type: vec![badges::proto::BadgeType::Available as i32, badges::proto::BadgeType::Earned as i32],
+                    limit: Some(100),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let grpc_names: Vec<&str> = grpc.badges.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(grpc_names, expected);
+        assert_eq!(grpc.pagination.unwrap().total, 6);
+
+        // Errors: each named, all at once; a customer of no org is 1026.
+        let (s, b) = api.call("GET", "/customer/3?limit=101&sortOn=NAME&colour=red", None).await;
+        let refs: BTreeSet<String> = codes(&b).into_iter().map(|(_, r)| r).collect();
+        assert_eq!((s, refs), (StatusCode::BAD_REQUEST, BTreeSet::from(["limit".into(), "sortOn".into(), "colour".into()])));
+        let (s, b) = api.call("GET", "/customer/424242", None).await;
+        assert_eq!((s, codes(&b)), (StatusCode::NOT_FOUND, vec![(1026, "customerId".into())]));
         server
     })
     .await;
