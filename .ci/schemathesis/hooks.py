@@ -12,9 +12,10 @@ accepted. A few rules of BEHAVIOUR.md cannot be written in OpenAPI:
   is closed, a name already taken, an award already revoked, a start in the
   past. A schema-valid request may rightly be refused by one of them, with
   that rule's own upstream code (`filter_failure` below). A refusal with the
-  generic code 400 (the request's shape) is never excused, except a custom
-  field value, which is judged against the org's stored field definitions,
-  and an event time more than 24 hours after the service's clock.
+  generic code 400 (the request's shape) is never excused, except three
+  rules of that kind: a custom field value (judged by the org's stored
+  field definitions), an event time more than 24 hours after the service's
+  clock, and an earnType changed once the stored badge is live.
 """
 
 import json
@@ -50,6 +51,7 @@ STATE_CODES = {
 }
 
 PAGE_TIMES_SIZE_MAX = 100_000
+DECIMAL_ID = re.compile(r"^(0|[1-9][0-9]{0,17})$")
 EXTRAS = ("tags", "customFields", "benefits", "customerConstraints", "badgeConstraints")
 EXTRAS_BYTES = 3072
 SMALLEST_TEXT_LIMIT = 64
@@ -66,7 +68,6 @@ def _texts(value):
     elif isinstance(value, list):
         for v in value:
             yield from _texts(v)
-DECIMAL_ID = re.compile(r"^(0|[1-9][0-9]{0,17})$")
 
 
 def _int(value, default):
