@@ -6,6 +6,7 @@
 //! enrolments, is read per call and joined to the index here.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use super::Micros;
 use super::badge::{Badge, Claim, Extras, Image, Tag};
@@ -119,6 +120,10 @@ pub struct Catalogue {
     /// The badges' folded names, one after another.
     names: String,
     bytes: usize,
+    /// Each position's place in the rank order (see
+    /// [`Catalogue::rank_order`]), computed once, by the first call that
+    /// sorts by rank.
+    rank_order: OnceLock<Vec<u32>>,
 }
 
 impl Catalogue {
@@ -172,7 +177,7 @@ impl Catalogue {
         names: String,
     ) -> Self {
         let bytes = std::mem::size_of::<Catalogue>()
-            + entries.len() * std::mem::size_of::<Entry>()
+            + entries.len() * (std::mem::size_of::<Entry>() + std::mem::size_of::<u32>())
             + names.len()
             + groups
                 .iter()
@@ -185,7 +190,28 @@ impl Catalogue {
             groups,
             names,
             bytes,
+            rank_order: OnceLock::new(),
         }
+    }
+
+    /// The place of the badge at `pos` in the rank order: the group's rank,
+    /// then the badge's, ascending; grouped badges before ungrouped ones and
+    /// ranked before unranked; then the badge id.
+    pub(crate) fn rank_order(&self, pos: u32) -> u32 {
+        let order = self.rank_order.get_or_init(|| {
+            let mut by_rank: Vec<u32> = (0..self.entries.len() as u32).collect();
+            by_rank.sort_by_key(|&pos| {
+                let e = &self.entries[pos as usize];
+                let group = self.group_rank(e);
+                (group.is_none(), group, e.rank.is_none(), e.rank, e.id)
+            });
+            let mut order = vec![0; by_rank.len()];
+            for (place, pos) in by_rank.into_iter().enumerate() {
+                order[pos as usize] = place as u32;
+            }
+            order
+        });
+        order[pos as usize]
     }
 
     pub fn org_id(&self) -> i32 {

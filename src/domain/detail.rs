@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::admin::ExpiryRule;
-use super::badge::Badge;
+use super::badge::{Badge, Claim};
 use super::catalogue::{Catalogue, CustomerState};
 use super::enums::{EarnType, IdentifierType, IssueStatus, Owner};
 use super::fields::Field;
@@ -162,6 +162,8 @@ pub struct Statistics {
 pub struct BadgeDetail {
     /// The list's row: the badge's own fields, the customer's latest award.
     pub row: CustomerBadge,
+    /// upstream's `claimedBy`: the badge's active claims.
+    pub claimed_by: Vec<Claim>,
     pub earned_badge_expiry: ExpiryRule,
     /// ISSUE_EARN badges only.
     pub issued_badge_expiry: Option<ExpiryRule>,
@@ -229,6 +231,12 @@ pub fn detail(
     });
     BadgeDetail {
         row,
+        claimed_by: badge
+            .claims
+            .iter()
+            .filter(|c| c.is_active)
+            .cloned()
+            .collect(),
         earned_badge_expiry: badge.earned_badge_expiry,
         issued_badge_expiry: (badge.earn_type == EarnType::IssueEarn)
             .then_some(badge.issued_badge_expiry),

@@ -132,6 +132,19 @@ pub struct OlderRow {
     pub row: CustomerBadge,
 }
 
+impl OlderRow {
+    /// upstream's `earnedCount`: the customer's awards that are not
+    /// revoked, none without one.
+    pub fn earned_count(&self) -> Option<i64> {
+        (self.row.earn_count > 0).then_some(self.row.earn_count)
+    }
+
+    /// upstream's `description`: none when empty.
+    pub fn description(&self) -> Option<String> {
+        Some(self.row.description.clone()).filter(|d| !d.is_empty())
+    }
+}
+
 /// One page of the older list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OlderPage {

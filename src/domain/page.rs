@@ -186,27 +186,15 @@ pub fn select(
     select_by(catalogue, state, q, now, &key, q.order)
 }
 
-/// As [`select`], sorted by rank (the older list's RANK): the group's
-/// rank, then the badge's, ascending; grouped badges before ungrouped ones
-/// and ranked before unranked; then the badge id. `q`'s sort is not read.
+/// As [`select`], sorted by rank (the older list's RANK, see
+/// [`Catalogue::rank_order`]); `q`'s sort is not read.
 pub fn select_ranked(
     catalogue: &Catalogue,
     state: &CustomerState,
     q: &ListQuery,
     now: Micros,
 ) -> Selection {
-    let entries = catalogue.entries();
-    let mut by_rank: Vec<u32> = (0..entries.len() as u32).collect();
-    by_rank.sort_by_key(|&pos| {
-        let e = &entries[pos as usize];
-        let group = catalogue.group_rank(e);
-        (group.is_none(), group, e.rank.is_none(), e.rank, e.id)
-    });
-    let mut ordinal = vec![0i64; entries.len()];
-    for (i, pos) in by_rank.into_iter().enumerate() {
-        ordinal[pos as usize] = i as i64;
-    }
-    let key = |pos: u32, _: &Entry, _: &BadgeState| Some(ordinal[pos as usize]);
+    let key = |pos: u32, _: &Entry, _: &BadgeState| Some(i64::from(catalogue.rank_order(pos)));
     select_by(catalogue, state, q, now, &key, SortOrder::Asc)
 }
 

@@ -355,13 +355,15 @@ pub fn older_response(page: OlderPage) -> proto::GetBadgesForCustomerResponse {
         }),
         badges: rows
             .into_iter()
-            .map(|OlderRow { badge, row }| {
+            .map(|older| {
+                let (earned_count, description) = (older.earned_count(), older.description());
+                let OlderRow { badge, row } = older;
                 let extras = &badge.extras;
                 proto::OlderCustomerBadge {
                     badge_meta_id: row.id,
                     org_id: badge.org_id,
                     name: row.name,
-                    description: Some(row.description).filter(|d| !d.is_empty()),
+                    description,
                     start_on: Some(ts(row.starts_on)),
                     expires_on: Some(ts(row.expires_on)),
                     images: images(row.images),
@@ -390,7 +392,7 @@ pub fn older_response(page: OlderPage) -> proto::GetBadgesForCustomerResponse {
                         .cloned()
                         .map(super::structs::struct_out)
                         .collect(),
-                    earned_count: (row.earn_count > 0).then_some(row.earn_count),
+                    earned_count,
                     last_earned_on_date: row.latest_award.map(|a| ts(a.awarded_at)),
                     last_earn_event_date: row.latest_award.map(|a| ts(a.event_at)),
                     custom_fields: extras.custom_fields.clone().into_iter().collect(),
@@ -437,6 +439,7 @@ fn triggered_by_out(t: TriggeredBy) -> proto::TriggeredBy {
 pub fn detail_response(d: BadgeDetail) -> proto::GetCustomerBadgeResponse {
     let BadgeDetail {
         row,
+        claimed_by,
         earned_badge_expiry,
         issued_badge_expiry,
         active_earned_count,
@@ -459,7 +462,7 @@ pub fn detail_response(d: BadgeDetail) -> proto::GetCustomerBadgeResponse {
         expires_on,
         earn_count: _,
         restricted_to_owners,
-        claims,
+        claims: _,
         issue_status: _,
         active,
         latest_award,
@@ -483,9 +486,8 @@ pub fn detail_response(d: BadgeDetail) -> proto::GetCustomerBadgeResponse {
             .into_iter()
             .map(|o| owner_to_proto(o) as i32)
             .collect(),
-        claimed_by: claims
+        claimed_by: claimed_by
             .into_iter()
-            .filter(|c| c.is_active)
             .map(|c| proto::TriggeredBy {
                 owner_type: owner_to_proto(c.owner_type) as i32,
                 reference_id: c.reference_id,

@@ -193,13 +193,15 @@ impl From<OlderPage> for OlderListData {
             badges: page
                 .rows
                 .into_iter()
-                .map(|OlderRow { badge, row }| {
+                .map(|older| {
+                    let (earned_count, description) = (older.earned_count(), older.description());
+                    let OlderRow { badge, row } = older;
                     let extras = &badge.extras;
                     OlderRowJson {
                         badge_meta_id: row.id,
                         org_id: badge.org_id,
                         name: row.name,
-                        description: Some(row.description).filter(|d| !d.is_empty()),
+                        description,
                         start_on: EpochSeconds(row.starts_on),
                         expires_on: EpochSeconds(row.expires_on),
                         images: row.images.into_iter().map(ImageJson::from).collect(),
@@ -211,7 +213,7 @@ impl From<OlderPage> for OlderListData {
                         earn_type: row.earn_type,
                         customer_constraints: extras.customer_constraints.clone(),
                         badge_constraints: extras.badge_constraints.clone(),
-                        earned_count: (row.earn_count > 0).then_some(row.earn_count),
+                        earned_count,
                         last_earned_on_date: row.latest_award.map(|a| whole_seconds(a.awarded_at)),
                         last_earn_event_date: row.latest_award.map(|a| whole_seconds(a.event_at)),
                         custom_fields: extras.custom_fields.clone(),
@@ -472,6 +474,7 @@ impl DetailData {
     pub fn of(d: BadgeDetail) -> Self {
         let BadgeDetail {
             row,
+            claimed_by,
             earned_badge_expiry,
             issued_badge_expiry,
             active_earned_count,
@@ -493,7 +496,7 @@ impl DetailData {
             starts_on,
             expires_on,
             restricted_to_owners,
-            claims,
+            claims: _,
             active,
             latest_award,
             ..
@@ -568,9 +571,8 @@ impl DetailData {
             badge_type: earn_type,
             badge_status: status,
             owner: restricted_to_owners,
-            claimed_by: claims
+            claimed_by: claimed_by
                 .into_iter()
-                .filter(|c| c.is_active)
                 .map(|c| TriggeredByJson {
                     owner_type: c.owner_type,
                     reference_id: Some(c.reference_id),
