@@ -20,6 +20,7 @@ accepted. A few rules of BEHAVIOUR.md cannot be written in OpenAPI:
 
 import json
 import re
+from datetime import datetime
 
 import schemathesis
 from schemathesis import GenerationMode
@@ -42,12 +43,14 @@ STATE_CODES = {
     812,  # a badge inactive or outside its window at the event time
     814,  # no active award to revoke
     816,  # an event time outside the badge's (or the enrolment's) window
+    826,  # a live badge's constraint kinds changed (the stored badge's status)
     1040,  # already enrolled
     1041,  # enrolment in an EARN badge
     1054,  # a badge that does not exist (where it is named in a body)
     1055,  # a group that does not exist
     1056,  # a custom field that does not exist
     1057,  # a custom field name already taken
+    1058,  # an earn past a limit (the awards already stored)
 }
 
 PAGE_TIMES_SIZE_MAX = 100_000
@@ -122,6 +125,29 @@ def filter_case(context, case):
         return False
     if any(len(t.encode()) > SMALLEST_TEXT_LIMIT and not t.isascii() for t in _texts(query)):
         return False
+    # BEHAVIOUR.md 11: a constraint list holds each type once, and "no
+    # limit" stands alone (a rule across items, which JSON Schema cannot say).
+    for field in ("customerConstraints", "badgeConstraints"):
+        items = body.get(field)
+        if isinstance(items, list):
+            kinds = [str(c.get("constraintType", "")).upper() for c in items if isinstance(c, dict)]
+            if len(set(kinds)) != len(kinds):
+                return False
+            if len(kinds) > 1 and any(k.endswith("NO_LIMIT") for k in kinds):
+                return False
+    # getFixedWindowDetails: counting a customer's cycles needs the customer,
+    # and a range ends after it starts.
+    if str(query.get("includeEarnCount", "")).lower() == "true" and "customerId" not in query:
+        if str(query.get("constraintType", "ALL")).upper() != "BADGE":
+            return False
+    if "startDate" in query and "endDate" in query:
+        try:
+            start = datetime.fromisoformat(str(query["startDate"]).replace("Z", "+00:00"))
+            end = datetime.fromisoformat(str(query["endDate"]).replace("Z", "+00:00"))
+            if end < start:
+                return False
+        except (ValueError, TypeError):
+            pass
     # The same of revokeEarn's body: without the header, customerId is a
     # number or its text.
     if isinstance(body.get("customerId"), str) and "x-cap-customer-identifier" not in headers:

@@ -17,6 +17,7 @@ mod m20261206_000007_idempotency_retention;
 mod m20261206_000008_catalogue_snapshots;
 mod m20261206_000009_catalogue_upstream;
 mod m20261206_000010_customer_writes;
+mod m20261206_000011_earn_limits;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000008_catalogue_snapshots::Migration),
             Box::new(m20261206_000009_catalogue_upstream::Migration),
             Box::new(m20261206_000010_customer_writes::Migration),
+            Box::new(m20261206_000011_earn_limits::Migration),
         ]
     }
 }

@@ -14,10 +14,12 @@ use crate::domain::Problem;
 use crate::domain::admin::{self, Author, ClaimRequest, Group, NewBadgeRequest, NewGroupCommand};
 use crate::domain::badge::{Badge, Claim};
 use crate::domain::catalogue::IndexedGroup;
+use crate::domain::constraints::Level;
 use crate::domain::custom_fields::{self, CustomField, CustomFieldRequest};
 use crate::domain::detail::TriggeredBy;
 use crate::domain::events::{DefinitionChange, Event};
 use crate::domain::extras;
+use crate::domain::fixed_windows::{self, FixedWindowPage, FixedWindowParams};
 use crate::domain::ids::{is_object_id, new_object_id};
 use crate::domain::org_list::{self, OrgListParams};
 use crate::domain::principal::Principal;
@@ -239,6 +241,58 @@ impl BadgeService {
                 .map(str::to_owned),
             badge,
             counts,
+        })
+    }
+
+    /// A badge's fixed-window cycles (`getFixedWindowDetails`, BEHAVIOUR.md
+    /// §11): computed from the badge, with, on request, each cycle's awards
+    /// counted (one indexed read per level); 1054 for another org's or a
+    /// missing badge, 1026 for a customer the org does not have.
+    pub async fn fixed_window_details(
+        &self,
+        p: &Principal,
+        params: FixedWindowParams,
+    ) -> Result<FixedWindowPage> {
+        let q = fixed_windows::validate(params).map_err(Error::Invalid)?;
+        let version = self.store.reader(p).await?;
+        let catalogue = self.catalogues.get(&self.store, p.org_id, version).await?;
+        let pos = catalogue
+            .position(&q.badge_id)
+            .ok_or_else(badge_not_found)?;
+        let badge = self.catalogues.row(&self.store, &catalogue, pos).await?;
+        if let Some(c) = q.customer_id
+            && !self.store.customer_exists(p.org_id, c).await?
+        {
+            return Err(Error::NotFound(Problem::customer_not_found()));
+        }
+        let (mut cycles, total) = fixed_windows::select(&badge, &q);
+        if q.include_earn_count {
+            let spans = fixed_windows::spans(&cycles, Level::Badge);
+            if !spans.is_empty() {
+                let counts = self
+                    .store
+                    .count_all_awards(p.org_id, &badge.id, &spans)
+                    .await?;
+                fixed_windows::fill(&mut cycles, Level::Badge, &counts);
+            }
+            let spans = fixed_windows::spans(&cycles, Level::Customer);
+            if let (false, Some(c)) = (spans.is_empty(), q.customer_id) {
+                let counts = self
+                    .store
+                    .count_customer_awards(p.org_id, &badge.id, c, &spans)
+                    .await?;
+                fixed_windows::fill(&mut cycles, Level::Customer, &counts);
+            }
+        }
+        Ok(FixedWindowPage {
+            badge_id: badge.id.clone(),
+            org_id: p.org_id,
+            customer_id: q.customer_id,
+            start: q.start,
+            end: q.end,
+            cycles,
+            paging: q.paging,
+            total,
         })
     }
 

@@ -16,6 +16,7 @@ use crate::domain::admin::{
     RevokeOutcome, RevokedIssue, UpsertCustomerCommand,
 };
 use crate::domain::badge::BadgeRules;
+use crate::domain::constraints::{self, Level, Tally};
 use crate::domain::customer_email;
 use crate::domain::detail::TriggeredBy;
 use crate::domain::enums::{EarnType, Owner};
@@ -25,7 +26,7 @@ use crate::domain::list::CustomerRef;
 use crate::domain::principal::Principal;
 use crate::domain::rules::{self, Enrolment};
 use crate::error::{Error, Result};
-use crate::store::{NewAward, NewCustomer, NewEnrolment, Tx, Unique};
+use crate::store::{Counted, NewAward, NewCustomer, NewEnrolment, Tx, Unique};
 
 /// The module a write names, as stored with what it writes.
 fn triggered_by(t: &Option<(Owner, String)>) -> Option<TriggeredBy> {
@@ -117,6 +118,49 @@ async fn badge_rules(tx: &Tx<'_>, id: &str) -> Result<BadgeRules> {
     tx.badge_rules(id)
         .await?
         .ok_or_else(|| Error::NotFound(Problem::badge_not_found("badgeMetaId")))
+}
+
+/// The rules of a badge about to be earned. A badge limited for all
+/// customers together has its row locked first (before any customer's, the
+/// order every earn takes), so that earns of it count one after the other;
+/// its rules are read again under the lock.
+async fn earned_badge_rules(tx: &Tx<'_>, id: &str) -> Result<BadgeRules> {
+    let badge = badge_rules(tx, id).await?;
+    if constraints::bounds(&badge.badge_constraints, badge.starts_on, badge.starts_on).is_empty() {
+        return Ok(badge);
+    }
+    tx.lock_badge(id).await?;
+    badge_rules(tx, id).await
+}
+
+/// The badge's limits for an earn at `at` by `customers` (whose rows this
+/// write has locked), with the awards counted so far: per customer, and for
+/// all customers together. Each level costs one indexed read, and none when
+/// it has no limit.
+async fn tallies(
+    tx: &Tx<'_>,
+    badge_id: &str,
+    badge: &BadgeRules,
+    customers: &[i64],
+    at: Micros,
+) -> Result<(Tally, Tally)> {
+    let tally = async |level, list: &[constraints::Constraint], who| -> Result<Tally> {
+        let tally = Tally::new(level, list, at, badge.starts_on);
+        if tally.is_empty() {
+            return Ok(tally);
+        }
+        let counts = tx.count_awards(badge_id, who, &tally.spans()).await?;
+        Ok(tally.counted(counts))
+    };
+    Ok((
+        tally(
+            Level::Customer,
+            &badge.customer_constraints,
+            Counted::Customers(customers),
+        )
+        .await?,
+        tally(Level::Badge, &badge.badge_constraints, Counted::Everyone).await?,
+    ))
 }
 
 impl BadgeService {
@@ -334,7 +378,7 @@ impl BadgeService {
                 Begun::Replay(answer) => return Ok(answer),
                 Begun::Fresh(tx, key) => (tx, key),
             };
-        let badge = badge_rules(&tx, &c.badge_id).await?;
+        let badge = earned_badge_rules(&tx, &c.badge_id).await?;
         check_claim(&tx, &c.badge_id, &c.triggered_by).await?;
         if !tx
             .lock_customers(&[c.customer_id])
@@ -350,6 +394,14 @@ impl BadgeService {
             .await?
             .remove(&c.customer_id);
         invalid_unless_empty(rules::check_earn(&badge, latest.as_ref(), event_at, now))?;
+        let (per_customer, per_badge) =
+            tallies(&tx, &c.badge_id, &badge, &[c.customer_id], event_at).await?;
+        invalid_unless_empty(
+            [per_customer.refusal(c.customer_id), per_badge.refusal(0)]
+                .into_iter()
+                .flatten()
+                .collect(),
+        )?;
         let award = Award::new(&badge, &c.badge_id, c.customer_id, latest, now, event_at);
         let triggered_by = triggered_by(&c.triggered_by);
         let outcome = EarnOutcome {
@@ -368,8 +420,9 @@ impl BadgeService {
     }
 
     /// Awards a badge to many customers in one transaction: each customer
-    /// succeeds or fails on their own (1026, 811, 816 for their enrolment);
-    /// a rule of the badge or the call refuses the whole call.
+    /// succeeds or fails on their own (1026, 811, 816 for their enrolment,
+    /// 1058 past a limit, in the order given); a rule of the badge or the
+    /// call refuses the whole call.
     pub async fn earn_bulk(&self, p: &Principal, r: EarnBulkRequest) -> Result<EarnBulkOutcome> {
         let c = admin::validate_earn_bulk(r).map_err(Error::Invalid)?;
         let request = c.request_id.as_deref();
@@ -379,7 +432,7 @@ impl BadgeService {
                 Begun::Replay(answer) => return Ok(answer),
                 Begun::Fresh(tx, key) => (tx, key),
             };
-        let badge = badge_rules(&tx, &c.badge_id).await?;
+        let badge = earned_badge_rules(&tx, &c.badge_id).await?;
         check_claim(&tx, &c.badge_id, &c.triggered_by).await?;
         let existing = tx.lock_customers(&c.customers).await?;
         let now = self.clock.now();
@@ -389,7 +442,7 @@ impl BadgeService {
         let badge_problems = rules::check_earn(
             &BadgeRules {
                 earn_type: EarnType::Earn,
-                ..badge
+                ..badge.clone()
             },
             None,
             event_at,
@@ -397,6 +450,8 @@ impl BadgeService {
         );
         invalid_unless_empty(badge_problems)?;
         let mut latest = tx.latest_enrolments(&c.badge_id, &c.customers).await?;
+        let (mut per_customer, mut per_badge) =
+            tallies(&tx, &c.badge_id, &badge, &c.customers, event_at).await?;
         let triggered_by = triggered_by(&c.triggered_by);
         let mut items = Vec::with_capacity(c.customers.len());
         let mut rows = Vec::new();
@@ -415,6 +470,8 @@ impl BadgeService {
                 rules::check_earn(&badge, enrolment.as_ref(), event_at, now)
                     .into_iter()
                     .next()
+                    .or_else(|| per_customer.refusal(customer_id))
+                    .or_else(|| per_badge.refusal(0))
             };
             if let Some(problem) = problem {
                 items.push(BulkEarnItem {
@@ -426,6 +483,8 @@ impl BadgeService {
                 });
                 continue;
             }
+            per_customer.add(customer_id);
+            per_badge.add(0);
             let award = Award::new(&badge, &c.badge_id, customer_id, enrolment, now, event_at);
             items.push(BulkEarnItem {
                 customer_id,

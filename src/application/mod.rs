@@ -23,6 +23,7 @@ use crate::catalogue::Catalogues;
 use crate::domain::Problem;
 use crate::domain::catalogue::{Catalogue, CustomerState};
 use crate::domain::clock::SharedClock;
+use crate::domain::constraints;
 use crate::domain::detail::{self, BadgeDetail, DetailParams, History};
 use crate::domain::list::{self, CustomerRef, ListPage, ListParams};
 use crate::domain::older_list::{self, OlderListParams, OlderPage, OlderRow};
@@ -175,8 +176,25 @@ impl BadgeService {
             .position(&query.badge_id)
             .ok_or_else(|| Error::NotFound(detail::badge_not_found()))?;
         let badge = self.catalogues.row(&self.store, &catalogue, pos).await?;
+        // All customers' standing against the badge constraints: one more
+        // indexed read, with statistics and only for a badge that has them.
+        let spans = if query.include_statistics {
+            constraints::standing_spans(&badge.extras.badge_constraints, now, badge.starts_on)
+        } else {
+            Vec::new()
+        };
+        let badge_counts = self
+            .store
+            .count_all_awards(p.org_id, &badge.id, &spans)
+            .await?;
         Ok(detail::detail(
-            &catalogue, &state, pos, &badge, history, now,
+            &catalogue,
+            &state,
+            pos,
+            &badge,
+            history,
+            &badge_counts,
+            now,
         ))
     }
 

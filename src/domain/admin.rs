@@ -50,8 +50,9 @@ pub struct NewBadgeRequest {
     pub owners: Vec<Field<Owner>>,
     pub earned_badge_expiry: Field<ExpiryRule>,
     pub issued_badge_expiry: Field<ExpiryRule>,
-    /// Upstream's fields kept as given; their checks are `extras::check`.
-    pub extras: Extras,
+    /// Upstream's fields kept as given, and the constraints as sent; their
+    /// checks are `extras::check`.
+    pub extras: Extras<serde_json::Value>,
     /// Set by `X-CAP-BADGES-MIGRATION: migration`: a start in the past is allowed.
     pub migration: bool,
 }
@@ -151,7 +152,7 @@ pub fn validate_badge(r: NewBadgeRequest, id: String, by: Author) -> Result<Badg
     } = r;
     let mut problems = Vec::new();
     text("name", &name, true, MAX_NAME_BYTES, &mut problems);
-    super::extras::check(&extras, &mut problems);
+    let extras = super::extras::check(extras, &mut problems);
     text(
         "description",
         &description,

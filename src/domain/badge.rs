@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Micros;
+use super::constraints::Constraint;
 use super::enums::{EarnType, Owner};
 use super::expiry::ExpiryRule;
 
@@ -40,19 +41,33 @@ pub struct Badge {
     pub extras: Extras,
 }
 
-/// What upstream's badge carries that this service keeps and returns as
-/// given (BEHAVIOUR.md §9.1): it issues no coupon or points, and enforces
-/// no constraint other than "no limit" yet (§11 is issue 25's).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What upstream's badge carries beside its definition (BEHAVIOUR.md §9.1):
+/// kept and returned as given, except the constraints, which are read into
+/// earn limits (§11). `C` is a constraint as a caller sent it
+/// (`serde_json::Value`, in a request) or as read ([`Constraint`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct Extras {
+pub struct Extras<C = Constraint> {
     pub tags: Vec<Tag>,
     /// Values of the org's custom fields, by field name, as text.
     pub custom_fields: BTreeMap<String, String>,
     pub benefits: Vec<serde_json::Value>,
     pub default_till_id: Option<i64>,
-    pub customer_constraints: Vec<serde_json::Value>,
-    pub badge_constraints: Vec<serde_json::Value>,
+    pub customer_constraints: Vec<C>,
+    pub badge_constraints: Vec<C>,
+}
+
+impl<C> Default for Extras<C> {
+    fn default() -> Self {
+        Extras {
+            tags: Vec::new(),
+            custom_fields: BTreeMap::new(),
+            benefits: Vec::new(),
+            default_till_id: None,
+            customer_constraints: Vec::new(),
+            badge_constraints: Vec::new(),
+        }
+    }
 }
 
 /// A tag of a badge.
@@ -73,6 +88,8 @@ impl Badge {
             expires_on: self.expires_on,
             earned_badge_expiry: self.earned_badge_expiry,
             issued_badge_expiry: self.issued_badge_expiry,
+            customer_constraints: self.extras.customer_constraints.clone(),
+            badge_constraints: self.extras.badge_constraints.clone(),
         }
     }
 }
@@ -96,7 +113,7 @@ pub struct Claim {
 }
 
 /// What the rules need of a stored badge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BadgeRules {
     pub earn_type: EarnType,
     pub active: bool,
@@ -104,6 +121,8 @@ pub struct BadgeRules {
     pub expires_on: Micros,
     pub earned_badge_expiry: ExpiryRule,
     pub issued_badge_expiry: ExpiryRule,
+    pub customer_constraints: Vec<Constraint>,
+    pub badge_constraints: Vec<Constraint>,
 }
 
 impl BadgeRules {

@@ -526,7 +526,8 @@ pub fn row_bytes(b: &Badge) -> usize {
 
 /// What a badge's extras take in memory, about: tags and custom field
 /// values by their texts, the JSON values kept as given at four times their
-/// text (a `serde_json::Value` tree's nodes and maps).
+/// text (a `serde_json::Value` tree's nodes and maps), constraints by their
+/// size with up to three windows.
 fn extras_bytes(e: &Extras) -> usize {
     let json = |v: &[serde_json::Value]| {
         if v.is_empty() {
@@ -544,8 +545,9 @@ fn extras_bytes(e: &Extras) -> usize {
             .map(|(k, v)| 64 + k.len() + v.len())
             .sum::<usize>()
         + json(&e.benefits)
-        + json(&e.customer_constraints)
-        + json(&e.badge_constraints)
+        + (e.customer_constraints.len() + e.badge_constraints.len())
+            * (std::mem::size_of::<super::constraints::Constraint>()
+                + 3 * std::mem::size_of::<super::constraints::Roll>())
 }
 
 /// One of the customer's awards that is not revoked.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::admin::ExpiryRule;
 use super::badge::{Badge, Claim};
 use super::catalogue::{Catalogue, CustomerState};
+use super::constraints::{self, Standing};
 use super::enums::{EarnType, IdentifierType, IssueStatus, Owner};
 use super::fields::Field;
 use super::list::{CustomerBadge, CustomerRef, customer_ref, is_object_id};
@@ -152,8 +153,10 @@ pub struct Statistics {
     /// Newest first, each with whether it is active at the call's `now`.
     pub earns: Vec<(EarnedBadge, bool)>,
     pub earns_truncated: bool,
-    pub customer_constraints: Vec<serde_json::Value>,
-    pub badge_constraints: Vec<serde_json::Value>,
+    /// The customer's standing against each customer constraint, and all
+    /// customers' against each badge constraint, at the call's `now`.
+    pub customer_constraints: Vec<Standing>,
+    pub badge_constraints: Vec<Standing>,
 }
 
 /// What the detail call answers: the badge seen from the customer, in
@@ -175,13 +178,16 @@ pub struct BadgeDetail {
 }
 
 /// The badge `badge`, at `pos` of `catalogue`, as the customer whose state
-/// is `state` sees it at `now`, with the history when read.
+/// is `state` sees it at `now`, with the history when read, and then
+/// `badge_counts`: all customers' awards in each of
+/// `constraints::standing_spans` of the badge constraints.
 pub fn detail(
     catalogue: &Catalogue,
     state: &CustomerState,
     pos: u32,
     badge: &Badge,
     history: Option<History>,
+    badge_counts: &[u64],
     now: Micros,
 ) -> BadgeDetail {
     let group = catalogue.group_name(catalogue.entry(pos));
@@ -225,8 +231,13 @@ pub fn detail(
                 })
                 .collect(),
             earns_truncated,
-            customer_constraints: badge.extras.customer_constraints.clone(),
-            badge_constraints: badge.extras.badge_constraints.clone(),
+            customer_constraints: customer_standings(state, badge, now),
+            badge_constraints: constraints::standings(
+                &badge.extras.badge_constraints,
+                now,
+                badge.starts_on,
+                badge_counts,
+            ),
         }
     });
     BadgeDetail {
@@ -244,6 +255,23 @@ pub fn detail(
         custom_fields: badge.extras.custom_fields.clone(),
         statistics,
     }
+}
+
+/// The customer's standing against the badge's customer constraints at
+/// `now`, counted over the awards of the state (every one not revoked).
+fn customer_standings(state: &CustomerState, badge: &Badge, now: Micros) -> Vec<Standing> {
+    let list = &badge.extras.customer_constraints;
+    let counts: Vec<u64> = constraints::standing_spans(list, now, badge.starts_on)
+        .iter()
+        .map(|span| {
+            state
+                .awards
+                .iter()
+                .filter(|a| a.badge_id == badge.id && span.contains(a.event_at))
+                .count() as u64
+        })
+        .collect();
+    constraints::standings(list, now, badge.starts_on, &counts)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::Problem;
 use super::badge::Extras;
+use super::constraints::{self, Constraint, Level};
 use super::custom_fields::CustomField;
 use super::shape::{MAX_EXTRAS_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES, text};
 
@@ -18,8 +19,10 @@ pub const MAX_BENEFITS: usize = 8;
 /// Constraints of each level.
 pub const MAX_CONSTRAINTS: usize = 8;
 
-/// Checks what a badge keeps as given; every problem into `problems`.
-pub fn check(e: &Extras, problems: &mut Vec<Problem>) {
+/// Checks what a badge keeps as given and reads its constraints; every
+/// problem into `problems`.
+pub fn check(e: Extras<serde_json::Value>, problems: &mut Vec<Problem>) -> Extras {
+    let bytes = serde_json::to_vec(&e).map_or(usize::MAX, |b| b.len());
     let Extras {
         tags,
         custom_fields,
@@ -67,7 +70,6 @@ pub fn check(e: &Extras, problems: &mut Vec<Problem>) {
             format!("a badge may have at most {MAX_BENEFITS} benefits"),
         ));
     }
-    let bytes = serde_json::to_vec(e).map_or(usize::MAX, |b| b.len());
     if bytes > MAX_EXTRAS_BYTES {
         problems.push(Problem::invalid(
             "benefits",
@@ -89,43 +91,33 @@ pub fn check(e: &Extras, problems: &mut Vec<Problem>) {
             "defaultTillId must be 0 or more",
         ));
     }
-    constraints(
-        "customerConstraints",
-        "CUSTOMER_BADGE_",
+    let customer_constraints = constraints(Level::Customer, &customer_constraints, problems);
+    let badge_constraints = constraints(Level::Badge, &badge_constraints, problems);
+    Extras {
+        tags,
+        custom_fields,
+        benefits,
+        default_till_id,
         customer_constraints,
-        problems,
-    );
-    constraints("badgeConstraints", "BADGE_", badge_constraints, problems);
+        badge_constraints,
+    }
 }
 
-/// Earn limits are BEHAVIOUR.md §11, not built yet: a constraint other than
-/// "no limit" is refused rather than kept and not enforced, so that a capped
-/// badge is never handed out without its cap.
-fn constraints(field: &str, prefix: &str, list: &[serde_json::Value], problems: &mut Vec<Problem>) {
+/// A level's constraints (BEHAVIOUR.md §11), at most [`MAX_CONSTRAINTS`].
+fn constraints(
+    level: Level,
+    list: &[serde_json::Value],
+    problems: &mut Vec<Problem>,
+) -> Vec<Constraint> {
     if list.len() > MAX_CONSTRAINTS {
+        let field = level.field();
         problems.push(Problem::invalid(
             field,
             format!("{field} holds at most {MAX_CONSTRAINTS} constraints"),
         ));
-        return;
+        return Vec::new();
     }
-    let no_limit = format!("{prefix}NO_LIMIT");
-    for (i, c) in list.iter().enumerate() {
-        let at = format!("{field}[{i}].constraintType");
-        match c.get("constraintType").and_then(|t| t.as_str()) {
-            Some(t) if t.eq_ignore_ascii_case(&no_limit) => {}
-            Some(t) if t.to_ascii_uppercase().starts_with(prefix) => {
-                problems.push(Problem::invalid(
-                    &at,
-                    format!("{t}: earn limits are not enforced by this release; only {no_limit}"),
-                ));
-            }
-            _ => problems.push(Problem::invalid(
-                &at,
-                format!("constraintType must be {no_limit}"),
-            )),
-        }
-    }
+    constraints::read(level, list, problems)
 }
 
 /// A badge's custom field values checked against the org's definitions:
@@ -254,8 +246,8 @@ mod tests {
     }
 
     #[test]
-    fn only_no_limit_constraints_are_kept() {
-        let mut e = Extras {
+    fn constraints_are_read_and_the_rest_kept() {
+        let mut e: Extras<serde_json::Value> = Extras {
             tags: vec![Tag {
                 name: "k".into(),
                 value: "v".into(),
@@ -263,20 +255,26 @@ mod tests {
             customer_constraints: vec![
                 serde_json::json!({"constraintType": "CUSTOMER_BADGE_NO_LIMIT"}),
             ],
-            badge_constraints: vec![serde_json::json!({"constraintType": "BADGE_NO_LIMIT"})],
+            badge_constraints: vec![
+                serde_json::json!({"constraintType": "BADGE_FIXED_VALUE", "maxEarnLimit": 3}),
+            ],
             ..Default::default()
         };
         let mut problems = Vec::new();
-        check(&e, &mut problems);
+        let read = check(e.clone(), &mut problems);
         assert!(problems.is_empty(), "{problems:?}");
-        e.badge_constraints =
-            vec![serde_json::json!({"constraintType": "BADGE_FIXED_VALUE", "maxEarnLimit": 3})];
+        assert_eq!(read.tags, e.tags);
+        assert_eq!(
+            read.badge_constraints[0].kind,
+            crate::domain::constraints::Kind::FixedValue { max: 3 }
+        );
+        e.badge_constraints = vec![serde_json::json!({"constraintType": "BADGE_FIXED_VALUE"})];
         e.benefits = vec![serde_json::json!(1)];
-        check(&e, &mut problems);
+        check(e, &mut problems);
         let refs: Vec<_> = problems
             .iter()
             .filter_map(|p| p.reference.as_deref())
             .collect();
-        assert_eq!(refs, ["benefits[0]", "badgeConstraints[0].constraintType"]);
+        assert_eq!(refs, ["benefits[0]", "badgeConstraints[0].maxEarnLimit"]);
     }
 }

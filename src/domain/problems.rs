@@ -50,6 +50,11 @@ pub const CODE_GROUP_NOT_FOUND: u32 = 1055;
 /// This service's own: upstream documents no code for these.
 pub const CODE_CUSTOM_FIELD_NOT_FOUND: u32 = 1056;
 pub const CODE_CUSTOM_FIELD_NAME_TAKEN: u32 = 1057;
+/// This service's own: an earn past one of the badge's limits (BEHAVIOUR.md
+/// §11), naming the constraint.
+pub const CODE_EARN_LIMIT_REACHED: u32 = 1058;
+/// A live badge's constraint changed in a way upstream refuses.
+pub const CODE_CONSTRAINT_CHANGE: u32 = 826;
 
 impl Problem {
     fn new(code: u32, reference: &str, message: impl Into<String>) -> Self {
@@ -214,6 +219,16 @@ impl Problem {
     /// 816, about the parameter that carried the event time.
     pub fn event_outside_window(reference: &str, message: impl Into<String>) -> Self {
         Problem::new(CODE_EVENT_OUTSIDE_WINDOW, reference, message)
+    }
+
+    /// 1058: `reference` names the constraint (`customerConstraints[0]`).
+    pub fn earn_limit_reached(reference: &str, message: impl Into<String>) -> Self {
+        Problem::new(CODE_EARN_LIMIT_REACHED, reference, message)
+    }
+
+    /// 826
+    pub fn constraint_change(reference: &str, message: impl Into<String>) -> Self {
+        Problem::new(CODE_CONSTRAINT_CHANGE, reference, message)
     }
 
     /// 810

@@ -213,6 +213,8 @@ mod tests {
             expires_on: Micros(NOW.0 + DAY),
             earned_badge_expiry: ExpiryRule::Never,
             issued_badge_expiry: ExpiryRule::Never,
+            customer_constraints: vec![],
+            badge_constraints: vec![],
         }
     }
 
@@ -235,7 +237,7 @@ mod tests {
         assert!(check_earn(&earn, None, NOW, NOW).is_empty());
         let inactive = BadgeRules {
             active: false,
-            ..earn
+            ..earn.clone()
         };
         assert_eq!(codes(&check_earn(&inactive, None, NOW, NOW)), [812]);
         assert_eq!(
@@ -267,7 +269,7 @@ mod tests {
         }
         let closed_inactive = BadgeRules {
             active: false,
-            ..issue
+            ..issue.clone()
         };
         assert_eq!(
             codes(&check_earn(&closed_inactive, None, Micros(0), NOW)),

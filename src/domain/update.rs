@@ -5,13 +5,15 @@
 use super::Problem;
 use super::admin::{Author, NewBadgeRequest, validate_badge};
 use super::badge::Badge;
+use super::constraints::{self, Level};
 use super::enums::BadgeStatus;
 
 /// The badge `before` as `r` asks it to be, written by `by`, or every
 /// problem: 723 when startOn changes once the badge is not UPCOMING, 724
 /// when expiresOn changes to the past, 714 when an owner with an active
 /// claim is removed, 400 when earnType changes once the badge is not
-/// UPCOMING. Its claims, creation and id stay.
+/// UPCOMING, 826 when its constraints change in a way a live badge's may not
+/// (`constraints::check_change`). Its claims, creation and id stay.
 pub fn validate_update(
     before: &Badge,
     mut r: NewBadgeRequest,
@@ -35,6 +37,22 @@ pub fn validate_update(
             "earnType",
             "earnType can change only while the badge is UPCOMING",
         ));
+    }
+    if started {
+        for (level, was, is) in [
+            (
+                Level::Customer,
+                &before.extras.customer_constraints,
+                &after.extras.customer_constraints,
+            ),
+            (
+                Level::Badge,
+                &before.extras.badge_constraints,
+                &after.extras.badge_constraints,
+            ),
+        ] {
+            problems.extend(constraints::check_change(was, is, level));
+        }
     }
     for claim in before.claims.iter().filter(|c| c.is_active) {
         if !after.owners.contains(&claim.owner_type) {

@@ -16,11 +16,13 @@ use crate::application::{BadgeService, CatalogueBadge};
 use crate::domain::Micros;
 use crate::domain::admin::{Group, NewBadgeRequest};
 use crate::domain::badge::{Badge, Extras, Image, Tag};
+use crate::domain::constraints::Level;
 use crate::domain::custom_fields::CustomField;
 use crate::domain::enums::{
     Action, BadgeStatus, CatalogueSort, DataType, EarnType, Owner, SortOrder,
 };
 use crate::domain::fields::{self, Field};
+use crate::domain::fixed_windows::{FixedWindowParams, Which};
 use crate::domain::org_list::{OrgListParams, validate_paging};
 use crate::proto;
 use crate::proto::badge_catalogue_service_server::BadgeCatalogueService;
@@ -179,8 +181,14 @@ pub(super) fn badge_out(b: &CatalogueBadge, now: Micros) -> proto::BadgeDefiniti
         custom_fields: custom_fields.into_iter().collect(),
         benefits: benefits.into_iter().map(struct_out).collect(),
         default_till_id,
-        customer_constraints: customer_constraints.into_iter().map(struct_out).collect(),
-        badge_constraints: badge_constraints.into_iter().map(struct_out).collect(),
+        customer_constraints: customer_constraints
+            .iter()
+            .map(|c| struct_out(c.to_json()))
+            .collect(),
+        badge_constraints: badge_constraints
+            .iter()
+            .map(|c| struct_out(c.to_json()))
+            .collect(),
         badge_group_name: b.group_name.clone(),
         issued_count: b.counts.map(|c| c.issued),
         earned_count: b.counts.map(|c| c.earned),
@@ -280,6 +288,16 @@ fn pagination(page: i64, rows: usize, total: i64, size: i64) -> proto::Paginatio
         total,
         total_pages: (total + size - 1) / size.max(1),
     }
+}
+
+fn fixed_window_level(v: i32) -> Option<Which> {
+    use proto::FixedWindowLevel as P;
+    Some(match P::try_from(v).ok()? {
+        P::Unspecified => return None,
+        P::Badge => Which::Badge,
+        P::Customer => Which::Customer,
+        P::All => Which::All,
+    })
 }
 
 fn catalogue_sort(v: i32) -> Option<CatalogueSort> {
@@ -390,6 +408,74 @@ impl BadgeCatalogueService for GrpcCatalogue {
                 page.total,
                 page.size,
             )),
+        }))
+    }
+
+    async fn get_fixed_window_details(
+        &self,
+        request: Request<proto::GetFixedWindowDetailsRequest>,
+    ) -> Result<Response<proto::GetFixedWindowDetailsResponse>, Status> {
+        let caller = caller(&request)?;
+        let proto::GetFixedWindowDetailsRequest {
+            badge_meta_id,
+            constraint_type,
+            customer_id,
+            fixed_window_cycle_reference_id,
+            include_earn_count,
+            start_date,
+            end_date,
+            page,
+            size,
+            order,
+        } = request.into_inner();
+        let params = FixedWindowParams {
+            badge_id: Some(badge_meta_id).filter(|id| !id.is_empty()),
+            which: optional(
+                constraint_type,
+                "constraintType",
+                fixed_window_level,
+                || "BADGE, CUSTOMER, ALL".into(),
+            ),
+            customer_id: Ok(customer_id),
+            cycle_reference: fixed_window_cycle_reference_id,
+            include_earn_count: Ok(include_earn_count),
+            start: timestamp(start_date, "startDate"),
+            end: timestamp(end_date, "endDate"),
+            paging: validate_paging(
+                Ok(page),
+                Ok(size),
+                optional(order, "order", sort_order, SortOrder::expected),
+                Vec::new(),
+            ),
+        };
+        let p = self
+            .service
+            .fixed_window_details(&caller, params)
+            .await
+            .map_err(to_status)?;
+        let rows = p.cycles.len();
+        Ok(Response::new(proto::GetFixedWindowDetailsResponse {
+            badge_meta_id: p.badge_id,
+            org_id: p.org_id,
+            start_date: p.start.map(ts),
+            end_date: p.end.map(ts),
+            customer_id: p.customer_id,
+            fixed_window_cycles: p
+                .cycles
+                .into_iter()
+                .map(|c| proto::FixedWindowCycle {
+                    fixed_window_cycle_reference_id: c.reference,
+                    start_date: Some(ts(c.span.start)),
+                    end_date: Some(ts(c.span.end)),
+                    earn_count: c.earn_count.map(|n| n as i64),
+                    constraint_type: match c.level {
+                        Level::Customer => "CUSTOMER_BADGE_FIXED_WINDOW",
+                        Level::Badge => "BADGE_FIXED_WINDOW",
+                    }
+                    .into(),
+                })
+                .collect(),
+            pagination: Some(pagination(p.paging.page, rows, p.total, p.paging.size)),
         }))
     }
 

@@ -6,6 +6,7 @@ use prost_types::Timestamp;
 
 use crate::domain::admin::{ExpiryRule, RelativeUnit};
 use crate::domain::badge::{Claim, Image};
+use crate::domain::constraints::Standing;
 use crate::domain::detail::{
     BadgeDetail, DetailParams, EarnedBadge, IssuedBadge, Statistics, TriggeredBy,
 };
@@ -383,14 +384,12 @@ pub fn older_response(page: OlderPage) -> proto::GetBadgesForCustomerResponse {
                     customer_constraints: extras
                         .customer_constraints
                         .iter()
-                        .cloned()
-                        .map(super::structs::struct_out)
+                        .map(|c| super::structs::struct_out(c.to_json()))
                         .collect(),
                     badge_constraints: extras
                         .badge_constraints
                         .iter()
-                        .cloned()
-                        .map(super::structs::struct_out)
+                        .map(|c| super::structs::struct_out(c.to_json()))
                         .collect(),
                     earned_count,
                     last_earned_on_date: row.latest_award.map(|a| ts(a.awarded_at)),
@@ -467,6 +466,12 @@ pub fn detail_response(d: BadgeDetail) -> proto::GetCustomerBadgeResponse {
         active,
         latest_award,
     } = row;
+    let badge_id = id.clone();
+    let standing = |s: Vec<Standing>| -> Vec<prost_types::Struct> {
+        s.iter()
+            .map(|s| super::structs::struct_out(s.to_json(&badge_id)))
+            .collect()
+    };
     proto::GetCustomerBadgeResponse {
         id,
         name,
@@ -567,14 +572,8 @@ pub fn detail_response(d: BadgeDetail) -> proto::GetCustomerBadgeResponse {
                     })
                     .collect(),
                 earns_truncated,
-                customer_constraints: customer_constraints
-                    .into_iter()
-                    .map(super::structs::struct_out)
-                    .collect(),
-                badge_constraints: badge_constraints
-                    .into_iter()
-                    .map(super::structs::struct_out)
-                    .collect(),
+                customer_constraints: standing(customer_constraints),
+                badge_constraints: standing(badge_constraints),
             }
         }),
     }

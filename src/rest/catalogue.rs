@@ -17,7 +17,7 @@ use super::Caller;
 use super::admin::{JsonBody, MIGRATION_HEADER};
 use super::catalogue_json::{
     ActivationJson, BadgeJson, BadgeListJson, BadgeView, ClaimedJson, CustomFieldJson,
-    CustomFieldListJson, GroupJson, GroupListJson, UnclaimedJson,
+    CustomFieldListJson, FixedWindowJson, GroupJson, GroupListJson, UnclaimedJson,
 };
 use super::error::ApiError;
 use super::json::{Envelope, ImageJson, ok};
@@ -28,7 +28,9 @@ use crate::domain::Problem;
 use crate::domain::admin::{ClaimRequest, ExpiryRule, NewBadgeRequest, NewGroupCommand};
 use crate::domain::badge::{Extras, Tag};
 use crate::domain::custom_fields::CustomFieldRequest;
+use crate::domain::enums::SortOrder;
 use crate::domain::fields::{self, AbsoluteType, ExpiryKind, ExpiryParts, Field};
+use crate::domain::fixed_windows::{FixedWindowParams, Which};
 use crate::domain::org_list::Paging;
 use crate::error::Error;
 
@@ -341,6 +343,50 @@ pub async fn get_badge(
     let statistics = statistics.map_err(|p| ApiError(Error::Invalid(vec![p])))?;
     let badge = s.get_badge(&caller, &id, statistics).await?;
     Ok(ok(BadgeJson::of(&badge, BadgeView::Read, s.now())))
+}
+
+/// `GET /badgeMeta/getFixedWindowDetails`: a badge's fixed-window cycles.
+pub async fn fixed_window_details(
+    State(s): Svc,
+    Caller(caller): Caller,
+    RawQuery(q): RawQuery,
+) -> Answer<FixedWindowJson> {
+    let mut params = FixedWindowParams {
+        badge_id: None,
+        which: Ok(None),
+        customer_id: Ok(None),
+        cycle_reference: None,
+        include_earn_count: Ok(false),
+        start: Ok(None),
+        end: Ok(None),
+        paging: Ok(Paging {
+            page: 0,
+            size: 10,
+            order: SortOrder::Asc,
+        }),
+    };
+    params.paging = query::paging_params(q.as_deref(), |key, value| {
+        match key {
+            "badgeMetaId" => params.badge_id = Some(value.to_owned()),
+            "constraintType" => {
+                params.which = Which::parse(value).map(Some).ok_or_else(|| {
+                    Problem::invalid(
+                        "constraintType",
+                        "constraintType must be BADGE, CUSTOMER or ALL",
+                    )
+                })
+            }
+            "customerId" => params.customer_id = query::query_integer(key, value),
+            "fixedWindowCycleReferenceId" => params.cycle_reference = Some(value.to_owned()),
+            "includeEarnCount" => params.include_earn_count = query::query_boolean(key, value),
+            "startDate" => params.start = query::query_date(key, value),
+            "endDate" => params.end = query::query_date(key, value),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    });
+    let page = s.fixed_window_details(&caller, params).await?;
+    Ok(ok(FixedWindowJson::of(page)))
 }
 
 pub async fn list_badges(

@@ -11,8 +11,10 @@ use crate::application::{BadgePage, CatalogueBadge};
 use crate::domain::Micros;
 use crate::domain::admin::Group;
 use crate::domain::badge::{Badge, Extras, Tag};
+use crate::domain::constraints::{Constraint, Level};
 use crate::domain::custom_fields::CustomField;
 use crate::domain::enums::{BadgeStatus, DataType, EarnType, Owner};
+use crate::domain::fixed_windows::FixedWindowPage;
 use crate::store::Listed;
 
 /// Which of upstream's badge answers a badge is shown in.
@@ -49,9 +51,9 @@ pub struct BadgeJson {
     images: Vec<ImageJson>,
     ownership: OwnershipJson,
     #[serde(skip_serializing_if = "Option::is_none")]
-    customer_constraints: Option<Vec<serde_json::Value>>,
+    customer_constraints: Option<Vec<Constraint>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    badge_constraints: Option<Vec<serde_json::Value>>,
+    badge_constraints: Option<Vec<Constraint>>,
     benefits: Vec<serde_json::Value>,
     tags: Vec<Tag>,
     badge_group_id: Option<String>,
@@ -350,6 +352,57 @@ impl CustomFieldListJson {
         CustomFieldListJson {
             custom_fields: l.rows.into_iter().map(CustomFieldJson::from).collect(),
             pagination: PageJson::of(page, size, l.total),
+        }
+    }
+}
+
+/// `getFixedWindowDetails`' answer, in upstream's shape.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FixedWindowJson {
+    badge_meta_id: String,
+    org_id: i32,
+    start_date: Option<EpochSeconds>,
+    end_date: Option<EpochSeconds>,
+    customer_id: Option<i64>,
+    fixed_window_cycles: Vec<CycleJson>,
+    pagination: PageJson,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CycleJson {
+    fixed_window_cycle_reference_id: String,
+    start_date: EpochSeconds,
+    end_date: EpochSeconds,
+    /// Null unless `includeEarnCount`.
+    earn_count: Option<u64>,
+    constraint_type: &'static str,
+}
+
+impl FixedWindowJson {
+    pub fn of(p: FixedWindowPage) -> Self {
+        FixedWindowJson {
+            badge_meta_id: p.badge_id,
+            org_id: p.org_id,
+            start_date: p.start.map(EpochSeconds),
+            end_date: p.end.map(EpochSeconds),
+            customer_id: p.customer_id,
+            fixed_window_cycles: p
+                .cycles
+                .into_iter()
+                .map(|c| CycleJson {
+                    fixed_window_cycle_reference_id: c.reference,
+                    start_date: EpochSeconds(c.span.start),
+                    end_date: EpochSeconds(c.span.end),
+                    earn_count: c.earn_count,
+                    constraint_type: match c.level {
+                        Level::Customer => "CUSTOMER_BADGE_FIXED_WINDOW",
+                        Level::Badge => "BADGE_FIXED_WINDOW",
+                    },
+                })
+                .collect(),
+            pagination: PageJson::of(p.paging.page, p.paging.size, p.total),
         }
     }
 }

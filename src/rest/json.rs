@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 use crate::domain::admin::ExpiryRule;
 use crate::domain::badge::Tag;
 use crate::domain::badge::{Claim, Image};
+use crate::domain::constraints::{Constraint, Standing};
 use crate::domain::detail::{BadgeDetail, Statistics};
 use crate::domain::enums::{BadgeStatus, EarnType, IssueStatus, Owner};
 use crate::domain::list::{CustomerBadge, ListPage};
@@ -170,8 +171,8 @@ struct OlderRowJson {
     badge_rank: Option<i32>,
     ownership: OwnershipJson,
     earn_type: EarnType,
-    customer_constraints: Vec<serde_json::Value>,
-    badge_constraints: Vec<serde_json::Value>,
+    customer_constraints: Vec<Constraint>,
+    badge_constraints: Vec<Constraint>,
     earned_count: Option<i64>,
     last_earned_on_date: Option<i64>,
     last_earn_event_date: Option<i64>,
@@ -542,9 +543,12 @@ impl DetailData {
                             owner_reference_id: a.triggered_by.and_then(|t| t.reference_id),
                         })
                         .collect();
+                    let standing = |s: Vec<Standing>| -> Vec<serde_json::Value> {
+                        s.iter().map(|s| s.to_json(&id)).collect()
+                    };
                     (
-                        Some(customer_constraints),
-                        Some(badge_constraints),
+                        Some(standing(customer_constraints)),
+                        Some(standing(badge_constraints)),
                         Some(IssualDetailsJson {
                             issued_count,
                             issuals,

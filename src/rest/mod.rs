@@ -92,6 +92,10 @@ pub fn routes(service: Arc<BadgeService>) -> Routes {
         .route(DETAIL_ROUTE, get(get_customer_badge))
         .route(OLDER_LIST_ROUTE, get(older_customer_badges))
         .route(&format!("{B}/badgeMeta"), get(catalogue::list_badges))
+        .route(
+            &format!("{B}/badgeMeta/getFixedWindowDetails"),
+            get(catalogue::fixed_window_details),
+        )
         .route(&format!("{B}/badgeMeta/{{id}}"), get(catalogue::get_badge))
         .route(&format!("{B}/group"), get(catalogue::list_groups))
         .route(&format!("{B}/group/{{id}}"), get(catalogue::get_group))

@@ -323,6 +323,16 @@ pub fn query_boolean(name: &str, value: &str) -> Field<bool> {
     boolean(name, value)
 }
 
+/// An integer in a query, as its own parameter.
+pub fn query_integer(name: &str, value: &str) -> Field<Option<i64>> {
+    integer(name, value)
+}
+
+/// An ISO 8601 time in a query, as its own parameter.
+pub fn query_date(name: &str, value: &str) -> Field<Option<Micros>> {
+    date(name, value)
+}
+
 /// What the identifier header names, or its problem.
 pub(crate) fn identifier_type(header: Option<&[u8]>) -> Field<Option<IdentifierType>> {
     match header {

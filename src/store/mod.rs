@@ -8,6 +8,8 @@ mod definitions;
 mod dialect;
 pub mod entity;
 mod expiry;
+mod limits;
+pub use limits::Counted;
 mod list;
 mod outbox;
 

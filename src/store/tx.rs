@@ -20,7 +20,7 @@ use super::entity::{award, badge, badge_claim, badge_group, customer, enrolment,
 use super::expiry::stored_rule;
 use super::seed::{NewAward, NewCustomer, NewEnrolment};
 use crate::domain::Micros;
-use crate::domain::badge::{Badge, BadgeRules, Claim};
+use crate::domain::badge::{Badge, BadgeRules, Claim, Extras};
 use crate::domain::catalogue::IndexedGroup;
 use crate::domain::enums::{EarnType, Owner};
 use crate::domain::events::Event;
@@ -87,6 +87,7 @@ fn touched(now: Micros) -> sea_orm::sea_query::SimpleExpr {
 
 /// What the rules need of a badge's row.
 fn rules_of(b: &badge::Model) -> Result<BadgeRules> {
+    let extras: Extras = stored(serde_json::from_str(&b.extras).ok(), &b.extras)?;
     Ok(BadgeRules {
         earn_type: stored(EarnType::parse(&b.earn_type), &b.earn_type)?,
         active: b.active,
@@ -94,6 +95,8 @@ fn rules_of(b: &badge::Model) -> Result<BadgeRules> {
         expires_on: Micros(b.expires_on),
         earned_badge_expiry: stored_rule(&b.earned_badge_expiry)?,
         issued_badge_expiry: stored_rule(&b.issued_badge_expiry)?,
+        customer_constraints: extras.customer_constraints,
+        badge_constraints: extras.badge_constraints,
     })
 }
 

@@ -13,6 +13,7 @@ mod demo;
 mod deploy;
 mod detail;
 mod differential;
+mod earn_limits;
 mod errors;
 mod events;
 mod faults;

@@ -316,7 +316,7 @@ async fn every_documented_operation_is_served() {
                 operations += 1;
             }
         }
-        assert_eq!(operations, 29);
+        assert_eq!(operations, 30);
         server
     })
     .await;

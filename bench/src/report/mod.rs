@@ -25,6 +25,7 @@ use crate::pgbench::{self, Customers, PgbenchOutcome};
 mod counts;
 mod cpu;
 mod goals;
+mod limits;
 mod measure;
 mod processes;
 mod render;
@@ -34,6 +35,7 @@ use counts::*;
 use cpu::*;
 pub(crate) use cpu::{cpu_seconds, postgres_cpu_between, postgres_processes};
 use goals::*;
+use limits::*;
 use measure::*;
 use processes::*;
 use render::*;
@@ -146,6 +148,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let tenant_figures = tenant_runs(&args, &mut runs, &main).await?;
     drop(main.service);
     let catalogues = catalogue_runs(&args, &mut runs).await?;
+    let limit_figures = limit_runs(&args).await?;
 
     let mut goals = goals(&Figures {
         p1: &p1,
@@ -157,6 +160,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     })?;
     tenant_goals(&tenant_figures, &mut goals);
     counts_goals(&counts, &mut goals);
+    limits_goals(&limit_figures, &mut goals);
     write_charts(&args, &sizes, &service.curve)?;
     let report = render(Rendered {
         machine: &machine,
@@ -170,6 +174,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         catalogues: &catalogues,
         tenants: &tenant_figures,
         counts: &counts,
+        limits: &limit_figures,
         runs: &runs,
         overload: &overload,
         queued: &queued,

@@ -142,6 +142,7 @@ pub(super) struct Rendered<'a> {
     pub(super) catalogues: &'a [(Built, Outcome)],
     pub(super) tenants: &'a TenantFigures,
     pub(super) counts: &'a CountFigures,
+    pub(super) limits: &'a LimitFigures,
     pub(super) runs: &'a Runs,
     pub(super) overload: &'a [OverloadPair],
     pub(super) queued: &'a Outcome,
@@ -228,6 +229,7 @@ pub(super) fn render(r: Rendered) -> String {
     );
 
     s.push_str(&counts_section(r.counts));
+    s.push_str(&limits_section(r.limits));
 
     let _ = writeln!(
         s,

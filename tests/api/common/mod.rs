@@ -472,6 +472,25 @@ impl TestServer {
     }
 
     /// Stops the server and waits for it; returns what `serve` returned.
+    /// Stops serving and serves the same database again with the clock at
+    /// `now`: how a test moves time forward without sleeping.
+    pub async fn restart_at(mut self, now: Micros) -> TestServer {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+        let options = ServeOptions {
+            grace: Duration::from_secs(5),
+            ..Default::default()
+        };
+        let TestServer { store, db, .. } = self;
+        Self::serve(store, db, now, Limits::DEFAULT, options).await
+    }
+
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
