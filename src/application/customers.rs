@@ -126,7 +126,7 @@ async fn badge_rules(tx: &Tx<'_>, id: &str) -> Result<BadgeRules> {
 /// its rules are read again under the lock.
 async fn earned_badge_rules(tx: &Tx<'_>, id: &str) -> Result<BadgeRules> {
     let badge = badge_rules(tx, id).await?;
-    if constraints::bounds(&badge.badge_constraints, badge.starts_on, badge.starts_on).is_empty() {
+    if !constraints::limits(&badge.badge_constraints) {
         return Ok(badge);
     }
     tx.lock_badge(id).await?;

@@ -669,6 +669,11 @@ pub fn refusal(
         })
 }
 
+/// Whether any of a level's constraints limits an earn ("no limit" does not).
+pub fn limits(constraints: &[Constraint]) -> bool {
+    constraints.iter().any(|c| c.kind != Kind::NoLimit)
+}
+
 /// Every bound of a level's constraints for an earn at `at`.
 pub fn bounds(constraints: &[Constraint], at: Micros, starts_on: Micros) -> Vec<Bound> {
     constraints

@@ -50,33 +50,42 @@ impl Store {
             condition(&mut sql, span);
             sql.push(" THEN 1 ELSE 0 END), 0)");
         }
-        sql.push(" FROM awards WHERE org_id = ")
-            .bind(org)
-            .push(" AND badge_id = ")
-            .bind_object_id(badge_id);
-        if let Counted::Customers(ids) = who {
-            sql.push(" AND customer_id IN (");
-            for (i, id) in ids.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
+        sql.push(" FROM awards WHERE org_id = ").bind(org);
+        match who {
+            Counted::Customers(ids) => {
+                // The customer's awards, by `ix_awards_customer_badge`'s
+                // (org_id, customer_id), the badge's among them by filter:
+                // the badge is compared as an expression so that the plan
+                // cannot pick `ix_awards_badge_event` instead and read every
+                // customer's awards of the badge in the window (which a
+                // planner without statistics, on a new table, would).
+                sql.push(" AND customer_id IN (");
+                for (i, id) in ids.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.bind(*id);
                 }
-                sql.bind(*id);
+                sql.push(") AND badge_id || '' = ").bind(badge_id);
             }
-            sql.push(")");
+            Counted::Everyone => {
+                // Only the awards some span holds are read, by
+                // `ix_awards_badge_event`'s (org_id, badge_id, event_at).
+                sql.push(" AND badge_id = ").bind_object_id(badge_id);
+                let from = spans.iter().map(|s| s.from).min().flatten();
+                let until = spans
+                    .iter()
+                    .map(|s| s.until)
+                    .try_fold(Micros(i64::MIN), |m, u| u.map(|u| m.max(u)));
+                if let Some(from) = from {
+                    sql.push(" AND event_at >= ").bind(from.0);
+                }
+                if let Some(until) = until {
+                    sql.push(" AND event_at < ").bind(until.0);
+                }
+            }
         }
         sql.push(" AND revoked = ").bind(false);
-        // Only the awards some span holds are read, by the index's event time.
-        let from = spans.iter().map(|s| s.from).min().flatten();
-        let until = spans
-            .iter()
-            .map(|s| s.until)
-            .try_fold(Micros(i64::MIN), |m, u| u.map(|u| m.max(u)));
-        if let Some(from) = from {
-            sql.push(" AND event_at >= ").bind(from.0);
-        }
-        if let Some(until) = until {
-            sql.push(" AND event_at < ").bind(until.0);
-        }
         if let Counted::Customers(_) = who {
             sql.push(" GROUP BY customer_id");
         }

@@ -159,14 +159,20 @@ pub(super) async fn limit_runs(args: &Args) -> anyhow::Result<LimitFigures> {
             ))
             .header("authorization", load::auth_header())
             .header("X-CAP-BADGES-MIGRATION", "migration")
-            .json(&json!({"name": name, "earnType": "EARN", "isActive": true,
-                          "startOn": "2024-01-01T00:00:00Z", "expiresOn": "2099-01-01T00:00:00Z",
-                          "ownership": {"restrictedToOwners": ["Loyalty"]},
-                          "customerConstraints": customer, "badgeConstraints": badge}))
+            .header("content-type", "application/json")
+            .body(
+                json!({"name": name, "earnType": "EARN", "isActive": true,
+                       "startOn": "2024-01-01T00:00:00Z", "expiresOn": "2099-01-01T00:00:00Z",
+                       "ownership": {"restrictedToOwners": ["Loyalty"]},
+                       "customerConstraints": customer, "badgeConstraints": badge})
+                .to_string(),
+            )
             .send()
             .await?
-            .json()
-            .await?;
+            .bytes()
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|b| Ok(serde_json::from_slice(&b)?))?;
         let id = r["data"]["id"]
             .as_str()
             .ok_or_else(|| anyhow::anyhow!("badge not made: {r}"))?;
