@@ -6,10 +6,12 @@
 //! moved by a restart; and racing earns through two real processes leaving
 //! exactly the limit, on each backend.
 
+use badges::proto::badge_admin_service_client::BadgeAdminServiceClient;
 use badges::proto::badge_catalogue_service_client::BadgeCatalogueServiceClient;
 use badges::proto::{self};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tonic_types::StatusExt;
 
 use crate::catalogue::{ADMIN, Api, codes, orgs};
 use crate::common::fixture::*;
@@ -41,6 +43,27 @@ async fn earn(api: &Api, badge: &str, customer: i64, event: Option<&str>) -> (St
         body["earnEventDate"] = json!(e);
     }
     api.call("POST", "/customer/earn", Some(body)).await
+}
+
+/// A protobuf Struct as the JSON it carries.
+fn struct_json(s: &prost_types::Struct) -> Value {
+    fn value(v: &prost_types::Value) -> Value {
+        use prost_types::value::Kind;
+        match &v.kind {
+            Some(Kind::NumberValue(n)) => json!(n),
+            Some(Kind::StringValue(s)) => json!(s),
+            Some(Kind::BoolValue(b)) => json!(b),
+            Some(Kind::StructValue(s)) => struct_json(s),
+            Some(Kind::ListValue(l)) => Value::Array(l.values.iter().map(value).collect()),
+            Some(Kind::NullValue(_)) | None => Value::Null,
+        }
+    }
+    Value::Object(
+        s.fields
+            .iter()
+            .map(|(k, v)| (k.clone(), value(v)))
+            .collect(),
+    )
 }
 
 fn refused(answer: &(StatusCode, Value), reference: &str) {
@@ -79,9 +102,39 @@ async fn limits_are_kept_in_upstreams_spelling_and_enforced() {
         let read = api.ok("GET", &format!("/badgeMeta/{id}"), None).await;
         assert_eq!((&read["customerConstraints"], &read["badgeConstraints"]), (&written_weekly, &written_total));
 
-        // The week's one earn, then 1058 for a second in the same week; the
+        // gRPC reads the same constraints (JSON numbers as doubles).
+        let mut catalogue = BadgeCatalogueServiceClient::new(server.channel().await);
+        let got = catalogue
+            .get_badge(authed(ADMIN, proto::GetBadgeRequest { badge_id: id.clone(), include_statistics: false }))
+            .await
+            .unwrap()
+            .into_inner()
+            .badge
+            .unwrap();
+        let as_read: Vec<Value> = got.customer_constraints.iter().map(struct_json).collect();
+        assert_eq!(
+            as_read,
+            [json!({"constraintType": "CUSTOMER_BADGE_FIXED_WINDOW", "maxEarnLimit": 1.0,
+                    "durationType": "WEEKLY", "startDayOfTheWeek": "MONDAY", "cycleStatus": "ACTIVE"})]
+        );
+
+        // The week's one earn, then 1058 for a second in the same week (over
+        // gRPC too, with the code and the constraint in its details); the
         // week before (Sunday the 29th) is another cycle.
         earned(&earn(&api, &id, 1, None).await);
+        let status = BadgeAdminServiceClient::new(server.channel().await)
+            .earn_badge(authed(ADMIN, proto::EarnBadgeRequest { badge_meta_id: id.clone(), customer_id: 1, ..Default::default() }))
+            .await
+            .unwrap_err();
+        let details = status.get_error_details();
+        assert_eq!(
+            (
+                status.code(),
+                details.error_info().and_then(|i| i.metadata.get("code").cloned()),
+                details.bad_request().map(|b| b.field_violations[0].field.clone()),
+            ),
+            (tonic::Code::InvalidArgument, Some("1058".to_owned()), Some("customerConstraints[0]".to_owned()))
+        );
         refused(&earn(&api, &id, 1, Some("2024-12-30T00:00:00Z")).await, "customerConstraints[0]");
         let sunday = earned(&earn(&api, &id, 1, Some("2024-12-29T23:59:59Z")).await);
         // Three awards in all: the fourth is refused, whoever earns it.
