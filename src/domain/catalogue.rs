@@ -618,6 +618,43 @@ impl BadgeState {
     pub fn held_once(&self, now: Micros) -> bool {
         self.hold_until.is_some_and(|h| h <= now)
     }
+
+    /// Folds in one of the customer's awards of the badge that is not
+    /// revoked. The result does not depend on the order awards are folded
+    /// in: what a list call needs of a customer's badge is a function of the
+    /// set of its rows, so it could be kept up to date by each write.
+    pub fn add_award(&mut self, a: &AwardRow) {
+        self.earn_count += 1;
+        let hold = a.expires_at.unwrap_or(NEVER);
+        self.hold_until = Some(self.hold_until.map_or(hold, |h| h.max(hold)));
+        if self
+            .latest_award
+            .is_none_or(|l| (a.awarded_at, a.seq) > (l.awarded_at, l.seq))
+        {
+            self.latest_award = Some(LatestAwardRow {
+                awarded_at: a.awarded_at,
+                event_at: a.event_at,
+                expires_at: a.expires_at,
+                seq: a.seq,
+            });
+        }
+    }
+
+    /// Folds in one of the customer's enrolments in the badge (revoked or
+    /// not); order-independent like [`BadgeState::add_award`].
+    pub fn add_enrolment(&mut self, e: &EnrolmentRow) {
+        if self
+            .latest_enrolment
+            .is_none_or(|l| (e.issued_at, e.seq) > (l.issued_at, l.seq))
+        {
+            self.latest_enrolment = Some(LatestEnrolment {
+                issued_at: e.issued_at,
+                expires_at: e.expires_at,
+                revoked: e.revoked,
+                seq: e.seq,
+            });
+        }
+    }
 }
 
 impl CustomerState {
@@ -626,39 +663,13 @@ impl CustomerState {
     pub(crate) fn by_position(&self, catalogue: &Catalogue) -> Vec<(u32, BadgeState)> {
         let mut states: HashMap<u32, BadgeState> = HashMap::new();
         for a in &self.awards {
-            let Some(pos) = catalogue.position(&a.badge_id) else {
-                continue;
-            };
-            let s = states.entry(pos).or_default();
-            s.earn_count += 1;
-            let hold = a.expires_at.unwrap_or(NEVER);
-            s.hold_until = Some(s.hold_until.map_or(hold, |h| h.max(hold)));
-            let candidate = LatestAwardRow {
-                awarded_at: a.awarded_at,
-                event_at: a.event_at,
-                expires_at: a.expires_at,
-                seq: a.seq,
-            };
-            if s.latest_award
-                .is_none_or(|l| (a.awarded_at, a.seq) > (l.awarded_at, l.seq))
-            {
-                s.latest_award = Some(candidate);
+            if let Some(pos) = catalogue.position(&a.badge_id) {
+                states.entry(pos).or_default().add_award(a);
             }
         }
         for e in &self.enrolments {
-            let Some(pos) = catalogue.position(&e.badge_id) else {
-                continue;
-            };
-            let s = states.entry(pos).or_default();
-            if s.latest_enrolment
-                .is_none_or(|l| (e.issued_at, e.seq) > (l.issued_at, l.seq))
-            {
-                s.latest_enrolment = Some(LatestEnrolment {
-                    issued_at: e.issued_at,
-                    expires_at: e.expires_at,
-                    revoked: e.revoked,
-                    seq: e.seq,
-                });
+            if let Some(pos) = catalogue.position(&e.badge_id) {
+                states.entry(pos).or_default().add_enrolment(e);
             }
         }
         let mut sorted: Vec<(u32, BadgeState)> = states.into_iter().collect();
@@ -745,6 +756,77 @@ mod tests {
             let mut bent = data.clone();
             bent[i] ^= 0xff;
             let _ = Catalogue::decode(1, 1, &bent);
+        }
+    }
+
+    fn award_row() -> impl proptest::strategy::Strategy<Value = AwardRow> {
+        use proptest::prelude::*;
+        // Few distinct times and sequence numbers, so that ties happen.
+        (0i64..6, 0i64..4, 0i64..4, prop::option::of(0i64..5)).prop_map(
+            |(seq, awarded, event, expires)| AwardRow {
+                seq,
+                badge_id: "b".into(),
+                awarded_at: Micros(awarded),
+                event_at: Micros(event),
+                expires_at: expires.map(Micros),
+            },
+        )
+    }
+
+    fn enrolment_row() -> impl proptest::strategy::Strategy<Value = EnrolmentRow> {
+        use proptest::prelude::*;
+        (0i64..6, 0i64..4, prop::option::of(0i64..5), any::<bool>()).prop_map(
+            |(seq, issued, expires, revoked)| EnrolmentRow {
+                seq,
+                badge_id: "b".into(),
+                issued_at: Micros(issued),
+                expires_at: expires.map(Micros),
+                revoked,
+            },
+        )
+    }
+
+    proptest::proptest! {
+        /// What a customer's badge state holds is a function of the set of
+        /// its rows: folded in any order, the rows give the same state (the
+        /// ties of time broken by the order rows were recorded in).
+        #[test]
+        fn a_badge_s_state_does_not_depend_on_the_order_rows_are_folded_in(
+            awards in proptest::collection::vec(award_row(), 0..8),
+            enrolments in proptest::collection::vec(enrolment_row(), 0..6),
+            rotation in 0usize..8,
+        ) {
+            // Sequence numbers are unique, as the tables' ids are.
+            let mut awards = awards;
+            for (i, a) in awards.iter_mut().enumerate() {
+                a.seq = i as i64;
+            }
+            let mut enrolments = enrolments;
+            for (i, e) in enrolments.iter_mut().enumerate() {
+                e.seq = i as i64;
+            }
+            let fold = |awards: &[AwardRow], enrolments: &[EnrolmentRow]| {
+                let mut s = BadgeState::default();
+                awards.iter().for_each(|a| s.add_award(a));
+                enrolments.iter().for_each(|e| s.add_enrolment(e));
+                s
+            };
+            let forward = fold(&awards, &enrolments);
+            let mut reversed = (awards.clone(), enrolments.clone());
+            reversed.0.reverse();
+            reversed.1.reverse();
+            proptest::prop_assert_eq!(forward, fold(&reversed.0, &reversed.1));
+            let mut rotated = (awards.clone(), enrolments.clone());
+            if !rotated.0.is_empty() {
+                let n = rotation % rotated.0.len();
+                rotated.0.rotate_left(n);
+            }
+            if !rotated.1.is_empty() {
+                let n = rotation % rotated.1.len();
+                rotated.1.rotate_left(n);
+            }
+            proptest::prop_assert_eq!(forward, fold(&rotated.0, &rotated.1));
+            proptest::prop_assert_eq!(forward.earn_count, awards.len() as i64);
         }
     }
 }
