@@ -271,7 +271,7 @@ impl BadgeService {
             if !spans.is_empty() {
                 let counts = self
                     .store
-                    .count_all_awards(p.org_id, &badge.id, &spans)
+                    .count_awards_now(p.org_id, &badge.id, None, &spans)
                     .await?;
                 fixed_windows::fill(&mut cycles, Level::Badge, &counts);
             }
@@ -279,7 +279,7 @@ impl BadgeService {
             if let (false, Some(c)) = (spans.is_empty(), q.customer_id) {
                 let counts = self
                     .store
-                    .count_customer_awards(p.org_id, &badge.id, c, &spans)
+                    .count_awards_now(p.org_id, &badge.id, Some(c), &spans)
                     .await?;
                 fixed_windows::fill(&mut cycles, Level::Customer, &counts);
             }

@@ -185,7 +185,7 @@ impl BadgeService {
         };
         let badge_counts = self
             .store
-            .count_all_awards(p.org_id, &badge.id, &spans)
+            .count_awards_now(p.org_id, &badge.id, None, &spans)
             .await?;
         Ok(detail::detail(
             &catalogue,

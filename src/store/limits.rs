@@ -102,41 +102,28 @@ impl Store {
 }
 
 impl Store {
-    /// All customers' non-revoked awards of `badge_id` in each of `spans`,
-    /// outside any write (the detail call's standings).
-    pub async fn count_all_awards(
+    /// The org's non-revoked awards of `badge_id` in each of `spans`, of one
+    /// customer or (`None`) of all customers together, outside any write
+    /// (the detail call's standings, the fixed-window cycles).
+    pub async fn count_awards_now(
         &self,
         org: i32,
         badge_id: &str,
+        customer: Option<i64>,
         spans: &[Span],
     ) -> Result<Vec<u64>> {
+        let one;
+        let (who, key) = match customer {
+            Some(id) => {
+                one = [id];
+                (Counted::Customers(&one), id)
+            }
+            None => (Counted::Everyone, 0),
+        };
         let mut counts = self
-            .count_awards(&self.db, org, badge_id, Counted::Everyone, spans)
+            .count_awards(&self.db, org, badge_id, who, spans)
             .await?;
-        Ok(counts.remove(&0).unwrap_or_else(|| vec![0; spans.len()]))
-    }
-
-    /// The customer's non-revoked awards of `badge_id` in each of `spans`,
-    /// outside any write.
-    pub async fn count_customer_awards(
-        &self,
-        org: i32,
-        badge_id: &str,
-        customer_id: i64,
-        spans: &[Span],
-    ) -> Result<Vec<u64>> {
-        let mut counts = self
-            .count_awards(
-                &self.db,
-                org,
-                badge_id,
-                Counted::Customers(&[customer_id]),
-                spans,
-            )
-            .await?;
-        Ok(counts
-            .remove(&customer_id)
-            .unwrap_or_else(|| vec![0; spans.len()]))
+        Ok(counts.remove(&key).unwrap_or_else(|| vec![0; spans.len()]))
     }
 
     /// Whether the org has the customer `id`.

@@ -20,8 +20,9 @@ use super::entity::{award, badge, badge_claim, badge_group, customer, enrolment,
 use super::expiry::stored_rule;
 use super::seed::{NewAward, NewCustomer, NewEnrolment};
 use crate::domain::Micros;
-use crate::domain::badge::{Badge, BadgeRules, Claim, Extras};
+use crate::domain::badge::{Badge, BadgeRules, Claim};
 use crate::domain::catalogue::IndexedGroup;
+use crate::domain::constraints::Constraint;
 use crate::domain::enums::{EarnType, Owner};
 use crate::domain::events::Event;
 use crate::domain::list::CustomerRef;
@@ -85,9 +86,18 @@ fn touched(now: Micros) -> sea_orm::sea_query::SimpleExpr {
         .into()
 }
 
+/// The limits kept in a badge's extras column: all a write's rules need of
+/// it (its tags, benefits and custom fields are not read).
+#[derive(Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct StoredLimits {
+    customer_constraints: Vec<Constraint>,
+    badge_constraints: Vec<Constraint>,
+}
+
 /// What the rules need of a badge's row.
 fn rules_of(b: &badge::Model) -> Result<BadgeRules> {
-    let extras: Extras = stored(serde_json::from_str(&b.extras).ok(), &b.extras)?;
+    let limits: StoredLimits = stored(serde_json::from_str(&b.extras).ok(), &b.extras)?;
     Ok(BadgeRules {
         earn_type: stored(EarnType::parse(&b.earn_type), &b.earn_type)?,
         active: b.active,
@@ -95,8 +105,8 @@ fn rules_of(b: &badge::Model) -> Result<BadgeRules> {
         expires_on: Micros(b.expires_on),
         earned_badge_expiry: stored_rule(&b.earned_badge_expiry)?,
         issued_badge_expiry: stored_rule(&b.issued_badge_expiry)?,
-        customer_constraints: extras.customer_constraints,
-        badge_constraints: extras.badge_constraints,
+        customer_constraints: limits.customer_constraints,
+        badge_constraints: limits.badge_constraints,
     })
 }
 
