@@ -7,7 +7,9 @@ use tokio::net::TcpListener;
 
 use crate::app::App;
 use crate::auth::{TokenKeys, generate_secret, hash_secret};
-use crate::config::{Cli, ClientCommand, Command, EventsCommand, OrgCommand, Right, ServeArgs};
+use crate::config::{
+    Cli, ClientCommand, Command, EventsCommand, OrgCommand, Right, ServeArgs, StateCommand,
+};
 use crate::domain::{Clock, SystemClock};
 use crate::events::tail::Start;
 use crate::store::{self, DatabaseUrl, NewApiClient, NewOrg, Store};
@@ -24,6 +26,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Events { command } => events(command).await?,
         Command::Org { command } => org(command, open(&url, &pool).await?).await?,
         Command::Client { command } => client(command, open(&url, &pool).await?).await?,
+        Command::State { command } => state(command, open(&url, &pool).await?).await?,
+    }
+    Ok(())
+}
+
+/// Prints a batch's progress on stderr at most every two seconds, and the
+/// last batch of each org.
+fn progress(verb: &'static str) -> impl FnMut(store::Progress) {
+    let mut last = std::time::Instant::now();
+    move |p| {
+        if last.elapsed().as_secs() >= 2 || p.done == p.total {
+            last = std::time::Instant::now();
+            eprintln!("org {}: {verb} {} of {} customers", p.org, p.done, p.total);
+        }
+    }
+}
+
+async fn state(command: StateCommand, store: Store) -> anyhow::Result<()> {
+    match command {
+        StateCommand::Rebuild { org } => {
+            let started = std::time::Instant::now();
+            let written = store.rebuild_states(org, progress("rebuilt")).await?;
+            println!(
+                "rebuilt {written} customer state rows in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        StateCommand::Verify { org } => {
+            let v = store
+                .verify_states(org, |d| println!("{d}"), progress("verified"))
+                .await?;
+            println!(
+                "verified {} customers: {} differences, {} rows missing or stale (read from the tables until renewed)",
+                v.customers, v.differences, v.behind
+            );
+            if v.differences > 0 {
+                anyhow::bail!(
+                    "{} customer state rows differ from the tables",
+                    v.differences
+                );
+            }
+        }
     }
     Ok(())
 }

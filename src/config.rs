@@ -102,6 +102,11 @@ pub enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Rebuild or verify the customer state rows the list call reads.
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
+    },
 }
 
 impl Command {
@@ -111,9 +116,11 @@ impl Command {
     pub fn default_log_filter(&self) -> &'static str {
         match self {
             Command::Events { .. } => "warn",
-            Command::Serve(_) | Command::Migrate | Command::Org { .. } | Command::Client { .. } => {
-                "info"
-            }
+            Command::Serve(_)
+            | Command::Migrate
+            | Command::Org { .. }
+            | Command::Client { .. }
+            | Command::State { .. } => "info",
         }
     }
 }
@@ -350,6 +357,24 @@ impl ServeArgs {
             ..ServeOptions::DEFAULT
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Recompute every customer's state row from the awards and enrolments,
+    /// in batches (writes go on meanwhile); progress on stderr.
+    Rebuild {
+        /// Only this org's customers.
+        #[arg(long)]
+        org: Option<i32>,
+    },
+    /// Compare every customer's state row with a fresh fold of the awards
+    /// and enrolments; prints each difference and exits 1 when there is one.
+    Verify {
+        /// Only this org's customers.
+        #[arg(long)]
+        org: Option<i32>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -162,6 +162,7 @@ pub async fn run(args: Args) -> anyhow::Result<Built> {
     crate::dataset::load_batches(db, batches).await?;
     // The badges' counts, as the service's writes would have kept them.
     store.recount_badges(None).await?;
+    store.rebuild_states(None, |_| {}).await?;
     db.execute_unprepared("VACUUM (ANALYZE)").await?;
     let rows = count(
         "SELECT (SELECT COUNT(*) FROM badges) + (SELECT COUNT(*) FROM badge_owners) \

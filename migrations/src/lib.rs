@@ -18,6 +18,9 @@ mod m20261206_000008_catalogue_snapshots;
 mod m20261206_000009_catalogue_upstream;
 mod m20261206_000010_customer_writes;
 mod m20261206_000011_earn_limits;
+mod m20261206_000012_customer_states;
+
+pub use m20261206_000012_customer_states::NAME as CUSTOMER_STATES;
 
 pub struct Migrator;
 
@@ -36,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000009_catalogue_upstream::Migration),
             Box::new(m20261206_000010_customer_writes::Migration),
             Box::new(m20261206_000011_earn_limits::Migration),
+            Box::new(m20261206_000012_customer_states::Migration),
         ]
     }
 }

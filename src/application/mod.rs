@@ -25,6 +25,7 @@ use crate::domain::catalogue::{Catalogue, CustomerState};
 use crate::domain::clock::SharedClock;
 use crate::domain::constraints;
 use crate::domain::detail::{self, BadgeDetail, DetailParams, History};
+use crate::domain::holdings::Holdings;
 use crate::domain::list::{self, CustomerRef, ListPage, ListParams};
 use crate::domain::older_list::{self, OlderListParams, OlderPage, OlderRow};
 use crate::domain::page;
@@ -99,7 +100,7 @@ impl BadgeService {
     ) -> Result<Reserved<ListPage>> {
         let query = list::validate(params).map_err(Error::Invalid)?;
         let now = self.clock.now();
-        let (catalogue, state, _) = self.read(p, &query.customer, Scope::All).await?;
+        let (catalogue, state) = self.read_holdings(p, &query.customer).await?;
         let selected = page::select(&catalogue, &state, &query, now);
         let badges = self
             .catalogues
@@ -126,7 +127,7 @@ impl BadgeService {
         let older = older_list::validate(params).map_err(Error::Invalid)?;
         let query = &older.query;
         let now = self.clock.now();
-        let (catalogue, state, _) = self.read(p, &query.customer, Scope::All).await?;
+        let (catalogue, state) = self.read_holdings(p, &query.customer).await?;
         let selected = if older.by_rank {
             page::select_ranked(&catalogue, &state, query, now)
         } else {
@@ -226,6 +227,26 @@ impl BadgeService {
             .get(&self.store, p.org_id, read.catalogue_version)
             .await?;
         Ok((catalogue, state, read.history))
+    }
+
+    /// What a list call needs: what the customer holds of every badge (the
+    /// customer's state row) in one round trip, then the org's catalogue at
+    /// the version that round trip saw; 1026 when the customer is not in the
+    /// caller's org.
+    async fn read_holdings(
+        &self,
+        p: &Principal,
+        customer: &CustomerRef,
+    ) -> Result<(Arc<Catalogue>, Holdings)> {
+        let read = self.store.read_holdings(p, customer).await?;
+        let holdings = read
+            .holdings
+            .ok_or_else(|| Error::NotFound(Problem::customer_not_found()))?;
+        let catalogue = self
+            .catalogues
+            .get(&self.store, p.org_id, read.catalogue_version)
+            .await?;
+        Ok((catalogue, holdings))
     }
 
     /// Trades a client's key and secret for an OAuth token.

@@ -585,7 +585,8 @@ pub struct LatestAwardRow {
     pub awarded_at: Micros,
     pub event_at: Micros,
     pub expires_at: Option<Micros>,
-    seq: i64,
+    /// The award's row id: breaks ties of `awarded_at`.
+    pub seq: i64,
 }
 
 /// The customer's latest enrolment in a badge.
@@ -594,7 +595,8 @@ pub struct LatestEnrolment {
     pub issued_at: Micros,
     pub expires_at: Option<Micros>,
     pub revoked: bool,
-    seq: i64,
+    /// The enrolment's row id: breaks ties of `issued_at`.
+    pub seq: i64,
 }
 
 /// What the customer has of one badge.
@@ -654,36 +656,6 @@ impl BadgeState {
                 seq: e.seq,
             });
         }
-    }
-}
-
-impl CustomerState {
-    /// Per catalogue position, what the customer has of that badge; sorted by
-    /// position. Rows of badges not in the catalogue are ignored.
-    pub(crate) fn by_position(&self, catalogue: &Catalogue) -> Vec<(u32, BadgeState)> {
-        let mut states: HashMap<u32, BadgeState> = HashMap::new();
-        for a in &self.awards {
-            if let Some(pos) = catalogue.position(&a.badge_id) {
-                states.entry(pos).or_default().add_award(a);
-            }
-        }
-        for e in &self.enrolments {
-            if let Some(pos) = catalogue.position(&e.badge_id) {
-                states.entry(pos).or_default().add_enrolment(e);
-            }
-        }
-        let mut sorted: Vec<(u32, BadgeState)> = states.into_iter().collect();
-        sorted.sort_unstable_by_key(|(pos, _)| *pos);
-        sorted
-    }
-
-    /// What the customer has of the badge at `pos` of `catalogue`.
-    pub fn at(&self, catalogue: &Catalogue, pos: u32) -> BadgeState {
-        self.by_position(catalogue)
-            .into_iter()
-            .find(|(p, _)| *p == pos)
-            .map(|(_, s)| s)
-            .unwrap_or_default()
     }
 }
 

@@ -10,6 +10,7 @@ use super::catalogue::{Catalogue, CustomerState};
 use super::constraints::{self, Standing};
 use super::enums::{EarnType, IdentifierType, IssueStatus, Owner};
 use super::fields::Field;
+use super::holdings::Holdings;
 use super::list::{CustomerBadge, CustomerRef, customer_ref, is_object_id};
 use super::page::row;
 use super::{Micros, Problem};
@@ -191,7 +192,7 @@ pub fn detail(
     now: Micros,
 ) -> BadgeDetail {
     let group = catalogue.group_name(catalogue.entry(pos));
-    let badge_state = state.at(catalogue, pos);
+    let badge_state = Holdings::fold(state).of(&badge.id);
     let row = row(badge, group, &badge_state, now);
     let active_earned_count = state
         .awards

@@ -16,6 +16,7 @@ pub mod expiry;
 pub mod extras;
 pub mod fields;
 pub mod fixed_windows;
+pub mod holdings;
 pub mod ids;
 pub mod list;
 pub mod older_list;

@@ -7,9 +7,10 @@ use std::cmp::Ordering;
 
 use super::Micros;
 use super::badge::Badge;
-use super::catalogue::{BadgeState, Catalogue, CustomerState, Entry, OwnerSet, answer_bytes};
+use super::catalogue::{BadgeState, Catalogue, Entry, OwnerSet, answer_bytes};
 use super::cursor::{Cursor, Keyset};
 use super::enums::{BadgeStatus, BadgeType, EarnType, IssueStatus, Operator, SortOn, SortOrder};
+use super::holdings::Holdings;
 use super::ids::ObjectId;
 use super::list::{CustomerBadge, LatestAward, ListPage, ListQuery};
 
@@ -176,12 +177,7 @@ impl Selection {
 
 /// The page's badges: every matching one counted, the asked slice of them
 /// in order.
-pub fn select(
-    catalogue: &Catalogue,
-    state: &CustomerState,
-    q: &ListQuery,
-    now: Micros,
-) -> Selection {
+pub fn select(catalogue: &Catalogue, state: &Holdings, q: &ListQuery, now: Micros) -> Selection {
     let key = |_: u32, e: &Entry, s: &BadgeState| sort_key(q.sort_on, e, s, now);
     select_by(catalogue, state, q, now, &key, q.order)
 }
@@ -190,7 +186,7 @@ pub fn select(
 /// [`Catalogue::rank_order`]); `q`'s sort is not read.
 pub fn select_ranked(
     catalogue: &Catalogue,
-    state: &CustomerState,
+    state: &Holdings,
     q: &ListQuery,
     now: Micros,
 ) -> Selection {
@@ -202,7 +198,7 @@ pub fn select_ranked(
 /// position) in `direction`.
 fn select_by(
     catalogue: &Catalogue,
-    state: &CustomerState,
+    state: &Holdings,
     q: &ListQuery,
     now: Micros,
     key: &dyn Fn(u32, &Entry, &BadgeState) -> Option<i64>,

@@ -37,6 +37,10 @@ pub enum Failure {
 /// advisory locks ("badges" in ASCII).
 const MIGRATION_LOCK_KEY: i64 = 0x0000_6261_6467_6573;
 
+/// The session setting that tells the database this connection keeps the
+/// customer state rows (see `Dialect::configure`).
+pub const KEEPS_STATE: &str = "badges.keeps_state";
+
 impl Dialect {
     pub const ALL: [Dialect; 2] = [Dialect::Postgres, Dialect::Sqlite];
 
@@ -82,6 +86,10 @@ impl Dialect {
         match self {
             Dialect::Postgres => {
                 opts.statement_timeout(settings.statement_timeout);
+                // This release keeps the customer state rows itself: the
+                // trigger that marks them stale on writes by connections
+                // that do not (migration m20261206_000012) skips ours.
+                opts.map_sqlx_postgres_opts(|o| o.options([(KEEPS_STATE, "on")]));
             }
             Dialect::Sqlite => {
                 // A write waits for SQLite's lock as long as a call waits for
@@ -95,6 +103,15 @@ impl Dialect {
                         .create_if_missing(true)
                 });
             }
+        }
+    }
+
+    /// A NULL of the type that holds bytes, for a column of a UNION whose
+    /// other branches hold bytes.
+    pub fn null_bytes(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "CAST(NULL AS BYTEA)",
+            Dialect::Sqlite => "CAST(NULL AS BLOB)",
         }
     }
 

@@ -21,6 +21,7 @@ use crate::domain::catalogue::{
 };
 use crate::domain::detail::{EarnedBadge, History, IssuedBadge, MAX_HISTORY, TriggeredBy};
 use crate::domain::enums::{EarnType, Owner};
+use crate::domain::holdings::Holdings;
 use crate::domain::list::CustomerRef;
 use crate::domain::principal::Principal;
 use crate::error::{Error, Result};
@@ -35,6 +36,17 @@ pub struct CustomerRead {
     /// The customer's history with one badge, when the scope asked for it
     /// and the customer was found.
     pub history: Option<History>,
+    /// `Scope::Kept`: the customer's state row, when it was there and fresh
+    /// (then `state` holds no rows).
+    pub kept: Option<Vec<u8>>,
+}
+
+/// What a list call knows of the customer after its one round trip.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoldingsRead {
+    pub catalogue_version: i64,
+    /// `None` when no customer of the org matches.
+    pub holdings: Option<Holdings>,
 }
 
 /// One row of the customer-state statement: the header (what the call
@@ -60,6 +72,9 @@ struct StateRow {
     triggered_by_reference: Option<String>,
     /// History rows: when they were revoked.
     revoked_at: Option<i64>,
+    /// The header of a list call: the customer's state row, when there is
+    /// one that is not stale.
+    body: Option<Vec<u8>>,
 }
 
 const HEADER: i32 = 0;
@@ -71,7 +86,12 @@ const HISTORY_ENROLMENT: i32 = 4;
 /// What of the customer's state a call reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope<'a> {
-    /// Every badge (the list call).
+    /// Every badge, from the customer's state row when it is there and not
+    /// stale (the list call); the awards and enrolments are read only when
+    /// it is not.
+    Kept,
+    /// Every badge, from the awards and enrolments (what the state row is
+    /// checked against, and the path when a row does not read).
     All,
     /// One badge (the detail call); with `history`, also the customer's
     /// newest awards (revoked ones too) and enrolments of it, one more than
@@ -80,10 +100,13 @@ pub enum Scope<'a> {
 }
 
 /// The one statement of a list or detail call: a header row with the org's
-/// catalogue version, the caller's client generation (NULL once disabled)
-/// and the customer's id (NULL when no customer of the org matches), then
-/// the customer's awards that are not revoked and their enrolments, by
-/// index; for one badge, and its history, when `scope` says so.
+/// catalogue version, the caller's client generation (NULL once disabled),
+/// the customer's id (NULL when no customer of the org matches) and, for
+/// `Scope::Kept`, the customer's state row when it is fresh; then the
+/// customer's awards that are not revoked and their enrolments, by index
+/// (for `Scope::Kept` only when there is no fresh state row: a one-time
+/// condition, so with one the statement reads no award or enrolment); for
+/// one badge, and its history, when `scope` says so.
 pub fn customer_state_statement(
     dialect: Dialect,
     p: &Principal,
@@ -100,7 +123,14 @@ pub fn customer_state_statement(
         CustomerRef::ExternalId(v) => sql.push(" AND external_id = ").bind(v.as_str()),
         CustomerRef::CardNumber(v) => sql.push(" AND card_number = ").bind(v.as_str()),
     };
-    sql.push(") SELECT ")
+    sql.push(")");
+    let kept = scope == Scope::Kept;
+    if kept {
+        sql.push(", st AS MATERIALIZED (SELECT body FROM customer_states WHERE org_id = ")
+            .bind(p.org_id)
+            .push(" AND customer_id = (SELECT customer_id FROM cu) AND stale = FALSE)");
+    }
+    sql.push(" SELECT ")
         .push(&HEADER.to_string())
         .push(
             " AS kind, NULL AS badge_id, NULL AS seq, NULL AS at, NULL AS event_at, \
@@ -114,10 +144,16 @@ pub fn customer_state_statement(
             " AND disabled = FALSE) AS client_generation, \
              (SELECT customer_id FROM cu) AS customer_id, \
              NULL AS public_id, NULL AS triggered_by_owner, NULL AS triggered_by_reference, \
-             CAST(NULL AS BIGINT) AS revoked_at",
-        );
+             CAST(NULL AS BIGINT) AS revoked_at, ",
+        )
+        .push(if kept {
+            "(SELECT body FROM st)"
+        } else {
+            dialect.null_bytes()
+        })
+        .push(" AS body");
     let (badge, history) = match scope {
-        Scope::All => (None, false),
+        Scope::All | Scope::Kept => (None, false),
         Scope::Badge { id, history } => (Some(id), history),
     };
     // The customer's rows in the org, of the one badge when there is one.
@@ -128,12 +164,15 @@ pub fn customer_state_statement(
         if let Some(id) = badge {
             sql.push(" AND badge_id = ").bind(id);
         }
+        if kept {
+            sql.push(" AND NOT EXISTS (SELECT 1 FROM st)");
+        }
     };
     sql.push(" UNION ALL SELECT ")
         .push(&AWARD.to_string())
         .push(
             ", badge_id, CAST(id AS BIGINT), awarded_at, event_at, expires_at, revoked, \
-         NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM awards",
+         NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM awards",
         );
     of_customer(&mut sql);
     sql.push(" AND revoked = FALSE");
@@ -141,7 +180,7 @@ pub fn customer_state_statement(
         .push(&ENROLMENT.to_string())
         .push(
             ", badge_id, CAST(id AS BIGINT), issued_at, NULL, expires_at, revoked, \
-         NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM enrolments",
+         NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM enrolments",
         );
     of_customer(&mut sql);
     if history {
@@ -152,8 +191,10 @@ pub fn customer_state_statement(
                 " AS kind, badge_id, CAST(id AS BIGINT) AS seq, awarded_at, event_at, \
                  expires_at, revoked, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), \
                  CAST(NULL AS BIGINT), earned_badge_id, \
-                 triggered_by_owner, triggered_by_reference, revoked_at FROM awards",
-            );
+                 triggered_by_owner, triggered_by_reference, revoked_at, ",
+            )
+            .push(dialect.null_bytes())
+            .push(" FROM awards");
         of_customer(&mut sql);
         sql.push(" ORDER BY awarded_at DESC, id DESC LIMIT ")
             .push(&limit)
@@ -164,8 +205,10 @@ pub fn customer_state_statement(
                 " AS kind, badge_id, CAST(id AS BIGINT) AS seq, issued_at, event_at, \
                  expires_at, revoked, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), \
                  CAST(NULL AS BIGINT), issued_badge_id, \
-                 triggered_by_owner, triggered_by_reference, revoked_at FROM enrolments",
-            );
+                 triggered_by_owner, triggered_by_reference, revoked_at, ",
+            )
+            .push(dialect.null_bytes())
+            .push(" FROM enrolments");
         of_customer(&mut sql);
         sql.push(" ORDER BY issued_at DESC, id DESC LIMIT ")
             .push(&limit)
@@ -217,6 +260,7 @@ impl Store {
                 catalogue_version,
                 state: None,
                 history: None,
+                kept: None,
             });
         }
         let mut state = CustomerState::default();
@@ -268,6 +312,37 @@ impl Store {
             catalogue_version,
             state: Some(state),
             history,
+            kept: header.body,
+        })
+    }
+
+    /// What the customer holds of every badge, the org's catalogue version
+    /// and the caller's client generation, in one round trip: the customer's
+    /// state row when it is fresh, else a fold of their awards and
+    /// enrolments read in the same statement. A row this release cannot
+    /// read (another release's layout) costs a second statement, from the
+    /// tables.
+    pub async fn read_holdings(
+        &self,
+        p: &Principal,
+        customer: &CustomerRef,
+    ) -> Result<HoldingsRead> {
+        let read = self.read_customer(p, customer, Scope::Kept).await?;
+        let holdings = match (read.state, read.kept) {
+            (None, _) => None,
+            (Some(state), None) => Some(Holdings::fold(&state)),
+            (Some(_), Some(body)) => match Holdings::decode(&body) {
+                Ok(holdings) => Some(holdings),
+                Err(e) => {
+                    tracing::warn!(org = p.org_id, error = %e, "customer state row unread; folding the tables");
+                    let read = self.read_customer(p, customer, Scope::All).await?;
+                    read.state.map(|s| Holdings::fold(&s))
+                }
+            },
+        };
+        Ok(HoldingsRead {
+            catalogue_version: read.catalogue_version,
+            holdings,
         })
     }
 

@@ -13,10 +13,12 @@ pub use limits::Counted;
 mod list;
 mod outbox;
 
-pub use list::{CustomerRead, Scope, catalogue_statements, customer_state_statement};
+pub use list::{CustomerRead, HoldingsRead, Scope, catalogue_statements, customer_state_statement};
 mod seed;
 mod snapshot;
 mod sql;
+mod states;
+pub use states::{Difference, Mismatch, Progress, Verified};
 mod tx;
 
 use std::time::Duration;
@@ -259,6 +261,7 @@ fn connect_options(
 /// Applies every pending migration, under the dialect's migration lock (two
 /// pods starting at once migrate one after the other).
 pub async fn migrate(url: &DatabaseUrl, settings: &PoolSettings) -> Result<()> {
+    let url_of = url;
     let dialect = url.dialect();
     let url = url.expose();
     // One connection, so the lock and the migration share a session.
@@ -268,11 +271,47 @@ pub async fn migrate(url: &DatabaseUrl, settings: &PoolSettings) -> Result<()> {
         db.execute_raw(Statement::from_string(dialect.backend(), take.clone()))
             .await?;
     }
-    let outcome = Migrator::up(&db, None).await;
+    let outcome = async {
+        let pending = Migrator::get_pending_migrations(&db).await?;
+        Migrator::up(&db, None).await?;
+        Ok::<bool, sea_orm::DbErr>(
+            pending
+                .iter()
+                .any(|m| m.name() == migration::CUSTOMER_STATES),
+        )
+    }
+    .await;
     if let Some((_, release)) = &lock {
         db.execute_raw(Statement::from_string(dialect.backend(), release.clone()))
             .await?;
     }
     db.close().await?;
-    Ok(outcome?)
+    if outcome? {
+        // The state rows are new: fill them from the tables, in batches
+        // outside the migration's transaction (writes go on meanwhile; a
+        // customer without a row yet is read from the tables).
+        let store = Store::connect(url_of, settings).await?;
+        let started = std::time::Instant::now();
+        let mut last_report = started;
+        let written = store
+            .rebuild_states(None, |p| {
+                if last_report.elapsed() >= Duration::from_secs(5) || p.done == p.total {
+                    last_report = std::time::Instant::now();
+                    tracing::info!(
+                        org = p.org,
+                        done = p.done,
+                        total = p.total,
+                        "filling customer state rows"
+                    );
+                }
+            })
+            .await?;
+        tracing::info!(
+            rows = written,
+            seconds = started.elapsed().as_secs_f64(),
+            "customer state rows filled"
+        );
+        store.close().await?;
+    }
+    Ok(())
 }

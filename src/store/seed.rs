@@ -319,10 +319,12 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
     pub async fn insert_enrolment(&self, new: NewEnrolment) -> Result<()> {
         let txn = self.0.begin().await?;
         let (badge, issued) = (new.badge_id.clone(), i64::from(!new.revoked));
+        let (org, customer) = (new.org_id, new.customer_id);
         enrolment::Entity::insert(enrolment_row(new))
             .exec_without_returning(&txn)
             .await?;
         count(&txn, &badge, issued, 0).await?;
+        mark_stale(&txn, org, customer).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -331,10 +333,12 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
     pub async fn insert_award(&self, new: NewAward) -> Result<()> {
         let txn = self.0.begin().await?;
         let (badge, earned) = (new.badge_id.clone(), i64::from(!new.revoked));
+        let (org, customer) = (new.org_id, new.customer_id);
         award::Entity::insert(award_row(new))
             .exec_without_returning(&txn)
             .await?;
         count(&txn, &badge, 0, earned).await?;
+        mark_stale(&txn, org, customer).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -345,6 +349,20 @@ async fn count(conn: &impl ConnectionTrait, badge: &str, issued: i64, earned: i6
     let dialect = super::Dialect::of_backend(conn.get_database_backend())
         .ok_or_else(|| crate::error::Error::Internal("unsupported backend".into()))?;
     super::counts::add_counts(conn, dialect, badge, 0, issued, earned).await
+}
+
+/// Marks the customer's state row stale: a seeded row is not folded into
+/// it, so readers fold the tables until a write or a rebuild renews it.
+async fn mark_stale(conn: &impl ConnectionTrait, org: i32, customer: i64) -> Result<()> {
+    let dialect = super::Dialect::of_backend(conn.get_database_backend())
+        .ok_or_else(|| crate::error::Error::Internal("unsupported backend".into()))?;
+    let mut sql = super::sql::Sql::new(dialect);
+    sql.push("UPDATE customer_states SET stale = TRUE WHERE org_id = ")
+        .bind(org)
+        .push(" AND customer_id = ")
+        .bind(customer);
+    conn.execute_raw(sql.build()).await?;
+    Ok(())
 }
 
 /// The API client lookup of Basic credentials.

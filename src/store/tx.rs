@@ -19,12 +19,14 @@ use super::counts::{COUNT_SLOTS, add_counts};
 use super::entity::{award, badge, badge_claim, badge_group, customer, enrolment, idempotency_key};
 use super::expiry::stored_rule;
 use super::seed::{NewAward, NewCustomer, NewEnrolment};
+use super::states;
 use crate::domain::Micros;
 use crate::domain::badge::{Badge, BadgeRules, Claim};
-use crate::domain::catalogue::IndexedGroup;
+use crate::domain::catalogue::{AwardRow, EnrolmentRow, IndexedGroup};
 use crate::domain::constraints::Constraint;
 use crate::domain::enums::{EarnType, Owner};
 use crate::domain::events::Event;
+use crate::domain::holdings::Change;
 use crate::domain::list::CustomerRef;
 use crate::domain::principal::Principal;
 use crate::domain::rules::Enrolment;
@@ -37,6 +39,9 @@ pub struct Tx<'s> {
     org: i32,
     /// Whether events were appended, so the relay is woken at commit.
     appended: bool,
+    /// What the write did to each customer's badges, in order: applied to
+    /// their state rows at commit.
+    changes: Vec<(i64, Change)>,
 }
 
 /// An insert under a unique key: written, or the key was taken.
@@ -110,6 +115,17 @@ fn rules_of(b: &badge::Model) -> Result<BadgeRules> {
     })
 }
 
+/// An award as the customer's state folds it.
+fn award_of(a: award::Model) -> AwardRow {
+    AwardRow {
+        seq: i64::from(a.id),
+        badge_id: a.badge_id,
+        awarded_at: Micros(a.awarded_at),
+        event_at: Micros(a.event_at),
+        expires_at: a.expires_at.map(Micros),
+    }
+}
+
 impl Store {
     /// Begins a write of the caller `p`, whose client row must still be what
     /// it was when it was authenticated (`StaleClient` otherwise).
@@ -119,6 +135,7 @@ impl Store {
             txn: self.write_txn_as(p).await?,
             org: p.org_id,
             appended: false,
+            changes: Vec::new(),
         })
     }
 
@@ -195,8 +212,10 @@ impl Tx<'_> {
         self.store.dialect.object_id(id)
     }
 
-    /// Makes the write visible, and wakes the relay when it appended events.
+    /// Brings the state rows of the customers written to up to date, makes
+    /// the write visible, and wakes the relay when it appended events.
     pub async fn commit(self) -> Result<()> {
+        states::keep(&self.txn, self.store.dialect, self.org, &self.changes).await?;
         self.txn.commit().await?;
         if self.appended {
             self.store.ring();
@@ -395,7 +414,7 @@ impl Tx<'_> {
     }
 
     /// Inserts enrolments, and counts them in their badges' counts.
-    pub async fn insert_enrolments(&self, rows: Vec<NewEnrolment>) -> Result<()> {
+    pub async fn insert_enrolments(&mut self, rows: Vec<NewEnrolment>) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -403,14 +422,27 @@ impl Tx<'_> {
         for r in rows.iter().filter(|r| !r.revoked) {
             *counts.entry(r.badge_id.clone()).or_default() += 1;
         }
-        enrolment::Entity::insert_many(rows.into_iter().map(super::seed::enrolment_row))
-            .exec_without_returning(&self.txn)
-            .await?;
+        let inserted =
+            enrolment::Entity::insert_many(rows.into_iter().map(super::seed::enrolment_row))
+                .exec_with_returning(&self.txn)
+                .await?;
+        self.changes.extend(inserted.into_iter().map(|e| {
+            (
+                e.customer_id,
+                Change::Enrolled(EnrolmentRow {
+                    seq: i64::from(e.id),
+                    badge_id: e.badge_id,
+                    issued_at: Micros(e.issued_at),
+                    expires_at: e.expires_at.map(Micros),
+                    revoked: e.revoked,
+                }),
+            )
+        }));
         self.count(counts, |n| (n, 0)).await
     }
 
     /// Inserts awards, and counts them in their badges' counts.
-    pub async fn insert_awards(&self, rows: Vec<NewAward>) -> Result<()> {
+    pub async fn insert_awards(&mut self, rows: Vec<NewAward>) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -418,9 +450,15 @@ impl Tx<'_> {
         for r in rows.iter().filter(|r| !r.revoked) {
             *counts.entry(r.badge_id.clone()).or_default() += 1;
         }
-        award::Entity::insert_many(rows.into_iter().map(super::seed::award_row))
-            .exec_without_returning(&self.txn)
+        let inserted = award::Entity::insert_many(rows.into_iter().map(super::seed::award_row))
+            .exec_with_returning(&self.txn)
             .await?;
+        self.changes.extend(
+            inserted
+                .into_iter()
+                .filter(|a| !a.revoked)
+                .map(|a| (a.customer_id, Change::Earned(award_of(a)))),
+        );
         self.count(counts, |n| (0, n)).await
     }
 
@@ -464,7 +502,7 @@ impl Tx<'_> {
     /// `issued_id` when given) at `now`, and takes them out of the badge's
     /// counts; the ids revoked.
     pub async fn revoke_enrolments(
-        &self,
+        &mut self,
         badge_id: &str,
         customer_id: i64,
         issued_id: Option<&str>,
@@ -502,13 +540,20 @@ impl Tx<'_> {
         let n = rows.len() as i64;
         self.count(BTreeMap::from([(badge_id.to_owned(), -n)]), |n| (n, 0))
             .await?;
+        self.changes.push((
+            customer_id,
+            Change::EnrolmentsRevoked {
+                badge_id: badge_id.to_owned(),
+                seqs: rows.iter().map(|r| i64::from(r.id)).collect(),
+            },
+        ));
         Ok(rows.into_iter().filter_map(|r| r.issued_badge_id).collect())
     }
 
     /// Revokes the customer's award `earned_badge_id` of the badge at `now`;
     /// whether there was such an award that was not revoked.
     pub async fn revoke_award(
-        &self,
+        &mut self,
         badge_id: &str,
         customer_id: i64,
         earned_badge_id: &str,
@@ -528,6 +573,22 @@ impl Tx<'_> {
         if revoked {
             self.count(BTreeMap::from([(badge_id.to_owned(), -1)]), |n| (0, n))
                 .await?;
+            // The customer's awards of the badge that remain: the state's
+            // latest award and expiry are recomputed from them.
+            let remaining = award::Entity::find()
+                .filter(award::Column::OrgId.eq(self.org))
+                .filter(award::Column::CustomerId.eq(customer_id))
+                .filter(Expr::col(award::Column::BadgeId).eq(self.id(badge_id)))
+                .filter(award::Column::Revoked.eq(false))
+                .all(&self.txn)
+                .await?;
+            self.changes.push((
+                customer_id,
+                Change::AwardRevoked {
+                    badge_id: badge_id.to_owned(),
+                    remaining: remaining.into_iter().map(award_of).collect(),
+                },
+            ));
         }
         Ok(revoked)
     }

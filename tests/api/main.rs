@@ -26,6 +26,7 @@ mod reference;
 mod rest;
 mod rights;
 mod server;
+mod state_rows;
 mod statements;
 mod telemetry;
 mod unread;

@@ -3,7 +3,8 @@
 //! still contains one. (On a small table the planner may rightly prefer a
 //! sequential scan; this checks that an index exists for each.) The
 //! statements: the customer's state, by every kind of identifier, of every
-//! badge (list) and of one with and without its history (detail), and the
+//! badge (list: the state row, or the rows when it is stale or missing) and
+//! of one with and without its history (detail), and the
 //! loading of an org's catalogue.
 
 use badges::auth::Principal;
@@ -38,6 +39,7 @@ async fn no_statement_needs_a_sequential_scan() {
     .iter()
     .flat_map(|c| {
         [
+            Scope::Kept,
             Scope::All,
             Scope::Badge {
                 id: B4,
