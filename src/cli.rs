@@ -45,9 +45,14 @@ fn progress(verb: &'static str) -> impl FnMut(store::Progress) {
 
 async fn state(command: StateCommand, store: Store) -> anyhow::Result<()> {
     match command {
-        StateCommand::Rebuild { org } => {
+        StateCommand::Rebuild { org, customer } => {
             let started = std::time::Instant::now();
-            let written = store.rebuild_states(org, progress("rebuilt")).await?;
+            let written = match org {
+                Some(org) if !customer.is_empty() => {
+                    store.rebuild_customer_states(org, &customer).await?
+                }
+                _ => store.rebuild_states(org, progress("rebuilt")).await?,
+            };
             println!(
                 "rebuilt {written} customer state rows in {:.1} s",
                 started.elapsed().as_secs_f64()

@@ -367,6 +367,9 @@ pub enum StateCommand {
         /// Only this org's customers.
         #[arg(long)]
         org: Option<i32>,
+        /// Only these customers of `--org` (repeat, or comma-separated).
+        #[arg(long, requires = "org", value_delimiter = ',')]
+        customer: Vec<i64>,
     },
     /// Compare every customer's state row with a fresh fold of the awards
     /// and enrolments; prints each difference and exits 1 when there is one.

@@ -54,6 +54,11 @@ const GROUPS: i64 = 20;
 pub const HEAVY: i64 = 1000;
 /// An edge customer who holds exactly one page (10 badges).
 pub const ONE_PAGE: i64 = HEAVY + 1;
+/// A customer added at run time (goal P11) who earned one badge 5,000
+/// times, as a daily check-in badge held for years.
+pub const HISTORY: i64 = ONE_PAGE + 1;
+/// The awards of [`HISTORY`].
+pub const HISTORY_AWARDS: i64 = 5_000;
 /// The first regular customer id; customer 0 holds nothing.
 pub const FIRST_REGULAR: i64 = 10_000;
 /// Badges each regular customer holds.

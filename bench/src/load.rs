@@ -18,7 +18,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use tokio::sync::Mutex;
 
-use crate::dataset::{FIRST_REGULAR, HEAVY};
+use crate::dataset::{FIRST_REGULAR, HEAVY, HISTORY};
 
 /// The last page of a heavy customer's 900 held badges, 100 a page.
 pub const DEEPEST_PAGE: i32 = 8;
@@ -46,6 +46,9 @@ pub enum Shape {
     Deep,
     /// The same deep page, reached by keyset paging (the token of the page before).
     DeepKeyset,
+    /// The first page (size 10) of the customer with 5,000 awards of one
+    /// badge (`dataset::HISTORY`).
+    History,
     /// A page of the org's badge list (`GET /badgeMeta`, REST only), 100 a
     /// page with their counts, the page cycling over the first ten.
     Catalogue,
@@ -264,6 +267,7 @@ impl Caller {
                 spec.badge_type,
                 spec.sort_on,
             ),
+            Shape::History => (HISTORY, 0, 10, None, spec.badge_type, spec.sort_on),
             Shape::HeavyFirst => (deep_customer, 0, 100, None, Some(Kind::Earned), None),
             Shape::Deep => (
                 deep_customer,

@@ -114,7 +114,25 @@ pub fn customer_state_statement(
     scope: Scope<'_>,
 ) -> Statement {
     let mut sql = Sql::new(dialect);
-    sql.push("WITH cu AS MATERIALIZED (SELECT customer_id FROM customers WHERE org_id = ")
+    let kept = scope == Scope::Kept;
+    // The state row by key, before the customer's row when the customer is
+    // named by id: a fresh state row says the customer exists, so the
+    // customers row is then not read (its condition is a one-time filter).
+    let by_id = match customer {
+        CustomerRef::Id(id) if kept => Some(*id),
+        _ => None,
+    };
+    sql.push("WITH ");
+    if let Some(id) = by_id {
+        sql.push(
+            "st AS MATERIALIZED (SELECT customer_id, body FROM customer_states WHERE org_id = ",
+        )
+        .bind(p.org_id)
+        .push(" AND customer_id = ")
+        .bind(id)
+        .push(" AND stale = FALSE), ");
+    }
+    sql.push("cu AS MATERIALIZED (SELECT customer_id FROM customers WHERE org_id = ")
         .bind(p.org_id);
     match customer {
         CustomerRef::Id(id) => sql.push(" AND customer_id = ").bind(*id),
@@ -123,12 +141,16 @@ pub fn customer_state_statement(
         CustomerRef::ExternalId(v) => sql.push(" AND external_id = ").bind(v.as_str()),
         CustomerRef::CardNumber(v) => sql.push(" AND card_number = ").bind(v.as_str()),
     };
+    if by_id.is_some() {
+        sql.push(" AND NOT EXISTS (SELECT 1 FROM st)");
+    }
     sql.push(")");
-    let kept = scope == Scope::Kept;
-    if kept {
-        sql.push(", st AS MATERIALIZED (SELECT body FROM customer_states WHERE org_id = ")
-            .bind(p.org_id)
-            .push(" AND customer_id = (SELECT customer_id FROM cu) AND stale = FALSE)");
+    if kept && by_id.is_none() {
+        sql.push(
+            ", st AS MATERIALIZED (SELECT customer_id, body FROM customer_states WHERE org_id = ",
+        )
+        .bind(p.org_id)
+        .push(" AND customer_id = (SELECT customer_id FROM cu) AND stale = FALSE)");
     }
     sql.push(" SELECT ")
         .push(&HEADER.to_string())
@@ -140,9 +162,14 @@ pub fn customer_state_statement(
         .bind(p.org_id)
         .push(") AS catalogue_version, (SELECT generation FROM api_clients WHERE id = ")
         .bind(p.client_id)
+        .push(" AND disabled = FALSE) AS client_generation, ")
+        .push(if kept {
+            "COALESCE((SELECT customer_id FROM st), (SELECT customer_id FROM cu))"
+        } else {
+            "(SELECT customer_id FROM cu)"
+        })
         .push(
-            " AND disabled = FALSE) AS client_generation, \
-             (SELECT customer_id FROM cu) AS customer_id, \
+            " AS customer_id, \
              NULL AS public_id, NULL AS triggered_by_owner, NULL AS triggered_by_reference, \
              CAST(NULL AS BIGINT) AS revoked_at, ",
         )

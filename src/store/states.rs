@@ -153,6 +153,76 @@ pub(super) async fn stored(
         .collect())
 }
 
+#[derive(Debug, FromQueryResult)]
+struct LockedRow {
+    customer_id: i64,
+    body: Option<Vec<u8>>,
+    stale: Option<bool>,
+}
+
+/// Locks the rows of these customers of `org` until `txn` ends (as
+/// `Store::lock_customers`: in ascending order, on PostgreSQL; SQLite's
+/// write transaction excludes other writers) and reads their state rows in
+/// the same statement: per customer that exists, its state row if it has
+/// one. On PostgreSQL the state rows are locked too, after the customers':
+/// a row another write changed while this statement waited for its
+/// customer is then read as that write committed it (a locking read follows
+/// the row to its newest version), and one it inserted meanwhile is not
+/// seen at all, which makes the commit fold that customer from the tables.
+/// Under the customer's lock the row cannot change again before commit.
+pub(super) async fn lock_with_states(
+    txn: &DatabaseTransaction,
+    dialect: Dialect,
+    org: i32,
+    ids: &[i64],
+) -> Result<BTreeMap<i64, Option<Stored>>> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let lock = match dialect {
+        Dialect::Postgres => " FOR UPDATE",
+        Dialect::Sqlite => "",
+    };
+    let mut sql = Sql::new(dialect);
+    sql.push("WITH c AS MATERIALIZED (SELECT customer_id FROM customers WHERE org_id = ")
+        .bind(org)
+        .push(" AND customer_id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(*id);
+    }
+    sql.push(") ORDER BY customer_id")
+        .push(lock)
+        .push(
+            "), s AS MATERIALIZED (SELECT customer_id, body, stale FROM customer_states \
+             WHERE org_id = ",
+        )
+        .bind(org)
+        .push(" AND customer_id IN (SELECT customer_id FROM c) ORDER BY customer_id")
+        .push(lock)
+        .push(
+            ") SELECT c.customer_id, s.body, s.stale FROM c \
+             LEFT JOIN s ON s.customer_id = c.customer_id ORDER BY c.customer_id",
+        );
+    Ok(LockedRow::find_by_statement(sql.build())
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let stored = r.body.map(|body| Stored {
+                body,
+                stale: r.stale.unwrap_or(true),
+            });
+            (r.customer_id, stored)
+        })
+        .collect())
+}
+
 /// Writes the customers' state rows, fresh.
 pub(super) async fn write(
     conn: &impl ConnectionTrait,
@@ -194,6 +264,7 @@ pub(super) async fn keep(
     dialect: Dialect,
     org: i32,
     changes: &[(i64, Change)],
+    locked: &BTreeMap<i64, Option<Stored>>,
 ) -> Result<()> {
     let mut by_customer: BTreeMap<i64, Vec<&Change>> = BTreeMap::new();
     for (customer, change) in changes {
@@ -202,9 +273,24 @@ pub(super) async fn keep(
     if by_customer.is_empty() {
         return Ok(());
     }
-    let ids: Vec<i64> = by_customer.keys().copied().collect();
-    let stored = stored(txn, dialect, org, Which::These(&ids)).await?;
-    let mut rows = Vec::with_capacity(ids.len());
+    // The rows read with the customers' locks; any other customer's (none
+    // today: every write locks its customers first) is read now.
+    let unread: Vec<i64> = by_customer
+        .keys()
+        .filter(|c| !locked.contains_key(c))
+        .copied()
+        .collect();
+    let mut stored: HashMap<i64, Stored> = if unread.is_empty() {
+        HashMap::new()
+    } else {
+        stored(txn, dialect, org, Which::These(&unread)).await?
+    };
+    stored.extend(
+        locked
+            .iter()
+            .filter_map(|(c, s)| s.clone().map(|s| (*c, s))),
+    );
+    let mut rows = Vec::with_capacity(by_customer.len());
     let mut refold = Vec::new();
     for (customer, changes) in by_customer {
         let kept = stored
@@ -226,6 +312,26 @@ pub(super) async fn keep(
             rows.push((customer, Holdings::fold(&state).encode()));
         }
     }
+    write(txn, dialect, org, &rows).await
+}
+
+/// Folds the customers `ids` (the customers `which` names) from the tables
+/// and writes their rows, fresh; every one gets a row, empty or not.
+async fn fold_and_write(
+    txn: &DatabaseTransaction,
+    dialect: Dialect,
+    org: i32,
+    ids: &[i64],
+    which: Which<'_>,
+) -> Result<()> {
+    let tables = table_rows(txn, dialect, org, which).await?;
+    let rows: Vec<(i64, Vec<u8>)> = ids
+        .iter()
+        .map(|id| {
+            let state = tables.get(id).cloned().unwrap_or_default();
+            (*id, Holdings::fold(&state).encode())
+        })
+        .collect();
     write(txn, dialect, org, &rows).await
 }
 
@@ -385,16 +491,7 @@ impl Store {
                     txn.commit().await?;
                     break;
                 };
-                let tables =
-                    table_rows(&txn, self.dialect, org, Which::Between(first, last)).await?;
-                let rows: Vec<(i64, Vec<u8>)> = ids
-                    .iter()
-                    .map(|id| {
-                        let state = tables.get(id).cloned().unwrap_or_default();
-                        (*id, Holdings::fold(&state).encode())
-                    })
-                    .collect();
-                write(&txn, self.dialect, org, &rows).await?;
+                fold_and_write(&txn, self.dialect, org, &ids, Which::Between(first, last)).await?;
                 txn.commit().await?;
                 after = last;
                 done += ids.len() as u64;
@@ -407,6 +504,22 @@ impl Store {
             }
         }
         Ok(written)
+    }
+
+    /// Recomputes the state rows of the customers `ids` of `org` (those that
+    /// exist) from the tables, in one transaction; how many were written.
+    pub async fn rebuild_customer_states(&self, org: i32, ids: &[i64]) -> Result<u64> {
+        let txn = self.write_txn().await?;
+        let existing: Vec<i64> = self
+            .lock_customers(&txn, org, ids)
+            .await?
+            .into_iter()
+            .collect();
+        if !existing.is_empty() {
+            fold_and_write(&txn, self.dialect, org, &existing, Which::These(&existing)).await?;
+        }
+        txn.commit().await?;
+        Ok(existing.len() as u64)
     }
 
     /// Compares every state row of `org` (of every org when `None`) with a

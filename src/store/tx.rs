@@ -42,6 +42,8 @@ pub struct Tx<'s> {
     /// What the write did to each customer's badges, in order: applied to
     /// their state rows at commit.
     changes: Vec<(i64, Change)>,
+    /// The state rows of the customers locked, read with their locks.
+    locked: BTreeMap<i64, Option<states::Stored>>,
 }
 
 /// An insert under a unique key: written, or the key was taken.
@@ -136,6 +138,7 @@ impl Store {
             org: p.org_id,
             appended: false,
             changes: Vec::new(),
+            locked: BTreeMap::new(),
         })
     }
 
@@ -215,7 +218,14 @@ impl Tx<'_> {
     /// Brings the state rows of the customers written to up to date, makes
     /// the write visible, and wakes the relay when it appended events.
     pub async fn commit(self) -> Result<()> {
-        states::keep(&self.txn, self.store.dialect, self.org, &self.changes).await?;
+        states::keep(
+            &self.txn,
+            self.store.dialect,
+            self.org,
+            &self.changes,
+            &self.locked,
+        )
+        .await?;
         self.txn.commit().await?;
         if self.appended {
             self.store.ring();
@@ -378,10 +388,14 @@ impl Tx<'_> {
         unique(written)
     }
 
-    /// Locks the rows of the customers `ids` (see `Store::lock_customers`);
-    /// the ids that exist.
-    pub async fn lock_customers(&self, ids: &[i64]) -> Result<BTreeSet<i64>> {
-        self.store.lock_customers(&self.txn, self.org, ids).await
+    /// Locks the rows of the customers `ids` (see `Store::lock_customers`),
+    /// reading their state rows in the same statement for the commit; the
+    /// ids that exist.
+    pub async fn lock_customers(&mut self, ids: &[i64]) -> Result<BTreeSet<i64>> {
+        let locked = states::lock_with_states(&self.txn, self.store.dialect, self.org, ids).await?;
+        let existing = locked.keys().copied().collect();
+        self.locked.extend(locked);
+        Ok(existing)
     }
 
     /// The latest enrolment of each of `customers` in the badge `badge_id`.

@@ -76,7 +76,7 @@ pub(super) fn goals(f: &Figures) -> anyhow::Result<Vec<Goal>> {
     goals.push(Goal {
         id: "P1",
         goal: format!(
-            "gRPC first page of a regular customer at {CONCURRENCY} in flight ≥ 30% of pgbench running the customer-state statement (issue 13's) with as many clients (median of {GOAL_PAIRS} alternating pairs)"
+            "gRPC first page of a regular customer at {CONCURRENCY} in flight ≥ 50% of pgbench running the customer-state statement (issue 13's: the customer's awards and enrolments) with as many clients (median of {GOAL_PAIRS} alternating pairs)"
         ),
         measured: format!(
             "{}: **{:.0}%** (pairs {:.0}–{:.0}%)",
@@ -85,13 +85,29 @@ pub(super) fn goals(f: &Figures) -> anyhow::Result<Vec<Goal>> {
             p1_low * 100.0,
             p1_high * 100.0
         ),
-        met: p1 >= 0.3,
+        met: p1 >= 0.5,
     });
     goals.push(Goal {
         id: "P1b",
         goal: "PostgreSQL CPU per first-page call ≤ 0.1 ms (from /proc)".into(),
         measured: format!("**{} ms**", s.cpu.postgres_ms),
         met: s.cpu.postgres_ms <= 0.1,
+    });
+    goals.push(Goal {
+        id: "P9",
+        goal: "the service's own CPU per first-page call ≤ 0.15 ms (from /proc, as P1b)".into(),
+        measured: format!("**{} ms**", s.cpu.service_ms),
+        met: s.cpu.service_ms <= 0.15,
+    });
+    let p11 = ratio(s.history_single.p50_ms, s.regular_single.p50_ms);
+    goals.push(Goal {
+        id: "P11",
+        goal: "a customer with 5,000 awards of one badge: first-page p50 ≤ 2 × a regular customer's (1 in flight)".into(),
+        measured: format!(
+            "{} ms vs {} ms: **{p11:.2}×**",
+            s.history_single.p50_ms, s.regular_single.p50_ms
+        ),
+        met: p11 <= 2.0,
     });
     let p2 = ratio(s.rest_first.throughput, s.grpc_first.throughput);
     goals.push(Goal {
@@ -229,7 +245,7 @@ pub(super) fn goals(f: &Figures) -> anyhow::Result<Vec<Goal>> {
     goals.push(Goal {
         id: "O1",
         goal: format!(
-            "issue 7: at twice saturation, with the default in-flight cap, the excess is shed with RESOURCE_EXHAUSTED and accepted calls keep their latency (p50 and p99 ≤ {KEPT_LATENCY} × saturation's, median of {OVERLOAD_PAIRS} alternating pairs)"
+            "issue 7: at twice saturation, with the default in-flight cap, the excess is shed with RESOURCE_EXHAUSTED and accepted calls keep their latency (p50 and p99 ≤ {KEPT_LATENCY} × saturation's, median of {OVERLOAD_PAIRS} alternating pairs; the load generator pinned to a CPU of its own, the service and PostgreSQL to the other)"
         ),
         measured: format!(
             "{shed} shed, {failed} other failures; accepted p50 **{p50_kept:.2}×**, p99 **{p99_kept:.2}×** saturation's"

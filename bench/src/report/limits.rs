@@ -47,11 +47,50 @@ pub(super) struct EarnOutcome {
 pub(super) struct LimitFigures {
     /// Per kind (in `kinds()` order), its runs.
     pub(super) runs: Vec<(&'static str, Vec<EarnOutcome>)>,
+    /// Goal P10: the unlimited badge's runs through the previous release
+    /// (`--previous-server`), alternating with this release's.
+    pub(super) previous: Vec<EarnOutcome>,
 }
 
-/// A fresh database with one org, the `bench` client and the customers.
-async fn fresh_database(args: &Args) -> anyhow::Result<String> {
-    let name = "badges_bench_limits";
+/// Creates an EARN badge with these constraints through the service at
+/// `addr`; its id.
+async fn make_badge(
+    addr: &str,
+    name: &str,
+    customer: &Value,
+    badge: &Value,
+) -> anyhow::Result<String> {
+    let r: Value = reqwest::Client::new()
+        .post(format!("http://{addr}/api_gateway/v1/badges/badgeMeta"))
+        .header("authorization", load::auth_header())
+        .header("X-CAP-BADGES-MIGRATION", "migration")
+        .header("content-type", "application/json")
+        .body(
+            json!({"name": name, "earnType": "EARN", "isActive": true,
+                   "startOn": "2024-01-01T00:00:00Z", "expiresOn": "2099-01-01T00:00:00Z",
+                   "ownership": {"restrictedToOwners": ["Loyalty"]},
+                   "customerConstraints": customer, "badgeConstraints": badge})
+            .to_string(),
+        )
+        .send()
+        .await?
+        .bytes()
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|b| Ok(serde_json::from_slice(&b)?))?;
+    Ok(r["data"]["id"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("badge not made: {r}"))?
+        .to_owned())
+}
+
+/// A fresh database `name` with one org, the `bench` client and the
+/// customers, migrated by this release or by the binary `previous`.
+async fn fresh_database(
+    args: &Args,
+    name: &str,
+    previous: Option<&Path>,
+) -> anyhow::Result<String> {
     let base = args.postgres.trim_end_matches('/');
     let url = format!("{base}/{name}?sslmode={}", args.sslmode);
     let admin = Database::connect(format!("{base}/postgres?sslmode={}", args.sslmode)).await?;
@@ -62,8 +101,20 @@ async fn fresh_database(args: &Args) -> anyhow::Result<String> {
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await?;
     admin.close().await?;
-    let parsed: badges::store::DatabaseUrl = url.parse().map_err(anyhow::Error::msg)?;
-    badges::store::migrate(&parsed, &badges::store::PoolSettings::default()).await?;
+    match previous {
+        Some(program) => {
+            let status = Command::new(program)
+                .arg("migrate")
+                .env("BADGES_DATABASE_URL", &url)
+                .stdout(Stdio::null())
+                .status()?;
+            anyhow::ensure!(status.success(), "the previous release's migrate failed");
+        }
+        None => {
+            let parsed: badges::store::DatabaseUrl = url.parse().map_err(anyhow::Error::msg)?;
+            badges::store::migrate(&parsed, &badges::store::PoolSettings::default()).await?;
+        }
+    }
     let db = Database::connect(url.as_str()).await?;
     let hash = badges::auth::hash_secret("bench")?;
     db.execute_unprepared("INSERT INTO orgs (name, created_at) VALUES ('limits', 0)")
@@ -147,40 +198,40 @@ async fn earn_load(addr: &str, badge: &str, seconds: f64) -> anyhow::Result<Earn
 }
 
 pub(super) async fn limit_runs(args: &Args) -> anyhow::Result<LimitFigures> {
-    let url = fresh_database(args).await?;
+    const NAME: &str = "badges_bench_limits";
+    const PREVIOUS: &str = "badges_bench_limits_previous";
+    let url = fresh_database(args, NAME, None).await?;
     let service = start_service(args, &url, "limits", Some(UNCAPPED)).await?;
-    let http = reqwest::Client::new();
     let mut badges = Vec::new();
     for (name, customer, badge) in kinds() {
-        let r: Value = http
-            .post(format!(
-                "http://{}/api_gateway/v1/badges/badgeMeta",
-                service.addr
-            ))
-            .header("authorization", load::auth_header())
-            .header("X-CAP-BADGES-MIGRATION", "migration")
-            .header("content-type", "application/json")
-            .body(
-                json!({"name": name, "earnType": "EARN", "isActive": true,
-                       "startOn": "2024-01-01T00:00:00Z", "expiresOn": "2099-01-01T00:00:00Z",
-                       "ownership": {"restrictedToOwners": ["Loyalty"]},
-                       "customerConstraints": customer, "badgeConstraints": badge})
-                .to_string(),
-            )
-            .send()
-            .await?
-            .bytes()
-            .await
-            .map_err(anyhow::Error::from)
-            .and_then(|b| Ok(serde_json::from_slice(&b)?))?;
-        let id = r["data"]["id"]
-            .as_str()
-            .ok_or_else(|| anyhow::anyhow!("badge not made: {r}"))?;
-        badges.push((name, id.to_owned()));
+        badges.push((
+            name,
+            make_badge(&service.addr, name, &customer, &badge).await?,
+        ));
     }
+    // P10: the previous release on a database of its own, earning an
+    // unlimited badge, in turn with this release's runs.
+    let previous = match &args.previous_server {
+        Some(program) => {
+            let url = fresh_database(args, PREVIOUS, Some(program)).await?;
+            let p = start_program(args, program, &url, "limits-previous", Some(UNCAPPED)).await?;
+            let badge = make_badge(&p.addr, "unlimited", &json!([]), &json!([])).await?;
+            Some((p, badge))
+        }
+        None => None,
+    };
     let mut runs: Vec<(&'static str, Vec<EarnOutcome>)> =
         badges.iter().map(|(n, _)| (*n, Vec::new())).collect();
+    let mut previous_runs = Vec::new();
     for _ in 0..ROUNDS {
+        if let Some((p, badge)) = &previous {
+            let o = earn_load(&p.addr, badge, args.seconds).await?;
+            eprintln!(
+                "bench: P10 earns through the previous release, unlimited: {:.0}/s, p50 {} ms, p99 {} ms, {} failed",
+                o.throughput, o.p50_ms, o.p99_ms, o.failed
+            );
+            previous_runs.push(o);
+        }
         for (i, (name, id)) in badges.iter().enumerate() {
             let o = earn_load(&service.addr, id, args.seconds).await?;
             eprintln!(
@@ -191,17 +242,23 @@ pub(super) async fn limit_runs(args: &Args) -> anyhow::Result<LimitFigures> {
         }
     }
     drop(service);
+    drop(previous);
     let admin = Database::connect(format!(
         "{}/postgres?sslmode={}",
         args.postgres.trim_end_matches('/'),
         args.sslmode
     ))
     .await?;
-    admin
-        .execute_unprepared("DROP DATABASE IF EXISTS badges_bench_limits WITH (FORCE)")
-        .await?;
+    for name in [NAME, PREVIOUS] {
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await?;
+    }
     admin.close().await?;
-    Ok(LimitFigures { runs })
+    Ok(LimitFigures {
+        runs,
+        previous: previous_runs,
+    })
 }
 
 /// The median throughput of a kind's runs.
@@ -213,6 +270,20 @@ fn median(runs: &[EarnOutcome]) -> f64 {
 
 pub(super) fn limits_goals(f: &LimitFigures, goals: &mut Vec<Goal>) {
     let unlimited = f.runs.first().map_or(0.0, |r| median(&r.1));
+    let previous = median(&f.previous);
+    let p10 = ratio(unlimited, previous);
+    goals.push(Goal {
+        id: "P10",
+        goal: format!(
+            "{CONCURRENCY} writers earning an unlimited badge through the service (REST) ≥ 0.8× the earns/s of the previous release (which writes no state row), runs alternating"
+        ),
+        measured: if f.previous.is_empty() {
+            "not measured (no `--previous-server`)".into()
+        } else {
+            format!("{unlimited:.0} vs {previous:.0} earns/s (**{p10:.2}×**)")
+        },
+        met: !f.previous.is_empty() && p10 >= 0.8,
+    });
     if let Some((_, weekly)) = f.runs.get(1) {
         let m = median(weekly);
         let r = ratio(m, unlimited);
@@ -239,7 +310,13 @@ pub(super) fn limits_section(f: &LimitFigures) -> String {
          | badge | runs (earns/s) | median earns/s | × unlimited | p50 ms | p99 ms | awards written | failed |\n\
          | --- | --- | --- | --- | --- | --- | --- | --- |\n"
     );
-    for (name, runs) in &f.runs {
+    let previous = [("unlimited, previous release (P10)", &f.previous)];
+    let this = f.runs.iter().map(|(n, r)| (*n, r));
+    for (name, runs) in previous
+        .into_iter()
+        .filter(|(_, r)| !r.is_empty())
+        .chain(this)
+    {
         let m = median(runs);
         let last = runs.last();
         let _ = writeln!(

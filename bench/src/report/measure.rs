@@ -73,17 +73,28 @@ pub(super) async fn plans(
     let caller = bench_caller(db, org).await?;
     let mut shapes: Vec<(String, Statement)> = vec![
         (
-            format!("customer state, regular customer {FIRST_REGULAR}"),
+            format!("customer state row, regular customer {FIRST_REGULAR}"),
+            customer_state_statement(
+                Dialect::Postgres,
+                &caller,
+                &CustomerRef::Id(FIRST_REGULAR),
+                Scope::Kept,
+            ),
+        ),
+        (
+            "customer state row, heavy customer 1".into(),
+            customer_state_statement(Dialect::Postgres, &caller, &CustomerRef::Id(1), Scope::Kept),
+        ),
+        (
+            format!(
+                "customer state from the tables (issue 13's statement), regular customer {FIRST_REGULAR}"
+            ),
             customer_state_statement(
                 Dialect::Postgres,
                 &caller,
                 &CustomerRef::Id(FIRST_REGULAR),
                 Scope::All,
             ),
-        ),
-        (
-            "customer state, heavy customer 1".into(),
-            customer_state_statement(Dialect::Postgres, &caller, &CustomerRef::Id(1), Scope::All),
         ),
     ];
     for (i, s) in catalogue_statements(Dialect::Postgres, org)
@@ -213,7 +224,7 @@ pub(super) async fn statement_ms(
             dialect,
             &caller,
             &CustomerRef::Id(customer),
-            Scope::All,
+            Scope::Kept,
         ))
         .await?;
     }
@@ -395,6 +406,52 @@ pub(super) struct ServiceFigures {
     /// First page, deepest by offset, deepest by keyset: (rate, outcome).
     pub(super) half: Vec<(u64, Outcome)>,
     pub(super) curve: Vec<(f64, Outcome)>,
+    /// P11: a regular customer's first page and that of the customer with
+    /// 5,000 awards of one badge, one call in flight.
+    pub(super) regular_single: Outcome,
+    pub(super) history_single: Outcome,
+}
+
+/// Goal P11's customer: `dataset::HISTORY`, who earned badge 0 (an EARN
+/// badge) 5,000 times, one award a day; added to the dataset at run time
+/// (once), with its state row built as the service's writes would have.
+pub(super) async fn history_customer(url: &str, org: i32) -> anyhow::Result<()> {
+    use dataset::{HISTORY, HISTORY_AWARDS};
+    let db = Database::connect(url).await?;
+    let n: i64 = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!(
+                "SELECT COUNT(*) AS n FROM awards WHERE org_id = {org} AND customer_id = {HISTORY}"
+            ),
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("count missing"))?
+        .try_get("", "n")?;
+    if n != HISTORY_AWARDS {
+        for sql in [
+            format!("DELETE FROM awards WHERE org_id = {org} AND customer_id = {HISTORY}"),
+            format!(
+                "INSERT INTO customers (org_id, customer_id) VALUES ({org}, {HISTORY}) ON CONFLICT DO NOTHING"
+            ),
+            format!(
+                "INSERT INTO awards (earned_badge_id, org_id, badge_id, customer_id, awarded_at, event_at, expires_at, revoked) \
+                 SELECT '64000000' || lpad(to_hex(g), 16, '0'), {org}, '660000000000000000000000', {HISTORY}, \
+                 1704067200000000 + g * 86400000000, 1704067200000000 + g * 86400000000 - 5000000, NULL, FALSE \
+                 FROM generate_series(1, {HISTORY_AWARDS}) g"
+            ),
+            "ANALYZE awards".to_owned(),
+        ] {
+            db.execute_unprepared(&sql).await?;
+        }
+    }
+    db.close().await?;
+    let parsed: badges::store::DatabaseUrl = url.parse().map_err(anyhow::Error::msg)?;
+    let store =
+        badges::store::Store::connect(&parsed, &badges::store::PoolSettings::default()).await?;
+    store.rebuild_customer_states(org, &[HISTORY]).await?;
+    store.close().await?;
+    Ok(())
 }
 
 pub(super) async fn service_runs(
@@ -490,6 +547,30 @@ pub(super) async fn service_runs(
             .await?;
         curve.push((rate as f64, o));
     }
+    // P11: the customer with 5,000 awards of one badge against a regular
+    // one, one call in flight each.
+    history_customer(&main.url, main.built.org).await?;
+    let regular_single = runs
+        .run(
+            &format!("{m}: gRPC first page of a regular customer, 1 in flight"),
+            Spec {
+                concurrency: 1,
+                ..spec(addr, customers, secs)
+            },
+        )
+        .await?;
+    let history_single = runs
+        .run(
+            &format!(
+                "{m}: gRPC first page of the customer with 5,000 awards of one badge, 1 in flight"
+            ),
+            Spec {
+                shape: Shape::History,
+                concurrency: 1,
+                ..spec(addr, customers, secs)
+            },
+        )
+        .await?;
     Ok(ServiceFigures {
         grpc_first,
         cpu,
@@ -499,6 +580,8 @@ pub(super) async fn service_runs(
         heavy_keyset,
         half,
         curve,
+        regular_single,
+        history_single,
     })
 }
 
@@ -514,6 +597,8 @@ pub(super) async fn overload_runs(
 ) -> anyhow::Result<(Vec<OverloadPair>, Outcome)> {
     let (m, secs) = (args.main_size, args.seconds);
     let deployed = start_service(args, url, "service-default", None).await?;
+    // The saturation and overload runs of each pair, pinned alike.
+    let pinning = Pinning::new(deployed.pid());
     let mut overload = Vec::new();
     for pair in 1..=OVERLOAD_PAIRS {
         let saturated = runs
@@ -543,6 +628,7 @@ pub(super) async fn overload_runs(
             overloaded,
         });
     }
+    drop(pinning);
     drop(deployed);
     let lifted = start_service(args, url, "service-lifted", Some(UNCAPPED)).await?;
     let twice = overload.last().map_or(1, |o| o.rate);

@@ -79,6 +79,11 @@ pub struct Args {
     /// Rebuild every dataset even when a complete one exists.
     #[arg(long)]
     pub rebuild: bool,
+    /// The previous release's service binary, for goal P10 (earns/s against
+    /// the release before the state rows); `bench/run` builds it with
+    /// `.ci/previous-release`.
+    #[arg(long)]
+    pub previous_server: Option<PathBuf>,
 }
 
 /// Closed-loop concurrency of the throughput goals.

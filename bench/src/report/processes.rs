@@ -57,9 +57,20 @@ pub(super) async fn start_service(
     name: &str,
     max_in_flight: Option<usize>,
 ) -> anyhow::Result<Process> {
+    start_program(args, &args.server, database_url, name, max_in_flight).await
+}
+
+/// [`start_service`] of another build of the service (the previous release).
+pub(super) async fn start_program(
+    args: &Args,
+    program: &Path,
+    database_url: &str,
+    name: &str,
+    max_in_flight: Option<usize>,
+) -> anyhow::Result<Process> {
     let addr = free_addr()?;
     let log = std::fs::File::create(args.work.join(format!("{name}.log")))?;
-    let mut cmd = Command::new(&args.server);
+    let mut cmd = Command::new(program);
     cmd.arg("serve")
         .env("BADGES_DATABASE_URL", database_url)
         .env("BADGES_LISTEN", &addr)
@@ -78,6 +89,27 @@ pub(super) async fn start_service(
     };
     wait_http(&process.addr, "/metrics").await?;
     Ok(process)
+}
+
+/// Applies the service's pending migrations to a reused dataset with the
+/// service's own `badges migrate` (its log, with the progress of any
+/// backfill, on this stderr), and says how long it took.
+pub(super) fn migrate(args: &Args, database_url: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let status = Command::new(&args.server)
+        .arg("migrate")
+        .env("BADGES_DATABASE_URL", database_url)
+        .stdout(Stdio::null())
+        .status()?;
+    anyhow::ensure!(
+        status.success(),
+        "badges migrate failed on a reused dataset"
+    );
+    eprintln!(
+        "bench:   migrated in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Starts the trivial reference servers; returns the process and the REST
@@ -154,6 +186,7 @@ where
         .and_then(|json| serde_json::from_str(&json).ok());
     if let (Some(built), false) = (built, args.rebuild) {
         eprintln!("bench: reusing database {name}");
+        migrate(args, &url)?;
         return Ok((url, built));
     }
     if exists {
@@ -185,6 +218,7 @@ pub(super) async fn ensure_sqlite(args: &Args, size: i64) -> anyhow::Result<(Str
             .and_then(|j| serde_json::from_str::<Built>(&j).ok())
     {
         eprintln!("bench: reusing {}", file.display());
+        migrate(args, &url)?;
         return Ok((url, built));
     }
     for stale in [
@@ -277,4 +311,73 @@ pub(super) async fn capture(addr: &str, work: &Path) -> anyhow::Result<(PathBuf,
     let rest_file = work.join("canned-first-page.json");
     std::fs::write(&rest_file, &body)?;
     Ok((grpc_file, rest_file))
+}
+
+/// Goal O1's pinning: while it lives, this process (the load generator, all
+/// its threads) runs on the last CPU alone, and the service under test and
+/// every PostgreSQL process (the postmaster too, so new backends inherit it)
+/// on the others, so the generator never falls behind its own schedule for
+/// want of a core. Dropped, every process it pinned may run anywhere again.
+/// `None` with fewer than two CPUs.
+pub(super) struct Pinning {
+    all: String,
+    generator: String,
+    rest: String,
+    pinned: Vec<u32>,
+}
+
+fn taskset(cpus: &str, pid: u32) {
+    // A process that has exited meanwhile is no error of the benchmark.
+    let _ = Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+impl Pinning {
+    pub(super) fn new(service: u32) -> Option<Pinning> {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cpus < 2 {
+            return None;
+        }
+        let p = Pinning {
+            all: format!("0-{}", cpus - 1),
+            generator: (cpus - 1).to_string(),
+            rest: if cpus == 2 {
+                "0".into()
+            } else {
+                format!("0-{}", cpus - 2)
+            },
+            pinned: Vec::new(),
+        };
+        Some(p.pin(service))
+    }
+
+    fn pin(mut self, service: u32) -> Pinning {
+        taskset(&self.generator, std::process::id());
+        let mut others: Vec<u32> = postgres_processes().into_keys().collect();
+        others.push(service);
+        for pid in others {
+            taskset(&self.rest, pid);
+            self.pinned.push(pid);
+        }
+        eprintln!(
+            "bench: pinned: load generator on CPU {}, the service and PostgreSQL on CPU {}",
+            self.generator, self.rest
+        );
+        self
+    }
+}
+
+impl Drop for Pinning {
+    fn drop(&mut self) {
+        taskset(&self.all, std::process::id());
+        // Backends started while pinned inherited the postmaster's CPUs.
+        let mut pids: Vec<u32> = postgres_processes().into_keys().collect();
+        pids.extend(self.pinned.iter().copied());
+        for pid in pids {
+            taskset(&self.all, pid);
+        }
+    }
 }
