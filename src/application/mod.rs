@@ -209,9 +209,10 @@ impl BadgeService {
             })
     }
 
-    /// What a read call needs: the customer's state (and history, when the
-    /// scope asks) in one round trip, then the org's catalogue at the version
-    /// that round trip saw; 1026 when the customer is not in the caller's org.
+    /// What the detail call needs: the customer's awards and enrolments of
+    /// the badge (and history, when the scope asks) in one round trip, then
+    /// the org's catalogue at the version that round trip saw; 1026 when the
+    /// customer is not in the caller's org.
     async fn read(
         &self,
         p: &Principal,
