@@ -102,11 +102,10 @@ pub enum Scope<'a> {
 /// The one statement of a list or detail call: a header row with the org's
 /// catalogue version, the caller's client generation (NULL once disabled),
 /// the customer's id (NULL when no customer of the org matches) and, for
-/// `Scope::Kept`, the customer's state row when it is fresh; then the
-/// customer's awards that are not revoked and their enrolments, by index
-/// (for `Scope::Kept` only when there is no fresh state row: a one-time
-/// condition, so with one the statement reads no award or enrolment); for
-/// one badge, and its history, when `scope` says so.
+/// `Scope::Kept`, the customer's state row when it is fresh, and nothing
+/// else; for the other scopes the customer's awards that are not revoked
+/// and their enrolments follow, by index, of one badge and with its history
+/// when `scope` says so.
 pub fn customer_state_statement(
     dialect: Dialect,
     p: &Principal,
@@ -179,6 +178,12 @@ pub fn customer_state_statement(
             dialect.null_bytes()
         })
         .push(" AS body");
+    if kept {
+        // The header is all: a call that finds no fresh row reads the
+        // tables with a second statement (`Store::read_holdings`), so this
+        // one names no award or enrolment and opens fewer relations.
+        return sql.build();
+    }
     let (badge, history) = match scope {
         Scope::All | Scope::Kept => (None, false),
         Scope::Badge { id, history } => (Some(id), history),
@@ -190,9 +195,6 @@ pub fn customer_state_statement(
             .push(" AND customer_id = (SELECT customer_id FROM cu)");
         if let Some(id) = badge {
             sql.push(" AND badge_id = ").bind(id);
-        }
-        if kept {
-            sql.push(" AND NOT EXISTS (SELECT 1 FROM st)");
         }
     };
     sql.push(" UNION ALL SELECT ")
@@ -344,32 +346,39 @@ impl Store {
     }
 
     /// What the customer holds of every badge, the org's catalogue version
-    /// and the caller's client generation, in one round trip: the customer's
-    /// state row when it is fresh, else a fold of their awards and
-    /// enrolments read in the same statement. A row this release cannot
-    /// read (another release's layout) costs a second statement, from the
-    /// tables.
+    /// and the caller's client generation, in one round trip when the
+    /// customer's state row is fresh. A customer without one (not written
+    /// since the rows were filled, or last written by a previous release), or
+    /// whose row this release cannot read, costs a second statement: their
+    /// awards and enrolments, folded.
     pub async fn read_holdings(
         &self,
         p: &Principal,
         customer: &CustomerRef,
     ) -> Result<HoldingsRead> {
         let read = self.read_customer(p, customer, Scope::Kept).await?;
-        let holdings = match (read.state, read.kept) {
-            (None, _) => None,
-            (Some(state), None) => Some(Holdings::fold(&state)),
-            (Some(_), Some(body)) => match Holdings::decode(&body) {
-                Ok(holdings) => Some(holdings),
-                Err(e) => {
+        let kept = match (&read.state, read.kept) {
+            (None, _) => return Ok(HoldingsRead {
+                catalogue_version: read.catalogue_version,
+                holdings: None,
+            }),
+            (Some(_), None) => None,
+            (Some(_), Some(body)) => Holdings::decode(&body)
+                .inspect_err(|e| {
                     tracing::warn!(org = p.org_id, error = %e, "customer state row unread; folding the tables");
-                    let read = self.read_customer(p, customer, Scope::All).await?;
-                    read.state.map(|s| Holdings::fold(&s))
-                }
-            },
+                })
+                .ok(),
         };
+        if let Some(holdings) = kept {
+            return Ok(HoldingsRead {
+                catalogue_version: read.catalogue_version,
+                holdings: Some(holdings),
+            });
+        }
+        let read = self.read_customer(p, customer, Scope::All).await?;
         Ok(HoldingsRead {
             catalogue_version: read.catalogue_version,
-            holdings,
+            holdings: read.state.map(|s| Holdings::fold(&s)),
         })
     }
 

@@ -348,6 +348,9 @@ pub async fn load(store: &Store) -> World {
     ] {
         store.insert_enrolment(e).await.unwrap();
     }
+    // The customers' state rows, as the service's writes would have kept
+    // them (the seed's inserts leave them to be built).
+    store.rebuild_states(None, |_| {}).await.unwrap();
     World { org_a, org_b }
 }
 
