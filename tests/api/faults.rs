@@ -344,10 +344,11 @@ async fn a_slow_database_ends_calls_at_their_deadline() {
     let client = reqwest::Client::new();
     assert_eq!(list(&client, &server).await.0, StatusCode::OK);
 
-    // Hold a lock that the list query must wait for.
+    // Hold a lock that the list query must wait for (it reads the
+    // customer's state row).
     let locker = Database::connect(db.url.as_str()).await.unwrap();
     let txn = locker.begin().await.unwrap();
-    txn.execute_unprepared("LOCK TABLE awards IN ACCESS EXCLUSIVE MODE")
+    txn.execute_unprepared("LOCK TABLE customer_states IN ACCESS EXCLUSIVE MODE")
         .await
         .unwrap();
 
@@ -430,7 +431,7 @@ async fn the_binary_caps_calls_in_flight_at_the_pool_size() {
 
     let locker = Database::connect(db.url.as_str()).await.unwrap();
     let txn = locker.begin().await.unwrap();
-    txn.execute_unprepared("LOCK TABLE awards IN ACCESS EXCLUSIVE MODE")
+    txn.execute_unprepared("LOCK TABLE customer_states IN ACCESS EXCLUSIVE MODE")
         .await
         .unwrap();
     let held: Vec<_> = (0..2).map(|_| tokio::spawn(call(url.clone()))).collect();
@@ -488,7 +489,7 @@ async fn shutdown_under_load_finishes_every_call_in_flight() {
     // Hold the calls in flight behind a lock, begin shutdown, then let them go.
     let locker = Database::connect(db.url.as_str()).await.unwrap();
     let txn = locker.begin().await.unwrap();
-    txn.execute_unprepared("LOCK TABLE awards IN ACCESS EXCLUSIVE MODE")
+    txn.execute_unprepared("LOCK TABLE customer_states IN ACCESS EXCLUSIVE MODE")
         .await
         .unwrap();
     let mut calls = Vec::new();
