@@ -617,7 +617,7 @@ pub(super) async fn overload_runs(
                 ),
                 Spec {
                     rate: Some(twice),
-                    concurrency: OPEN_LOOP_WORKERS,
+                    concurrency: OVERLOAD_WORKERS,
                     ..spec(&deployed.addr, customers, secs)
                 },
             )
@@ -639,7 +639,7 @@ pub(super) async fn overload_runs(
             ),
             Spec {
                 rate: Some(twice),
-                concurrency: OPEN_LOOP_WORKERS,
+                concurrency: OVERLOAD_WORKERS,
                 ..spec(&lifted.addr, customers, secs)
             },
         )

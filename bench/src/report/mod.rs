@@ -98,6 +98,14 @@ const MEMORY_CONCURRENCY: usize = 64;
 /// closed loop's (hundreds of connections cost the service more per call).
 const OPEN_LOOP_WORKERS: usize = 32;
 
+/// Workers of the overload runs' open loop (goal O1). At twice saturation
+/// every call, accepted or shed, holds its worker about 5 ms on this
+/// machine, so 32 workers start at most ~6,400 calls a second: fewer than
+/// offered, and arrivals would wait in the generator (by hand, pinned, on
+/// the 2M dataset: 32 workers, accepted p50 2.6 s; 128 workers, the whole
+/// schedule taken, accepted p50 12.4 ms).
+const OVERLOAD_WORKERS: usize = 128;
+
 /// In-flight cap of the services that measure the query path (issue 6): the
 /// memory goal holds 64 calls in flight, past the default cap (the pool's
 /// size, 16), so these services lift it. The overload runs use the default.

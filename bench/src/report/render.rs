@@ -313,7 +313,7 @@ pub(super) fn render(r: Rendered) -> String {
          Latency is of accepted (OK) calls.\n\n\
          | pair | saturation: calls/s | p50 ms | p99 ms | offered/s | served/s | shed | other errors | p50 ms | p99 ms | p50 ratio | p99 ratio |\n\
          | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-        OPEN_LOOP_WORKERS
+        OVERLOAD_WORKERS
     );
     for (i, o) in r.overload.iter().enumerate() {
         let (a, b) = (&o.saturated, &o.overloaded);
