@@ -122,10 +122,6 @@ impl Holdings {
         self.0.is_empty()
     }
 
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
     /// Per badge id, the state.
     pub fn badges(&self) -> impl Iterator<Item = (&str, &BadgeState)> {
         self.0.iter().map(|(id, s)| (id.as_str(), s))

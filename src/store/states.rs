@@ -273,28 +273,14 @@ pub(super) async fn keep(
     if by_customer.is_empty() {
         return Ok(());
     }
-    // The rows read with the customers' locks; any other customer's (none
-    // today: every write locks its customers first) is read now.
-    let unread: Vec<i64> = by_customer
-        .keys()
-        .filter(|c| !locked.contains_key(c))
-        .copied()
-        .collect();
-    let mut stored: HashMap<i64, Stored> = if unread.is_empty() {
-        HashMap::new()
-    } else {
-        stored(txn, dialect, org, Which::These(&unread)).await?
-    };
-    stored.extend(
-        locked
-            .iter()
-            .filter_map(|(c, s)| s.clone().map(|s| (*c, s))),
-    );
+    // The rows read with the customers' locks (`lock_with_states`); a
+    // customer not locked that way is folded from the tables.
     let mut rows = Vec::with_capacity(by_customer.len());
     let mut refold = Vec::new();
     for (customer, changes) in by_customer {
-        let kept = stored
+        let kept = locked
             .get(&customer)
+            .and_then(Option::as_ref)
             .filter(|s| !s.stale)
             .and_then(|s| Holdings::decode(&s.body).ok());
         match kept {
@@ -306,9 +292,9 @@ pub(super) async fn keep(
         }
     }
     if !refold.is_empty() {
-        let tables = table_rows(txn, dialect, org, Which::These(&refold)).await?;
+        let mut tables = table_rows(txn, dialect, org, Which::These(&refold)).await?;
         for customer in refold {
-            let state = tables.get(&customer).cloned().unwrap_or_default();
+            let state = tables.remove(&customer).unwrap_or_default();
             rows.push((customer, Holdings::fold(&state).encode()));
         }
     }
@@ -324,11 +310,11 @@ async fn fold_and_write(
     ids: &[i64],
     which: Which<'_>,
 ) -> Result<()> {
-    let tables = table_rows(txn, dialect, org, which).await?;
+    let mut tables = table_rows(txn, dialect, org, which).await?;
     let rows: Vec<(i64, Vec<u8>)> = ids
         .iter()
         .map(|id| {
-            let state = tables.get(id).cloned().unwrap_or_default();
+            let state = tables.remove(id).unwrap_or_default();
             (*id, Holdings::fold(&state).encode())
         })
         .collect();
