@@ -17,16 +17,17 @@ use crate::store::{self, DatabaseUrl, NewApiClient, NewOrg, Store};
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.db.database_url.clone();
     let pool = cli.db.pool();
+    let log = cli.db.statement_log.as_deref();
     match cli.command {
         Command::Migrate => {
             store::migrate(&url, &pool).await?;
             tracing::info!("migrations applied");
         }
-        Command::Serve(args) => serve(args, &url, &pool).await?,
+        Command::Serve(args) => serve(args, &url, &pool, log).await?,
         Command::Events { command } => events(command).await?,
-        Command::Org { command } => org(command, open(&url, &pool).await?).await?,
-        Command::Client { command } => client(command, open(&url, &pool).await?).await?,
-        Command::State { command } => state(command, open(&url, &pool).await?).await?,
+        Command::Org { command } => org(command, open(&url, &pool, log).await?).await?,
+        Command::Client { command } => client(command, open(&url, &pool, log).await?).await?,
+        Command::State { command } => state(command, open(&url, &pool, log).await?).await?,
     }
     Ok(())
 }
@@ -227,23 +228,34 @@ fn token_keys(args: &ServeArgs) -> anyhow::Result<TokenKeys> {
 }
 
 /// Opens the store, migrating it first where the dialect has no separate
-/// migration step (SQLite).
-async fn open(url: &DatabaseUrl, pool: &store::PoolSettings) -> anyhow::Result<Store> {
+/// migration step (SQLite), its statements written to `log` if given.
+async fn open(
+    url: &DatabaseUrl,
+    pool: &store::PoolSettings,
+    log: Option<&std::path::Path>,
+) -> anyhow::Result<Store> {
     if url.dialect().migrates_on_open() {
         store::migrate(url, pool).await?;
     }
-    Ok(Store::connect(url, pool).await?)
+    let store = Store::connect(url, pool).await?;
+    Ok(match log {
+        Some(path) => store
+            .log_statements(path)
+            .with_context(|| format!("opening the statement log {}", path.display()))?,
+        None => store,
+    })
 }
 
 async fn serve(
     args: ServeArgs,
     url: &DatabaseUrl,
     settings: &store::PoolSettings,
+    log: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     if args.migrate && !url.dialect().migrates_on_open() {
         store::migrate(url, settings).await?;
     }
-    let store = open(url, settings).await?;
+    let store = open(url, settings, log).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let keys = token_keys(&args)?;
     if args.demo {

@@ -68,6 +68,12 @@ pub struct DbArgs {
         global = true
     )]
     pub db_statement_timeout_ms: u64,
+
+    /// Appends each distinct statement this process runs (its text, never
+    /// its values) to FILE, once: for diagnostics, and for the suite's check
+    /// that every statement names its org.
+    #[arg(long, env = "BADGES_STATEMENT_LOG", value_name = "FILE", global = true)]
+    pub statement_log: Option<std::path::PathBuf>,
 }
 
 impl DbArgs {

@@ -226,27 +226,27 @@ pub async fn run(args: Args) -> anyhow::Result<Built> {
     ))
     .await?;
     exec(format!(
-        "{with}INSERT INTO badge_owners (badge_id, owner, position) SELECT {}, {}, 0 FROM {from}",
+        "{with}INSERT INTO badge_owners (org_id, badge_id, owner, position) SELECT {org}, {}, {}, 0 FROM {from}",
         id("66000000", "i"),
         owner_case("i")
     ))
     .await?;
     exec(format!(
-        "{with}INSERT INTO badge_owners (badge_id, owner, position) \
-         SELECT {}, 'Rewards_Catalog', 1 FROM {from} WHERE i % 3 = 0",
+        "{with}INSERT INTO badge_owners (org_id, badge_id, owner, position) \
+         SELECT {org}, {}, 'Rewards_Catalog', 1 FROM {from} WHERE i % 3 = 0",
         id("66000000", "i")
     ))
     .await?;
     exec(format!(
-        "{with}INSERT INTO badge_claims (badge_id, owner_type, reference_id, is_active) \
-         SELECT {}, {}, 'ref-' || i, i % 4 <> 0 FROM {from}",
+        "{with}INSERT INTO badge_claims (org_id, badge_id, owner_type, reference_id, is_active) \
+         SELECT {org}, {}, {}, 'ref-' || i, i % 4 <> 0 FROM {from}",
         id("66000000", "i"),
         owner_case("i")
     ))
     .await?;
     exec(format!(
-        "{with}INSERT INTO badge_images (badge_id, name, file_svc_handle, url, tag) \
-         SELECT {}, 'image', 'handle-' || i, 'https://cdn.example.com/badges/' || i || '.png', 'EARNED' FROM {from}",
+        "{with}INSERT INTO badge_images (org_id, badge_id, name, file_svc_handle, url, tag) \
+         SELECT {org}, {}, 'image', 'handle-' || i, 'https://cdn.example.com/badges/' || i || '.png', 'EARNED' FROM {from}",
         id("66000000", "i")
     ))
     .await?;

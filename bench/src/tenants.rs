@@ -86,20 +86,20 @@ fn statements(from: i64, to: i64, a: &Args, hash: &str) -> Vec<String> {
             id("68", &format!("s.i % {GROUPS}"))
         )),
         per_badge(&format!(
-            "INSERT INTO badge_owners (badge_id, owner, position) SELECT {badge_id}, {owner}, 0"
+            "INSERT INTO badge_owners (org_id, badge_id, owner, position) SELECT t.org, {badge_id}, {owner}, 0"
         )),
         format!(
-            "INSERT INTO badge_owners (badge_id, owner, position) SELECT {badge_id}, 'Rewards_Catalog', 1 \
+            "INSERT INTO badge_owners (org_id, badge_id, owner, position) SELECT t.org, {badge_id}, 'Rewards_Catalog', 1 \
              FROM {tenants} CROSS JOIN generate_series(0::bigint, {}) AS s(i) WHERE s.i % 3 = 0",
             badges - 1
         ),
         per_badge(&format!(
-            "INSERT INTO badge_claims (badge_id, owner_type, reference_id, is_active) \
-             SELECT {badge_id}, {owner}, 'ref-' || s.i, s.i % 4 <> 0"
+            "INSERT INTO badge_claims (org_id, badge_id, owner_type, reference_id, is_active) \
+             SELECT t.org, {badge_id}, {owner}, 'ref-' || s.i, s.i % 4 <> 0"
         )),
         per_badge(&format!(
-            "INSERT INTO badge_images (badge_id, name, file_svc_handle, url, tag) \
-             SELECT {badge_id}, 'image', 'handle-' || t.k || '-' || s.i, \
+            "INSERT INTO badge_images (org_id, badge_id, name, file_svc_handle, url, tag) \
+             SELECT t.org, {badge_id}, 'image', 'handle-' || t.k || '-' || s.i, \
              'https://cdn.example.com/tenants/' || t.k || '/badges/' || s.i || '.png', 'EARNED'"
         )),
         format!(

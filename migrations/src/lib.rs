@@ -19,6 +19,7 @@ mod m20261206_000009_catalogue_upstream;
 mod m20261206_000010_customer_writes;
 mod m20261206_000011_earn_limits;
 mod m20261206_000012_customer_states;
+mod m20261207_000013_org_keys;
 
 pub use m20261206_000012_customer_states::NAME as CUSTOMER_STATES;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_customer_writes::Migration),
             Box::new(m20261206_000011_earn_limits::Migration),
             Box::new(m20261206_000012_customer_states::Migration),
+            Box::new(m20261207_000013_org_keys::Migration),
         ]
     }
 }

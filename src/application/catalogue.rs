@@ -230,7 +230,7 @@ impl BadgeService {
         let pos = catalogue.position(id).ok_or_else(not_found)?;
         let badge = self.catalogues.row(&self.store, &catalogue, pos).await?;
         let counts = if include_statistics {
-            let counts = self.store.badge_counts(&[id]).await?;
+            let counts = self.store.badge_counts(p.org_id, &[id]).await?;
             Some(counts.get(id).copied().unwrap_or_default())
         } else {
             None
@@ -311,7 +311,7 @@ impl BadgeService {
             .rows(&self.store, &catalogue, &positions)
             .await?;
         let ids: Vec<&str> = badges.iter().map(|b| b.id.as_str()).collect();
-        let counts = self.store.badge_counts(&ids).await?;
+        let counts = self.store.badge_counts(p.org_id, &ids).await?;
         let rows = badges
             .iter()
             .zip(&positions)

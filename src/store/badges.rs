@@ -118,16 +118,19 @@ pub(super) async fn read_badges(
     }
     let found = || rows.iter().map(|b| dialect.object_id(&b.id));
     let images = badge_image::Entity::find()
+        .filter(badge_image::Column::OrgId.eq(org))
         .filter(Expr::col(badge_image::Column::BadgeId).is_in(found()))
         .order_by_asc(badge_image::Column::Id)
         .all(conn)
         .await?;
     let owners = badge_owner::Entity::find()
+        .filter(badge_owner::Column::OrgId.eq(org))
         .filter(Expr::col(badge_owner::Column::BadgeId).is_in(found()))
         .order_by_asc(badge_owner::Column::Position)
         .all(conn)
         .await?;
     let claims = badge_claim::Entity::find()
+        .filter(badge_claim::Column::OrgId.eq(org))
         .filter(Expr::col(badge_claim::Column::BadgeId).is_in(found()))
         .order_by_asc(badge_claim::Column::Id)
         .all(conn)
@@ -215,10 +218,12 @@ pub(super) async fn update_badge_rows(
         .exec(conn)
         .await?;
     badge_image::Entity::delete_many()
+        .filter(badge_image::Column::OrgId.eq(b.org_id))
         .filter(Expr::col(badge_image::Column::BadgeId).eq(id()))
         .exec(conn)
         .await?;
     badge_owner::Entity::delete_many()
+        .filter(badge_owner::Column::OrgId.eq(b.org_id))
         .filter(Expr::col(badge_owner::Column::BadgeId).eq(id()))
         .exec(conn)
         .await?;
@@ -237,6 +242,7 @@ pub(super) async fn update_badge_rows(
 async fn insert_parts(conn: &impl ConnectionTrait, new: &Badge) -> std::result::Result<(), DbErr> {
     if !new.images.is_empty() {
         badge_image::Entity::insert_many(new.images.iter().map(|i| badge_image::ActiveModel {
+            org_id: Set(new.org_id),
             badge_id: Set(new.id.clone()),
             name: Set(i.name.clone()),
             file_svc_handle: Set(i.file_svc_handle.clone()),
@@ -256,6 +262,7 @@ async fn insert_parts(conn: &impl ConnectionTrait, new: &Badge) -> std::result::
     if !owners.is_empty() {
         badge_owner::Entity::insert_many(owners.iter().enumerate().map(|(i, o)| {
             badge_owner::ActiveModel {
+                org_id: Set(new.org_id),
                 badge_id: Set(new.id.clone()),
                 owner: Set(o.as_str().to_owned()),
                 position: Set(i as i32),
@@ -266,6 +273,7 @@ async fn insert_parts(conn: &impl ConnectionTrait, new: &Badge) -> std::result::
     }
     if !new.claims.is_empty() {
         badge_claim::Entity::insert_many(new.claims.iter().map(|c| badge_claim::ActiveModel {
+            org_id: Set(new.org_id),
             badge_id: Set(new.id.clone()),
             owner_type: Set(c.owner_type.as_str().to_owned()),
             reference_id: Set(c.reference_id.clone()),

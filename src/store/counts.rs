@@ -26,10 +26,11 @@ pub struct Counts {
 }
 
 /// Adds `issued` enrolments and `earned` awards (either may be negative)
-/// to the badge's counts, in the slot `slot` of [`COUNT_SLOTS`].
+/// to the counts of `org`'s badge, in the slot `slot` of [`COUNT_SLOTS`].
 pub(super) async fn add_counts(
     conn: &impl ConnectionTrait,
     dialect: super::Dialect,
+    org: i32,
     badge_id: &str,
     slot: u32,
     issued: i64,
@@ -39,7 +40,9 @@ pub(super) async fn add_counts(
         return Ok(());
     }
     let mut sql = Sql::new(dialect);
-    sql.push("INSERT INTO badge_counts (badge_id, slot, issued, earned) VALUES (")
+    sql.push("INSERT INTO badge_counts (org_id, badge_id, slot, issued, earned) VALUES (")
+        .bind(org)
+        .push(", ")
         .bind(badge_id)
         .push(", ")
         .bind((slot % COUNT_SLOTS) as i16)
@@ -48,7 +51,7 @@ pub(super) async fn add_counts(
         .push(", ")
         .bind(earned)
         .push(
-            ") ON CONFLICT (badge_id, slot) DO UPDATE SET \
+            ") ON CONFLICT (org_id, badge_id, slot) DO UPDATE SET \
              issued = badge_counts.issued + excluded.issued, \
              earned = badge_counts.earned + excluded.earned",
         );
@@ -62,43 +65,41 @@ impl Store {
     /// that keep the counts (the benchmark's bulk loads), in one transaction.
     pub async fn recount_badges(&self, org: Option<i32>) -> Result<()> {
         use sea_orm::TransactionTrait;
-        // `AND org_id = ?` of each table the statements read, or nothing.
-        let of_org = |sql: &mut Sql| {
-            if let Some(org) = org {
-                sql.push(" AND org_id = ").bind(org);
-            }
-        };
+        let orgs = self.orgs(org).await?;
         let txn = self.writer.begin().await?;
-        let mut delete = Sql::new(self.dialect);
-        delete.push("DELETE FROM badge_counts WHERE badge_id IN (SELECT id FROM badges WHERE TRUE");
-        of_org(&mut delete);
-        delete.push(")");
-        txn.execute_raw(delete.build()).await?;
-        let mut insert = Sql::new(self.dialect);
-        insert.push(
-            "INSERT INTO badge_counts (badge_id, slot, issued, earned) \
-             SELECT b.id, 0, COALESCE(e.n, 0), COALESCE(a.n, 0) FROM badges b \
-             LEFT JOIN (SELECT badge_id, COUNT(*) AS n FROM enrolments WHERE revoked = FALSE",
-        );
-        of_org(&mut insert);
-        insert.push(
-            " GROUP BY badge_id) e ON e.badge_id = b.id \
-             LEFT JOIN (SELECT badge_id, COUNT(*) AS n FROM awards WHERE revoked = FALSE",
-        );
-        of_org(&mut insert);
-        insert.push(" GROUP BY badge_id) a ON a.badge_id = b.id WHERE TRUE");
-        if let Some(org) = org {
-            insert.push(" AND b.org_id = ").bind(org);
+        for org in orgs {
+            let mut delete = Sql::new(self.dialect);
+            delete
+                .push("DELETE FROM badge_counts WHERE org_id = ")
+                .bind(org);
+            txn.execute_raw(delete.build()).await?;
+            let mut insert = Sql::new(self.dialect);
+            insert
+                .push(
+                    "INSERT INTO badge_counts (org_id, badge_id, slot, issued, earned) \
+                     SELECT b.org_id, b.id, 0, COALESCE(e.n, 0), COALESCE(a.n, 0) FROM badges b \
+                     LEFT JOIN (SELECT badge_id, COUNT(*) AS n FROM enrolments \
+                     WHERE revoked = FALSE AND org_id = ",
+                )
+                .bind(org)
+                .push(
+                    " GROUP BY badge_id) e ON e.badge_id = b.id \
+                     LEFT JOIN (SELECT badge_id, COUNT(*) AS n FROM awards \
+                     WHERE revoked = FALSE AND org_id = ",
+                )
+                .bind(org)
+                .push(" GROUP BY badge_id) a ON a.badge_id = b.id WHERE b.org_id = ")
+                .bind(org);
+            txn.execute_raw(insert.build()).await?;
         }
-        txn.execute_raw(insert.build()).await?;
         txn.commit().await?;
         Ok(())
     }
 
-    /// The enrolments and awards that are not revoked of each of the
+    /// The enrolments and awards that are not revoked of each of `org`'s
     /// badges `ids` (those without any: none), summed over their slots, in
     /// one statement by key.
-    pub async fn badge_counts(&self, ids: &[&str]) -> Result<HashMap<String, Counts>> {
+    pub async fn badge_counts(&self, org: i32, ids: &[&str]) -> Result<HashMap<String, Counts>> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
@@ -111,8 +112,10 @@ impl Store {
         let mut sql = Sql::new(self.dialect);
         sql.push(
             "SELECT badge_id, CAST(SUM(issued) AS BIGINT) AS issued, \
-             CAST(SUM(earned) AS BIGINT) AS earned FROM badge_counts WHERE badge_id IN (",
-        );
+             CAST(SUM(earned) AS BIGINT) AS earned FROM badge_counts WHERE org_id = ",
+        )
+        .bind(org)
+        .push(" AND badge_id IN (");
         for (i, id) in ids.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");

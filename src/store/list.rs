@@ -435,10 +435,12 @@ fn catalogue_queries(org: i32) -> CatalogueQueries {
         owners: badge_owner::Entity::find()
             .select_only()
             .columns([badge_owner::Column::BadgeId, badge_owner::Column::Owner])
+            .filter(badge_owner::Column::OrgId.eq(org))
             .filter(badge_owner::Column::BadgeId.in_subquery(of_org())),
         claims: badge_claim::Entity::find()
             .select_only()
             .columns([badge_claim::Column::BadgeId, badge_claim::Column::OwnerType])
+            .filter(badge_claim::Column::OrgId.eq(org))
             .filter(badge_claim::Column::BadgeId.in_subquery(of_org()))
             .filter(badge_claim::Column::IsActive.eq(true)),
         badges: badge::Entity::find()

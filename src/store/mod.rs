@@ -17,6 +17,7 @@ pub use list::{CustomerRead, HoldingsRead, Scope, catalogue_statements, customer
 mod seed;
 mod snapshot;
 mod sql;
+pub use sql::ACROSS_ORGS;
 mod states;
 pub use states::{Difference, Mismatch, Progress, Verified};
 mod tx;
@@ -126,6 +127,26 @@ impl Store {
             None => self.writer = self.db.clone(),
         }
         self
+    }
+
+    /// Appends each distinct statement this store runs (its text, on one
+    /// line, never values) to the file at `path`, once per process.
+    pub fn log_statements(self, path: &std::path::Path) -> std::io::Result<Self> {
+        use std::io::Write;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        let seen = std::sync::Mutex::new((std::collections::HashSet::<String>::new(), file));
+        Ok(self.observe_statements(move |sql| {
+            let mut guard = seen.lock().unwrap_or_else(|e| e.into_inner());
+            let (known, file) = &mut *guard;
+            if !known.contains(sql) {
+                known.insert(sql.to_owned());
+                // A failed write loses a diagnostic line, never a call.
+                let _ = writeln!(file, "{}", sql.replace('\n', " "));
+            }
+        }))
     }
 
     /// Begins a write transaction for the caller `p`, whose client row must

@@ -252,13 +252,14 @@ impl Store {
         }
         let txn = self.write_txn().await?;
         let mut sql = Sql::new(self.dialect);
-        sql.push(
-            "SELECT id, org_id, customer_id FROM awards WHERE expiry_recorded = FALSE \
+        sql.push(super::ACROSS_ORGS)
+            .push(
+                "SELECT id, org_id, customer_id FROM awards WHERE expiry_recorded = FALSE \
              AND revoked = FALSE AND expires_at IS NOT NULL AND expires_at <= ",
-        )
-        .bind(now.0)
-        .push(" ORDER BY expires_at LIMIT ")
-        .push(&limit.to_string());
+            )
+            .bind(now.0)
+            .push(" ORDER BY expires_at LIMIT ")
+            .push(&limit.to_string());
         let candidates = Candidate::find_by_statement(sql.build()).all(&txn).await?;
         if candidates.is_empty() {
             return Ok(0);
@@ -281,12 +282,14 @@ impl Store {
             txn.query_all_raw(lock.build()).await?;
         }
         let mut update = Sql::new(self.dialect);
-        update.push("UPDATE awards SET expiry_recorded = TRUE WHERE id IN (");
+        update.push("UPDATE awards SET expiry_recorded = TRUE WHERE (org_id, id) IN (");
         for (i, c) in candidates.iter().enumerate() {
-            if i > 0 {
-                update.push(", ");
-            }
-            update.bind(c.id);
+            update
+                .push(if i == 0 { "(" } else { ", (" })
+                .bind(c.org_id)
+                .push(", ")
+                .bind(c.id)
+                .push(")");
         }
         update.push(
             ") AND expiry_recorded = FALSE AND revoked = FALSE \

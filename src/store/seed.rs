@@ -323,7 +323,7 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
         enrolment::Entity::insert(enrolment_row(new))
             .exec_without_returning(&txn)
             .await?;
-        count(&txn, &badge, issued, 0).await?;
+        count(&txn, org, &badge, issued, 0).await?;
         mark_stale(&txn, org, customer).await?;
         txn.commit().await?;
         Ok(())
@@ -337,7 +337,7 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
         award::Entity::insert(award_row(new))
             .exec_without_returning(&txn)
             .await?;
-        count(&txn, &badge, 0, earned).await?;
+        count(&txn, org, &badge, 0, earned).await?;
         mark_stale(&txn, org, customer).await?;
         txn.commit().await?;
         Ok(())
@@ -345,10 +345,16 @@ impl<C: ConnectionTrait + TransactionTrait> Writer<'_, C> {
 }
 
 /// Adds to a badge's counts, in slot 0, on the seed's connection.
-async fn count(conn: &impl ConnectionTrait, badge: &str, issued: i64, earned: i64) -> Result<()> {
+async fn count(
+    conn: &impl ConnectionTrait,
+    org: i32,
+    badge: &str,
+    issued: i64,
+    earned: i64,
+) -> Result<()> {
     let dialect = super::Dialect::of_backend(conn.get_database_backend())
         .ok_or_else(|| crate::error::Error::Internal("unsupported backend".into()))?;
-    super::counts::add_counts(conn, dialect, badge, 0, issued, earned).await
+    super::counts::add_counts(conn, dialect, org, badge, 0, issued, earned).await
 }
 
 /// Marks the customer's state row stale: a seeded row is not folded into

@@ -407,7 +407,7 @@ struct Id {
 
 impl Store {
     /// The orgs `org` names, or every org.
-    async fn orgs(&self, org: Option<i32>) -> Result<Vec<i32>> {
+    pub(super) async fn orgs(&self, org: Option<i32>) -> Result<Vec<i32>> {
         if let Some(org) = org {
             return Ok(vec![org]);
         }

@@ -320,6 +320,7 @@ impl Tx<'_> {
         if exists {
             badge_claim::Entity::update_many()
                 .col_expr(badge_claim::Column::IsActive, Expr::value(c.is_active))
+                .filter(badge_claim::Column::OrgId.eq(self.org))
                 .filter(Expr::col(badge_claim::Column::BadgeId).eq(self.id(id)))
                 .filter(badge_claim::Column::OwnerType.eq(c.owner_type.as_str()))
                 .filter(badge_claim::Column::ReferenceId.eq(c.reference_id.as_str()))
@@ -327,6 +328,7 @@ impl Tx<'_> {
                 .await?;
         } else {
             badge_claim::Entity::insert(badge_claim::ActiveModel {
+                org_id: Set(self.org),
                 badge_id: Set(id.to_owned()),
                 owner_type: Set(c.owner_type.as_str().to_owned()),
                 reference_id: Set(c.reference_id.clone()),
@@ -489,7 +491,16 @@ impl Tx<'_> {
         let slot = NEXT.fetch_add(1, Ordering::Relaxed) % COUNT_SLOTS;
         for (badge, n) in counts {
             let (issued, earned) = as_counts(n);
-            add_counts(&self.txn, self.store.dialect, &badge, slot, issued, earned).await?;
+            add_counts(
+                &self.txn,
+                self.store.dialect,
+                self.org,
+                &badge,
+                slot,
+                issued,
+                earned,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -503,6 +514,7 @@ impl Tx<'_> {
         reference: &str,
     ) -> Result<bool> {
         Ok(badge_claim::Entity::find()
+            .filter(badge_claim::Column::OrgId.eq(self.org))
             .filter(Expr::col(badge_claim::Column::BadgeId).eq(self.id(badge_id)))
             .filter(badge_claim::Column::OwnerType.eq(owner.as_str()))
             .filter(badge_claim::Column::ReferenceId.eq(reference))
@@ -548,6 +560,7 @@ impl Tx<'_> {
         enrolment::Entity::update_many()
             .col_expr(enrolment::Column::Revoked, Expr::value(true))
             .col_expr(enrolment::Column::RevokedAt, Expr::value(now.0))
+            .filter(enrolment::Column::OrgId.eq(self.org))
             .filter(enrolment::Column::Id.is_in(rows.iter().map(|r| r.id)))
             .exec(&self.txn)
             .await?;
@@ -614,14 +627,15 @@ impl Store {
     /// deleted once, and a later run finds the rest.
     pub async fn prune_request_ids(&self, before: Micros, limit: u64) -> Result<u64> {
         let mut sql = super::sql::Sql::new(self.dialect);
-        sql.push(
-            "DELETE FROM idempotency_keys WHERE (org_id, kind, request_id) IN \
+        sql.push(super::ACROSS_ORGS)
+            .push(
+                "DELETE FROM idempotency_keys WHERE (org_id, kind, request_id) IN \
              (SELECT org_id, kind, request_id FROM idempotency_keys WHERE created_at < ",
-        )
-        .bind(before.0)
-        .push(" ORDER BY created_at LIMIT ")
-        .push(&limit.to_string())
-        .push(")");
+            )
+            .bind(before.0)
+            .push(" ORDER BY created_at LIMIT ")
+            .push(&limit.to_string())
+            .push(")");
         Ok(self.writer.execute_raw(sql.build()).await?.rows_affected())
     }
 }

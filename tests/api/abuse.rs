@@ -15,7 +15,7 @@ use badges::domain::badge::Badge;
 use badges::limits::Limits;
 use badges::proto::ListCustomerBadgesRequest;
 use badges::server::ServeOptions;
-use badges::store::{NewGroup, PoolSettings, Store};
+use badges::store::{NewGroup, PoolSettings};
 use prost::Message;
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database, TransactionTrait};
@@ -582,7 +582,7 @@ async fn concurrent_writes_succeed_on_every_backend() {
         badges::store::migrate(&db.database_url(), &pool)
             .await
             .unwrap();
-        let store = Store::connect(&db.database_url(), &pool).await.unwrap();
+        let store = db.connect(&pool).await;
         load(&store).await;
         let url = db.url.clone();
         let roomy = Limits {
@@ -1041,9 +1041,7 @@ async fn smaller_holes_are_closed() {
     badges::store::migrate(&db.database_url(), &PoolSettings::default())
         .await
         .unwrap();
-    let store = Store::connect(&db.database_url(), &PoolSettings::default())
-        .await
-        .unwrap();
+    let store = db.connect(&PoolSettings::default()).await;
     let server = TestServer::serve(
         store,
         db,

@@ -1096,13 +1096,8 @@ async fn the_counts_migration_counts_the_awards_already_there() {
             conn.execute_unprepared(&sql).await.unwrap();
         }
         Migrator::up(&conn, None).await.unwrap();
-        let store = badges::store::Store::connect(
-            &db.database_url(),
-            &badges::store::PoolSettings::default(),
-        )
-        .await
-        .unwrap();
-        let counts = store.badge_counts(&[badge]).await.unwrap();
+        let store = db.connect(&badges::store::PoolSettings::default()).await;
+        let counts = store.badge_counts(1, &[badge]).await.unwrap();
         assert_eq!(
             counts.get(badge).copied(),
             Some(badges::store::Counts {

@@ -32,10 +32,8 @@ struct Pair<'a> {
 /// `tenant-{k}` and the customer [`CUSTOMER`].
 async fn more_orgs(db: &TestDb) {
     use badges::domain::Micros;
-    use badges::store::{NewApiClient, NewCustomer, NewOrg, PoolSettings, Store};
-    let store = Store::connect(&db.database_url(), &PoolSettings::default())
-        .await
-        .unwrap();
+    use badges::store::{NewApiClient, NewCustomer, NewOrg, PoolSettings};
+    let store = db.connect(&PoolSettings::default()).await;
     let hash = badges::auth::hash_secret(SECRET).unwrap();
     for k in 1..ORGS {
         let org = store

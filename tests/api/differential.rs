@@ -397,9 +397,7 @@ fn the_in_memory_path_answers_as_the_sql_path_did() {
             badges::store::migrate(&db.database_url(), &PoolSettings::default())
                 .await
                 .unwrap();
-            let store = Store::connect(&db.database_url(), &PoolSettings::default())
-                .await
-                .unwrap();
+            let store = db.connect(&PoolSettings::default()).await;
             let mut worlds = Vec::new();
             for seed in 0..WORLDS as u64 {
                 worlds.push(build_world(&store, seed).await);

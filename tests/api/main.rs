@@ -21,6 +21,7 @@ mod hostile;
 mod isolation;
 mod limits;
 mod list;
+mod org_keys;
 mod plans;
 mod reference;
 mod rest;

@@ -177,7 +177,9 @@ pub async fn page(
         ),
         _ => None,
     };
-    let rows = assemble(db, rows, now).await.map_err(|e| e.to_string())?;
+    let rows = assemble(db, org, rows, now)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(Some(ListPage {
         rows,
         page: q.page,
@@ -198,6 +200,7 @@ async fn count(db: &DatabaseConnection, org: i32, q: &ListQuery, now: Micros) ->
 /// Adds images, owners and claims to a page, in one batched statement.
 async fn assemble(
     db: &DatabaseConnection,
+    org: i32,
     rows: Vec<PageRow>,
     now: Micros,
 ) -> Result<Vec<CustomerBadge>> {
@@ -208,7 +211,7 @@ async fn assemble(
     let mut images: HashMap<String, Vec<Image>> = HashMap::new();
     let mut owners: HashMap<String, Vec<Owner>> = HashMap::new();
     let mut claims: HashMap<String, Vec<Claim>> = HashMap::new();
-    for d in DetailRow::find_by_statement(details_statement(db.get_database_backend(), &ids))
+    for d in DetailRow::find_by_statement(details_statement(db.get_database_backend(), org, &ids))
         .all(db)
         .await
         .map_err(|e| e.to_string())?
@@ -289,23 +292,29 @@ fn customer_query(org: i32, customer: &CustomerRef) -> Select<customer::Entity> 
 
 /// The images (kind 0, in creation order), restricted owners (kind 1, in
 /// position order) and claims (kind 2, in creation order) of the badges `ids`.
-fn details_statement(backend: DbBackend, ids: &[String]) -> Statement {
+fn details_statement(backend: DbBackend, org: i32, ids: &[String]) -> Statement {
     let mut sql = Sql::new(backend);
     sql.push(
         "SELECT 0 AS kind, badge_id, id AS seq, name AS name_or_owner, \
          file_svc_handle AS handle_or_reference, url, tag, FALSE AS is_active \
-         FROM badge_images WHERE badge_id IN ",
+         FROM badge_images WHERE org_id = ",
     )
+    .bind(org)
+    .push(" AND badge_id IN ")
     .bind_list(ids.iter().map(String::as_str))
     .push(
         " UNION ALL SELECT 1, badge_id, position, owner, NULL, NULL, NULL, FALSE \
-         FROM badge_owners WHERE badge_id IN ",
+         FROM badge_owners WHERE org_id = ",
     )
+    .bind(org)
+    .push(" AND badge_id IN ")
     .bind_list(ids.iter().map(String::as_str))
     .push(
         " UNION ALL SELECT 2, badge_id, id, owner_type, reference_id, NULL, NULL, is_active \
-         FROM badge_claims WHERE badge_id IN ",
+         FROM badge_claims WHERE org_id = ",
     )
+    .bind(org)
+    .push(" AND badge_id IN ")
     .bind_list(ids.iter().map(String::as_str))
     .push(" ORDER BY 1, 2, 3");
     sql.build()
@@ -353,9 +362,9 @@ fn page_statement(backend: DbBackend, org: i32, q: &ListQuery, now: Micros) -> S
         .bind(q.size)
         .push(" OFFSET ")
         .bind(q.skip());
-    sql.push(
-        ") t JOIN badges b ON b.id = t.id \
-         LEFT JOIN badge_groups g ON g.id = b.group_id",
+    sql.push(") t JOIN badges b ON b.org_id = ").bind(org).push(
+        " AND b.id = t.id \
+             LEFT JOIN badge_groups g ON g.org_id = b.org_id AND g.id = b.group_id",
     );
     push_order(&mut sql, q);
     sql.build()
@@ -508,14 +517,15 @@ fn push_where(sql: &mut Sql, org: i32, q: &ListQuery, now: Micros) {
     }
     if !q.owners.is_empty() {
         sql.push(
-            " AND EXISTS (SELECT 1 FROM badge_owners o WHERE o.badge_id = b.id AND o.owner IN ",
+            " AND EXISTS (SELECT 1 FROM badge_owners o WHERE o.org_id = b.org_id \
+             AND o.badge_id = b.id AND o.owner IN ",
         )
         .bind_list(q.owners.iter().map(|o| o.as_str()))
         .push(")");
     }
     if !q.claimed_by.is_empty() {
         sql.push(
-            " AND EXISTS (SELECT 1 FROM badge_claims c WHERE c.badge_id = b.id \
+            " AND EXISTS (SELECT 1 FROM badge_claims c WHERE c.org_id = b.org_id AND c.badge_id = b.id \
              AND c.is_active = TRUE AND c.owner_type IN ",
         )
         .bind_list(q.claimed_by.iter().map(|o| o.as_str()))

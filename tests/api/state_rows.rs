@@ -97,12 +97,7 @@ impl Api {
 
 /// Runs `badges ARGS` against `db`: whether it succeeded, and its stdout.
 pub fn run_badges(db: &str, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_badges"))
-        .args(args)
-        .env("BADGES_DATABASE_URL", db)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run badges");
+    let out = crate::common::checked_output(crate::common::command(db, args));
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

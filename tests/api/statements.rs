@@ -38,10 +38,12 @@ async fn counted(
     let store = Store::connect(&db.database_url(), &PoolSettings::default())
         .await
         .unwrap();
+    let check = db.checked.observer(db.backend);
     let world = load(&store).await;
     let count = Arc::new(AtomicUsize::new(0));
     let counter = count.clone();
     let store = store.observe_statements(move |sql| {
+        check(sql);
         if sql != "SELECT 1" {
             counter.fetch_add(1, Ordering::Relaxed);
         }

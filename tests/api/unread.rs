@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use badges::auth::hash_secret;
 use badges::domain::Micros;
 use badges::proto::{BadgeType, ListCustomerBadgesRequest};
-use badges::store::{NewApiClient, NewGroup, PoolSettings, Store};
+use badges::store::{NewApiClient, NewGroup, PoolSettings};
 use prost::Message;
 use reqwest::StatusCode;
 
@@ -40,9 +40,7 @@ async fn server(backend: Backend, db: &TestDb, dir: &tempfile::TempDir) -> Binar
         ("BADGES_RATE_LIMIT_PER_SECOND", "0".to_owned()),
     ];
     let server = Binary::spawn(&args, &env, &dir.path().join("unread.log")).await;
-    let store = Store::connect(&db.database_url(), &PoolSettings::default())
-        .await
-        .unwrap();
+    let store = db.connect(&PoolSettings::default()).await;
     let org = store
         .find_org_by_name(badges::demo::DEMO_ORG)
         .await

@@ -28,8 +28,8 @@ fn earn_script(org: i32, counted: bool) -> String {
     );
     if counted {
         s.push_str(&format!(
-            "INSERT INTO badge_counts (badge_id, slot, issued, earned) VALUES ('{badge}', :s, 0, 1) \
-             ON CONFLICT (badge_id, slot) DO UPDATE SET issued = badge_counts.issued + excluded.issued, \
+            "INSERT INTO badge_counts (org_id, badge_id, slot, issued, earned) VALUES ({org}, '{badge}', :s, 0, 1) \
+             ON CONFLICT (org_id, badge_id, slot) DO UPDATE SET issued = badge_counts.issued + excluded.issued, \
              earned = badge_counts.earned + excluded.earned;\n"
         ));
     }

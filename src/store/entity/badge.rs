@@ -4,8 +4,9 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "badges")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
     pub org_id: i32,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
     pub name: String,
     /// `name` lower-cased in Rust (Unicode-aware), for the substring filter.
     pub name_lower: String,

@@ -6,6 +6,8 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "badge_counts")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
+    pub org_id: i32,
+    #[sea_orm(primary_key, auto_increment = false)]
     pub badge_id: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub slot: i16,

@@ -4,8 +4,9 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "custom_fields")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
     pub org_id: i32,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
     pub name: String,
     pub data_type: String,
     pub is_mandatory: bool,

@@ -3,9 +3,10 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "enrolments")]
 pub struct Model {
-    #[sea_orm(primary_key)]
-    pub id: i32,
+    #[sea_orm(primary_key, auto_increment = false)]
     pub org_id: i32,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: i32,
     pub badge_id: String,
     pub customer_id: i64,
     pub issued_at: i64,

@@ -7,6 +7,7 @@
 pub mod fixture;
 pub mod nats;
 pub mod openapi;
+pub mod org_scope;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -48,6 +49,8 @@ pub struct TestDb {
     admin_url: Option<String>,
     name: Option<String>,
     _dir: Option<tempfile::TempDir>,
+    /// The statements of this database's stores that named no org.
+    pub checked: org_scope::Checked,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -67,6 +70,7 @@ impl TestDb {
                     admin_url: None,
                     name: None,
                     _dir: Some(dir),
+                    checked: Default::default(),
                 }
             }
             Backend::Postgres => {
@@ -96,6 +100,7 @@ impl TestDb {
                     admin_url: Some(admin_url),
                     name: Some(name),
                     _dir: None,
+                    checked: Default::default(),
                 }
             }
         }
@@ -120,10 +125,17 @@ impl TestDb {
         store::migrate(&db.database_url(), &settings)
             .await
             .expect("migrate");
-        let store = Store::connect(&db.database_url(), &settings)
-            .await
-            .expect("connect");
+        let store = db.connect(&settings).await;
         (db, store)
+    }
+
+    /// A store on this database whose statements are checked for their org
+    /// (`org_scope`).
+    pub async fn connect(&self, settings: &PoolSettings) -> Store {
+        Store::connect(&self.database_url(), settings)
+            .await
+            .expect("connect")
+            .observe_statements(self.checked.observer(self.backend))
     }
 
     /// The URL, typed as the store takes it.
@@ -139,6 +151,7 @@ impl TestDb {
             admin_url: None,
             name: None,
             _dir: None,
+            checked: Default::default(),
         }
     }
 
@@ -154,6 +167,12 @@ impl TestDb {
                 .await;
             admin.close().await.ok();
         }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        self.checked.assert_kept();
     }
 }
 
@@ -212,6 +231,9 @@ pub struct Binary {
     child: Option<std::process::Child>,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// Where this build writes its statements, checked for their org when
+    /// it is dropped (`org_scope`); none for another release's binary.
+    statements: Option<std::path::PathBuf>,
 }
 
 impl Binary {
@@ -222,7 +244,12 @@ impl Binary {
         // release binary, for the figures in docs/RELIABILITY.md).
         let program = std::env::var("BADGES_TEST_BINARY")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_badges").to_owned());
-        Binary::spawn_program(&program, args, env, log).await
+        let statements = log.with_extension("statements");
+        let mut env = env.to_vec();
+        env.push(("BADGES_STATEMENT_LOG", statements.display().to_string()));
+        let mut binary = Binary::spawn_program(&program, args, &env, log).await;
+        binary.statements = Some(statements);
+        binary
     }
 
     /// [`Binary::spawn`] of the binary at `program`.
@@ -247,6 +274,7 @@ impl Binary {
         let binary = Binary {
             child: Some(child),
             base: format!("http://127.0.0.1:{port}"),
+            statements: None,
         };
         let http = reqwest::Client::new();
         for _ in 0..100 {
@@ -307,6 +335,9 @@ impl Drop for Binary {
             let _ = child.kill();
             let _ = child.wait();
         }
+        if let Some(path) = &self.statements {
+            org_scope::assert_logged_kept(path);
+        }
     }
 }
 
@@ -341,14 +372,34 @@ pub fn threads_named(pid: u32, prefix: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// Runs the `badges` command line against `db`; its one JSON line.
-pub fn cli(db: &str, args: &[&str]) -> serde_json::Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_badges"))
+/// The `badges` command line with `args` against `db`, quiet but for
+/// warnings, its statements checked for their org once it has run
+/// ([`checked_output`]).
+pub fn command(db: &str, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_badges"));
+    command
         .args(args)
         .env("BADGES_DATABASE_URL", db)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+/// Runs `command` with a statement log of its own, and checks that log
+/// (`org_scope`); its output.
+pub fn checked_output(mut command: std::process::Command) -> std::process::Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("statements");
+    let out = command
+        .env("BADGES_STATEMENT_LOG", &log)
         .output()
         .expect("run badges");
+    org_scope::assert_logged_kept(&log);
+    out
+}
+
+/// Runs the `badges` command line against `db`; its one JSON line.
+pub fn cli(db: &str, args: &[&str]) -> serde_json::Value {
+    let out = checked_output(command(db, args));
     assert!(
         out.status.success(),
         "badges {args:?}: {}",
