@@ -170,6 +170,10 @@ async fn pg_primary_key(conn: &impl ConnectionTrait, table: &str) -> Result<Stri
 
 async fn up_postgres(m: &SchemaManager<'_>) -> Result<(), DbErr> {
     let conn = m.get_connection();
+    // The index builds take as long as the tables need (minutes for tens of
+    // millions of awards), past the service's statement deadline; this
+    // session only (the migration runs on one connection).
+    run(conn, "SET statement_timeout = 0").await?;
     // 1. The org of a badge's parts, kept for the previous release's
     // inserts by the trigger, then filled for the rows there are (tables
     // of the catalogue's size), and required.
@@ -248,40 +252,22 @@ async fn up_postgres(m: &SchemaManager<'_>) -> Result<(), DbErr> {
         }
     }
 
-    // 3. The swap, in one short transaction: the foreign keys that depend on
-    // the old keys go, the new keys take their place, and the foreign keys
-    // come back carrying the org, unchecked for now.
-    if !swaps.is_empty() {
-        let txn = m.begin().await?;
-        let tx = txn.get_connection();
-        for (table, name, _, _, _) in FOREIGN {
-            run(
-                tx,
-                &format!("ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}"),
-            )
-            .await?;
+    // 3. The swap ([`swap`]). It waits at most half a second for its locks
+    // (less than PostgreSQL's default `deadlock_timeout` of 1 s, so that
+    // when a write and the swap wait for each other the swap gives way,
+    // before the deadlock check would cancel the write), so the service's
+    // statements never queue behind it for longer; then it is tried again,
+    // up to 30 times.
+    let mut attempt = 0;
+    while !swaps.is_empty() {
+        attempt += 1;
+        match swap(m, &swaps).await {
+            Ok(()) => break,
+            Err(e) if attempt < 30 && e.to_string().contains("lock timeout") => {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e),
         }
-        for (table, index) in &swaps {
-            run(
-                tx,
-                &format!(
-                    "ALTER TABLE {table} DROP CONSTRAINT {table}_pkey, \
-                     ADD CONSTRAINT {table}_pkey PRIMARY KEY USING INDEX {index}"
-                ),
-            )
-            .await?;
-        }
-        for (table, name, columns, target, on_delete) in FOREIGN {
-            run(
-                tx,
-                &format!(
-                    "ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY ({columns}) \
-                     REFERENCES {target} ON DELETE {on_delete} NOT VALID"
-                ),
-            )
-            .await?;
-        }
-        txn.commit().await?;
     }
     // 4. The foreign keys checked against the rows there are, while writes
     // go on (a no-op for one already valid).
@@ -313,6 +299,53 @@ async fn up_postgres(m: &SchemaManager<'_>) -> Result<(), DbErr> {
         }
     }
     Ok(())
+}
+
+/// The swap of `swaps` (table, new key's index), in one short transaction:
+/// the foreign keys that depend on the old keys go, the new keys take their
+/// place, and the foreign keys come back carrying the org, unchecked for now.
+async fn swap(m: &SchemaManager<'_>, swaps: &[(&str, String)]) -> Result<(), DbErr> {
+    let txn = m.begin().await?;
+    let tx = txn.get_connection();
+    run(tx, "SET LOCAL lock_timeout = '500ms'").await?;
+    // In the order the service's writes take them (a write reads its badge,
+    // then writes the awards, enrolments and counts of it), so that the
+    // swap waits for the writes in flight and the next ones wait for it,
+    // rather than each holding what the other needs.
+    run(
+        tx,
+        "LOCK TABLE badge_groups, badges, awards, enrolments, badge_counts, badge_images, \
+         badge_owners, badge_claims, custom_fields IN ACCESS EXCLUSIVE MODE",
+    )
+    .await?;
+    for (table, name, _, _, _) in FOREIGN {
+        run(
+            tx,
+            &format!("ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}"),
+        )
+        .await?;
+    }
+    for (table, index) in swaps {
+        run(
+            tx,
+            &format!(
+                "ALTER TABLE {table} DROP CONSTRAINT {table}_pkey, \
+                     ADD CONSTRAINT {table}_pkey PRIMARY KEY USING INDEX {index}"
+            ),
+        )
+        .await?;
+    }
+    for (table, name, columns, target, on_delete) in FOREIGN {
+        run(
+            tx,
+            &format!(
+                "ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY ({columns}) \
+                     REFERENCES {target} ON DELETE {on_delete} NOT VALID"
+            ),
+        )
+        .await?;
+    }
+    txn.commit().await
 }
 
 /// SQLite: the new columns, filled and required (a default for the rows

@@ -279,8 +279,18 @@ fn connect_options(
     opts
 }
 
+/// Whether the migration that creates the state rows is pending on `db`.
+async fn states_pending(db: &DatabaseConnection) -> std::result::Result<bool, sea_orm::DbErr> {
+    Ok(Migrator::get_pending_migrations(db)
+        .await?
+        .iter()
+        .any(|m| m.name() == migration::CUSTOMER_STATES))
+}
+
 /// Applies every pending migration, under the dialect's migration lock (two
-/// pods starting at once migrate one after the other).
+/// pods starting at once migrate one after the other). The state rows are
+/// filled afterwards when this run applied their migration, even if a later
+/// migration failed (a rerun would not find it pending again).
 pub async fn migrate(url: &DatabaseUrl, settings: &PoolSettings) -> Result<()> {
     let url_of = url;
     let dialect = url.dialect();
@@ -292,22 +302,18 @@ pub async fn migrate(url: &DatabaseUrl, settings: &PoolSettings) -> Result<()> {
         db.execute_raw(Statement::from_string(dialect.backend(), take.clone()))
             .await?;
     }
-    let outcome = async {
-        let pending = Migrator::get_pending_migrations(&db).await?;
-        Migrator::up(&db, None).await?;
-        Ok::<bool, sea_orm::DbErr>(
-            pending
-                .iter()
-                .any(|m| m.name() == migration::CUSTOMER_STATES),
-        )
-    }
-    .await;
+    let before = states_pending(&db).await;
+    let applied = Migrator::up(&db, None).await;
+    let states_new = match before {
+        Ok(true) => !states_pending(&db).await?,
+        _ => false,
+    };
     if let Some((_, release)) = &lock {
         db.execute_raw(Statement::from_string(dialect.backend(), release.clone()))
             .await?;
     }
     db.close().await?;
-    if outcome? {
+    if states_new {
         // The state rows are new: fill them from the tables, in batches
         // outside the migration's transaction (writes go on meanwhile; a
         // customer without a row yet is read from the tables).
@@ -334,5 +340,5 @@ pub async fn migrate(url: &DatabaseUrl, settings: &PoolSettings) -> Result<()> {
         );
         store.close().await?;
     }
-    Ok(())
+    Ok(applied?)
 }
