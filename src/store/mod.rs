@@ -304,10 +304,9 @@ pub async fn migrate(url: &DatabaseUrl, settings: &PoolSettings) -> Result<()> {
     }
     let before = states_pending(&db).await;
     let applied = Migrator::up(&db, None).await;
-    let states_new = match before {
-        Ok(true) => !states_pending(&db).await?,
-        _ => false,
-    };
+    // (An error asking again leaves the rows to `badges state rebuild`; the
+    // lock is released either way.)
+    let states_new = before.unwrap_or(false) && matches!(states_pending(&db).await, Ok(false));
     if let Some((_, release)) = &lock {
         db.execute_raw(Statement::from_string(dialect.backend(), release.clone()))
             .await?;
