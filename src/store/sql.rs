@@ -9,7 +9,7 @@ use super::Dialect;
 /// Opens a statement that works across every org by design (housekeeping:
 /// the expiry sweep, the retention of idempotency keys). Every other
 /// statement on a tenant's table names its org (README, "Keyed by org"); the
-/// suite checks both, and the comment shows in PostgreSQL's own statistics.
+/// suite checks both.
 pub const ACROSS_ORGS: &str = "/* across orgs */ ";
 
 pub(crate) struct Sql {

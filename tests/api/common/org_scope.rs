@@ -34,22 +34,25 @@ use super::Backend;
 
 use badges::store::ACROSS_ORGS;
 
-/// Tenant tables and their org column.
-const TENANT: &[(&str, &str)] = &[
-    ("customers", "org_id"),
-    ("customer_states", "org_id"),
-    ("badges", "org_id"),
-    ("badge_groups", "org_id"),
-    ("badge_images", "org_id"),
-    ("badge_owners", "org_id"),
-    ("badge_claims", "org_id"),
-    ("badge_counts", "org_id"),
-    ("custom_fields", "org_id"),
-    ("awards", "org_id"),
-    ("enrolments", "org_id"),
-    ("idempotency_keys", "org_id"),
-    ("catalogue_snapshots", "org_id"),
+/// Tenant tables: each keyed by, and filtered on, [`ORG`].
+const TENANT: &[&str] = &[
+    "customers",
+    "customer_states",
+    "badges",
+    "badge_groups",
+    "badge_images",
+    "badge_owners",
+    "badge_claims",
+    "badge_counts",
+    "custom_fields",
+    "awards",
+    "enrolments",
+    "idempotency_keys",
+    "catalogue_snapshots",
 ];
+
+/// The org column of every tenant table.
+const ORG: &str = "org_id";
 
 /// Tables shared by every org.
 const GLOBAL: &[&str] = &[
@@ -109,13 +112,6 @@ fn last(name: &ObjectName) -> String {
     }
 }
 
-fn org_column(table: &str) -> Option<&'static str> {
-    TENANT
-        .iter()
-        .find(|(t, _)| *t == table)
-        .map(|(_, column)| *column)
-}
-
 impl Refs {
     /// Notes `e` if it is a column reference (`col` or `q.col`).
     fn column(&mut self, e: &Expr) {
@@ -145,7 +141,7 @@ impl Refs {
             {
                 continue;
             }
-            let Some(column) = org_column(&t.table) else {
+            if !TENANT.contains(&t.table.as_str()) {
                 // A CTE, a function or a table this check does not know:
                 // unknown tables fail, so a new table must be classified.
                 if t.table.starts_with("pg_") || t.table.starts_with("sqlite_") {
@@ -153,23 +149,23 @@ impl Refs {
                 }
                 missing.push(format!("{} (not classified)", t.table));
                 continue;
-            };
+            }
             let qualified = self
                 .predicates
                 .iter()
-                .any(|(q, c)| c == column && q.as_deref() == Some(&t.known_as));
+                .any(|(q, c)| c == ORG && q.as_deref() == Some(&t.known_as));
             if qualified {
                 continue;
             }
             match self
                 .predicates
                 .iter()
-                .position(|(q, c)| c == column && q.is_none())
+                .position(|(q, c)| c == ORG && q.is_none())
             {
                 Some(i) => {
                     self.predicates.remove(i);
                 }
-                None => missing.push(format!("{} without {column}", t.known_as)),
+                None => missing.push(format!("{} without {ORG}", t.known_as)),
             }
         }
         (!missing.is_empty()).then(|| missing.join(", "))
@@ -209,10 +205,9 @@ impl Visitor for Refs {
             && let TableObject::TableName(name) = &insert.table
         {
             let table = last(name);
-            let column = org_column(&table).unwrap_or("org_id");
             self.tables.push(TableRef {
                 known_as: table.clone(),
-                inserted_with_org: insert.columns.iter().any(|c| c.value == column),
+                inserted_with_org: insert.columns.iter().any(|c| c.value == ORG),
                 table,
             });
         }
@@ -273,20 +268,12 @@ impl Checked {
             return;
         }
         let seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let broken: Vec<String> = [Backend::Sqlite, Backend::Postgres]
-            .into_iter()
-            .zip(seen.iter())
-            .flat_map(|(backend, sqls)| {
-                sqls.iter().filter_map(move |sql| {
-                    violation(backend, sql).map(|why| format!("{why}: {sql}"))
-                })
-            })
-            .collect();
-        assert!(
-            broken.is_empty(),
-            "{} statement(s) on a tenant's table without its org:\n{}",
-            broken.len(),
-            broken.join("\n")
+        assert_none_broken(
+            "of a test database",
+            [Backend::Sqlite, Backend::Postgres]
+                .into_iter()
+                .zip(seen.iter())
+                .flat_map(|(backend, sqls)| sqls.iter().map(move |sql| (backend, sql.as_str()))),
         );
     }
 }
@@ -300,20 +287,27 @@ pub fn assert_logged_kept(path: &std::path::Path) {
         return;
     }
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let broken: Vec<String> = text
-        .lines()
-        .filter_map(|sql| {
+    assert_none_broken(
+        "of a badges process",
+        text.lines().map(|sql| {
             let backend = if sql.contains("$1") {
                 Backend::Postgres
             } else {
                 Backend::Sqlite
             };
-            violation(backend, sql).map(|why| format!("{why}: {sql}"))
-        })
+            (backend, sql)
+        }),
+    );
+}
+
+/// Panics listing every one of `statements` (`whose`) that broke the rule.
+fn assert_none_broken<'a>(whose: &str, statements: impl Iterator<Item = (Backend, &'a str)>) {
+    let broken: Vec<String> = statements
+        .filter_map(|(backend, sql)| violation(backend, sql).map(|why| format!("{why}: {sql}")))
         .collect();
     assert!(
         broken.is_empty(),
-        "{} statement(s) of a badges process on a tenant's table without its org:\n{}",
+        "{} statement(s) {whose} on a tenant's table without its org:\n{}",
         broken.len(),
         broken.join("\n")
     );
